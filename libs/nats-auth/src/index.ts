@@ -1,0 +1,2 @@
+export { NatsAuthority } from './nats-authority.js';
+export type { NatsAuthorityFiles, NatsAuthorityKeys } from './nats-authority.js';

@@ -1,0 +1,134 @@
+import { z } from 'zod';
+import { ids } from './ids.js';
+import { PROTO_VERSION } from './subjects.js';
+
+/** Fields every message carries, whatever its kind. */
+const base = {
+  proto: z.literal(PROTO_VERSION),
+  msgId: ids.message,
+  sentAt: z.iso.datetime(),
+};
+
+const labels = z.record(z.string().regex(/^[a-zA-Z0-9._/-]{1,63}$/), z.string().max(253));
+
+export const hello = z.object({
+  ...base,
+  kind: z.literal('hello'),
+  hostId: ids.host,
+  hostname: z.string().max(253),
+  agentVersion: z.string().max(64),
+  taskTypes: z.array(z.string().max(128)).max(1000),
+  labels,
+  heartbeatIntervalMs: z.number().int().positive(),
+  maxConcurrency: z.number().int().positive(),
+});
+
+export const welcome = z.object({
+  ...base,
+  kind: z.literal('welcome'),
+  hubVersion: z.string().max(64),
+});
+
+export const heartbeat = z.object({
+  ...base,
+  kind: z.literal('heartbeat'),
+  hostId: ids.host,
+  uptimeSec: z.number().nonnegative(),
+  cpuPercent: z.number().min(0).max(100),
+  load: z.tuple([z.number(), z.number(), z.number()]),
+  memory: z.object({ totalBytes: z.number().nonnegative(), usedBytes: z.number().nonnegative() }),
+  disks: z.array(z.object({ mount: z.string(), sizeBytes: z.number().nonnegative(), usedBytes: z.number().nonnegative() })).max(256),
+  runningTasks: z.number().int().nonnegative(),
+});
+
+export const task = z.object({
+  ...base,
+  kind: z.literal('task'),
+  taskId: ids.task,
+  type: z.string().max(128),
+  params: z.unknown(),
+  timeoutMs: z.number().int().positive(),
+  /** The hub gives up on the task at this instant; an agent must not start it later. */
+  expiresAt: z.iso.datetime(),
+});
+
+export const taskReply = z.object({
+  ...base,
+  kind: z.literal('task.reply'),
+  taskId: ids.task,
+  /** accepted: will run or is running; duplicate: seen before (result re-sent); rejected: will never run. */
+  status: z.enum(['accepted', 'duplicate', 'rejected']),
+  reason: z.string().max(2000).optional(),
+});
+
+export const cancel = z.object({
+  ...base,
+  kind: z.literal('cancel'),
+  taskId: ids.task,
+  reason: z.string().max(500),
+});
+
+export const cancelReply = z.object({
+  ...base,
+  kind: z.literal('cancel.reply'),
+  taskId: ids.task,
+  /** false when the agent has no running task with that id (never seen or already finished). */
+  found: z.boolean(),
+});
+
+export const progress = z.object({
+  ...base,
+  kind: z.literal('progress'),
+  hostId: ids.host,
+  taskId: ids.task,
+  /** `started` is sent once when execution begins; `progress` any number of times after. */
+  stage: z.enum(['started', 'progress']),
+  percent: z.number().min(0).max(100).optional(),
+  message: z.string().max(2000).optional(),
+  at: z.iso.datetime(),
+});
+
+export const taskError = z.object({
+  code: z.enum(['invalid_input', 'timeout', 'cancelled', 'handler_error', 'interrupted', 'expired', 'unknown_type']),
+  message: z.string().max(4000),
+});
+
+export const result = z.object({
+  ...base,
+  kind: z.literal('result'),
+  hostId: ids.host,
+  taskId: ids.task,
+  outcome: z.enum(['succeeded', 'failed', 'cancelled']),
+  output: z.unknown().optional(),
+  error: taskError.optional(),
+  startedAt: z.iso.datetime().optional(),
+  finishedAt: z.iso.datetime(),
+});
+
+export const ack = z.object({
+  ...base,
+  kind: z.literal('ack'),
+  taskId: ids.task,
+});
+
+/** A reply that refuses a message, with the reason; sent instead of silence. */
+export const rejection = z.object({
+  ...base,
+  kind: z.literal('rejection'),
+  reason: z.string().max(2000),
+});
+
+export const messages = { hello, welcome, heartbeat, task, taskReply, cancel, cancelReply, progress, result, ack, rejection } as const;
+
+export type Hello = z.infer<typeof hello>;
+export type Welcome = z.infer<typeof welcome>;
+export type Heartbeat = z.infer<typeof heartbeat>;
+export type Task = z.infer<typeof task>;
+export type TaskReply = z.infer<typeof taskReply>;
+export type Cancel = z.infer<typeof cancel>;
+export type CancelReply = z.infer<typeof cancelReply>;
+export type Progress = z.infer<typeof progress>;
+export type Result = z.infer<typeof result>;
+export type TaskError = z.infer<typeof taskError>;
+export type Ack = z.infer<typeof ack>;
+export type Rejection = z.infer<typeof rejection>;

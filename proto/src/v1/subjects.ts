@@ -1,0 +1,42 @@
+/**
+ * Every subject that crosses the wire. Agents publish only under
+ * `kf.v1.hub.<hostId>.*` and receive only under `kf.v1.agent.<hostId>.*` and their
+ * own inbox prefix; the NATS credential each agent gets enforces exactly these.
+ */
+export const PROTO_VERSION = 'v1' as const;
+
+const ROOT = `kf.${PROTO_VERSION}`;
+
+export const subjects = {
+  /** Hub → agent requests. */
+  agent: {
+    all: (hostId: string) => `${ROOT}.agent.${hostId}.>`,
+    task: (hostId: string) => `${ROOT}.agent.${hostId}.task`,
+    cancel: (hostId: string) => `${ROOT}.agent.${hostId}.cancel`,
+  },
+  /** Agent → hub messages; the host id in the subject is the authenticated sender. */
+  hub: {
+    all: (hostId: string) => `${ROOT}.hub.${hostId}.>`,
+    hello: (hostId: string) => `${ROOT}.hub.${hostId}.hello`,
+    heartbeat: (hostId: string) => `${ROOT}.hub.${hostId}.heartbeat`,
+    progress: (hostId: string) => `${ROOT}.hub.${hostId}.progress`,
+    result: (hostId: string) => `${ROOT}.hub.${hostId}.result`,
+    /** What hubs subscribe to (in a queue group so several hubs share the work). */
+    wildcard: `${ROOT}.hub.*.*`,
+  },
+  /** Per-agent reply inbox, so one agent can never read another agent's replies. */
+  inboxPrefix: (hostId: string) => `_INBOX_${hostId}`,
+  /** Queue group shared by every hub process. */
+  hubQueue: 'kf-hub',
+} as const;
+
+export type HubSubjectKind = 'hello' | 'heartbeat' | 'progress' | 'result';
+
+/** Splits `kf.v1.hub.<hostId>.<kind>`; returns undefined for anything else. */
+export function parseHubSubject(subject: string): { hostId: string; kind: HubSubjectKind } | undefined {
+  const parts = subject.split('.');
+  if (parts.length !== 5 || parts[0] !== 'kf' || parts[1] !== PROTO_VERSION || parts[2] !== 'hub') return undefined;
+  const kind = parts[4];
+  if (kind !== 'hello' && kind !== 'heartbeat' && kind !== 'progress' && kind !== 'result') return undefined;
+  return { hostId: parts[3]!, kind };
+}
