@@ -1,0 +1,3 @@
+export { startNats } from './nats-server.js';
+export type { NatsServer } from './nats-server.js';
+export { findBinary } from './find-binary.js';

@@ -1,0 +1,96 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { NatsAuthority, type NatsAuthorityFiles } from '@keyfleet/nats-auth';
+import { findBinary, goBinDir } from './find-binary.js';
+
+export interface NatsServer {
+  url: string;
+  /** Operator/account material; `authority.hubCreds()` gives full-access creds. */
+  authority: NatsAuthority;
+  files: NatsAuthorityFiles;
+  /** Stop (SIGTERM) and wait; the temp dir is removed unless `keepDir`. */
+  stop(): Promise<void>;
+  /** Kill without cleanup of config, so the same server can be started again on the same port. */
+  restart(): Promise<void>;
+}
+
+/**
+ * Starts a real nats-server in operator (JWT) mode on a random port.
+ * With KEYFLEET_TEST_NATS_URL and KEYFLEET_TEST_NATS_DIR (a dir made by
+ * `keyfleet-hub nats-init` whose auth.conf that server includes) an existing
+ * server is used instead and `stop` leaves it running.
+ */
+export async function startNats(): Promise<NatsServer> {
+  const existingUrl = process.env.KEYFLEET_TEST_NATS_URL;
+  const existingDir = process.env.KEYFLEET_TEST_NATS_DIR;
+  if (existingUrl && existingDir) {
+    const authority = await NatsAuthority.load(existingDir);
+    const files: NatsAuthorityFiles = {
+      dir: existingDir,
+      authConfPath: join(existingDir, 'auth.conf'),
+      hubCredsPath: join(existingDir, 'hub.creds'),
+      keysPath: join(existingDir, 'keys.json'),
+    };
+    return { url: existingUrl, authority, files, stop: async () => {}, restart: async () => { throw new Error('cannot restart an external NATS server'); } };
+  }
+
+  const bin = findBinary('nats-server', 'KEYFLEET_NATS_SERVER', [goBinDir], 'go install github.com/nats-io/nats-server/v2@v2.12.1');
+  const dir = await mkdtemp(join(tmpdir(), 'kf-nats-'));
+  const files = await NatsAuthority.create(join(dir, 'auth'));
+  const authority = await NatsAuthority.load(files.dir);
+  const portsDir = join(dir, 'ports');
+  // nats-server resolves includes relative to the including file.
+  await writeFile(join(dir, 'nats.conf'), 'include "auth/auth.conf"\nhost: 127.0.0.1\n');
+
+  let port = -1;
+  let proc: ChildProcess;
+  const launch = async (): Promise<string> => {
+    await rm(portsDir, { recursive: true, force: true });
+    await mkdir(portsDir);
+    proc = spawn(bin, ['-c', join(dir, 'nats.conf'), '-p', String(port), '--ports_file_dir', portsDir], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    proc.stderr!.on('data', (d: Buffer) => {
+      stderr = (stderr + d.toString()).slice(-4000);
+    });
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+      if (proc.exitCode !== null) throw new Error(`nats-server exited with ${proc.exitCode}: ${stderr}`);
+      const names = await readdir(portsDir).catch(() => [] as string[]);
+      const file = names.find((n) => n.endsWith('.ports'));
+      if (file) {
+        const ports = JSON.parse(await readFile(join(portsDir, file), 'utf8')) as { nats: string[] };
+        return ports.nats[0]!;
+      }
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    proc.kill('SIGKILL');
+    throw new Error(`nats-server did not report its port within 10s: ${stderr}`);
+  };
+  const url = await launch();
+  port = Number(new URL(url).port);
+
+  const kill = async (signal: NodeJS.Signals) => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return;
+    const exited = new Promise((r) => proc.once('exit', r));
+    proc.kill(signal);
+    await exited;
+  };
+
+  return {
+    url,
+    authority,
+    files,
+    async stop() {
+      await kill('SIGTERM');
+      await rm(dir, { recursive: true, force: true });
+    },
+    async restart() {
+      await kill('SIGKILL');
+      await launch();
+    },
+  };
+}
