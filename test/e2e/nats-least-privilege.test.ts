@@ -43,12 +43,12 @@ describe('per-agent NATS credentials', () => {
     a.nc.publish(subjects.hub.heartbeat('h_agent_a'), 'hb');
     for await (const m of got) expect(m.string()).toBe('hb');
 
-    a.nc.subscribe(subjects.agent.task('h_agent_a'), { callback: (_e, m) => m.respond('accepted') });
+    a.nc.subscribe(subjects.agent.task('h_agent_a'), { callback: (_e, m) => void m.respond('accepted') });
     await a.nc.flush();
     const reply = await hub.request(subjects.agent.task('h_agent_a'), 'task', { timeout: 2000 });
     expect(reply.string()).toBe('accepted');
 
-    hub.subscribe(subjects.hub.hello('h_agent_a'), { callback: (_e, m) => m.respond('welcome') });
+    hub.subscribe(subjects.hub.hello('h_agent_a'), { callback: (_e, m) => void m.respond('welcome') });
     await hub.flush();
     const welcome = await a.nc.request(subjects.hub.hello('h_agent_a'), 'hello', { timeout: 2000 });
     expect(welcome.string()).toBe('welcome');
@@ -61,7 +61,7 @@ describe('per-agent NATS credentials', () => {
     ['its own command subject (only the hub sends commands)', subjects.agent.cancel('h_agent_a')],
   ])('refuses publishing to %s', async (_what, subject) => {
     const seen: string[] = [];
-    hub.subscribe(subject, { callback: (_e, m) => seen.push(m.subject) });
+    hub.subscribe(subject, { callback: (_e, m) => void seen.push(m.subject) });
     await hub.flush();
     a.errors.length = 0;
     a.nc.publish(subject, 'forged');
@@ -80,7 +80,7 @@ describe('per-agent NATS credentials', () => {
     a.errors.length = 0;
     const received: string[] = [];
     const subErrors: Error[] = [];
-    const sub = a.nc.subscribe(subject, { callback: (err, m) => (err ? subErrors.push(err) : received.push(m.subject)) });
+    const sub = a.nc.subscribe(subject, { callback: (err, m) => void (err ? subErrors.push(err) : received.push(m.subject)) });
     await a.nc.flush();
     await settle();
     hub.publish(subject.replace('>', 'x').replace('*.*', 'h_agent_b.result'), 'secret');

@@ -1,0 +1,31 @@
+#!/usr/bin/env node
+import { Command, CommanderError, Option } from 'commander';
+import { hostsCommand } from './commands/hosts.js';
+import { tasksCommand, TasksFailed } from './commands/tasks.js';
+import { tokensCommand } from './commands/tokens.js';
+import { HubError } from './hub-client.js';
+
+const program = new Command('keyfleet')
+  .description('Operate a fleet of Keycloak hosts through the Keyfleet hub')
+  .option('--hub <url>', 'hub URL (env KEYFLEET_HUB, default http://127.0.0.1:7420)')
+  .option('--token <token>', 'API token (env KEYFLEET_TOKEN)')
+  .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'))
+  .addCommand(hostsCommand())
+  .addCommand(tokensCommand())
+  .addCommand(tasksCommand())
+  .exitOverride()
+  .showHelpAfterError();
+
+// Exit codes: 0 ok, 1 a task failed on some host, 2 the command itself failed.
+try {
+  await program.parseAsync();
+} catch (err) {
+  if (err instanceof TasksFailed) {
+    process.exitCode = 1;
+  } else if (err instanceof CommanderError) {
+    process.exitCode = err.exitCode === 0 ? 0 : 2;
+  } else {
+    process.stderr.write(`error: ${err instanceof HubError || err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 2;
+  }
+}

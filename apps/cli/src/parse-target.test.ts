@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { parseParams, parseTarget } from './parse-target.js';
+
+describe('parseTarget', () => {
+  it('reads the three target forms', () => {
+    expect(parseTarget('all')).toEqual({ all: true });
+    expect(parseTarget('h_0123456789abcdef')).toEqual({ hostId: 'h_0123456789abcdef' });
+    expect(parseTarget('env=prod,role=kc')).toEqual({ selector: 'env=prod,role=kc' });
+  });
+  it('rejects malformed ones with a reason', () => {
+    expect(() => parseTarget('env=')).toThrow(/bad label selector/);
+    expect(() => parseTarget('a=b=c')).toThrow(/bad label selector/);
+    expect(() => parseTarget('Bad Host!')).toThrow(/bad target/);
+  });
+});
+
+describe('parseParams', () => {
+  it('types JSON-looking values and keeps the rest as strings', () => {
+    expect(parseParams(['delayMs=500', 'fail=boom', 'on=true', 'list=[1,2]', 'eq=a=b'])).toEqual({
+      delayMs: 500,
+      fail: 'boom',
+      on: true,
+      list: [1, 2],
+      eq: 'a=b',
+    });
+  });
+  it('rejects a pair without a key', () => {
+    expect(() => parseParams(['=1'])).toThrow(/expected key=value/);
+    expect(() => parseParams(['novalue'])).toThrow(/expected key=value/);
+  });
+});

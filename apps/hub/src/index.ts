@@ -1,0 +1,10 @@
+export { createApp } from './api/create-app.js';
+export type { AppType } from './api/create-app.js';
+export type { ApiDeps, TaskDispatcher } from './api/api-deps.js';
+export { startHub } from './hub.js';
+export type { Hub, HubOptions } from './hub.js';
+export { hubOptionsFromEnv } from './hub-options-from-env.js';
+export { HubMetrics } from './metrics/hub-metrics.js';
+export { createDb } from './store/create-db.js';
+export type { DbHandle, CreateDbOptions } from './store/create-db.js';
+export { migrateUp, migrationStatus } from './store/migrator.js';
