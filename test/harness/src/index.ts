@@ -1,3 +1,13 @@
 export { startNats } from './nats-server.js';
 export type { NatsServer } from './nats-server.js';
+export { startPostgres } from './postgres-server.js';
+export type { PostgresServer } from './postgres-server.js';
 export { findBinary } from './find-binary.js';
+export { ServiceProcess, repoRoot } from './service-process.js';
+export { startHubProcess } from './hub-process.js';
+export type { HubProcess } from './hub-process.js';
+export { enrollAgent } from './agent-process.js';
+export type { AgentProcess } from './agent-process.js';
+export { HubApi } from './hub-api.js';
+export { startFleet } from './start-fleet.js';
+export type { Fleet } from './start-fleet.js';

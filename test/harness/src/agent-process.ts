@@ -1,0 +1,48 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ServiceProcess } from './service-process.js';
+
+export interface AgentProcess {
+  hostId: string;
+  stateDir: string;
+  proc: ServiceProcess;
+  /** Start `keyfleet-agent run` (again); resolves once the hub welcomed it unless told not to wait. */
+  start(opts?: { waitForWelcome?: boolean }): Promise<void>;
+  /** SIGKILL simulates a crash; SIGTERM a clean stop. */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  /** Stops the agent and removes its state dir. */
+  remove(): Promise<void>;
+}
+
+/** Enrolls a real `keyfleet-agent` with a one-time token and returns a handle to run it. */
+export async function enrollAgent(opts: {
+  hubUrl: string;
+  token: string;
+  labels?: Record<string, string>;
+  heartbeatIntervalMs?: number;
+  env?: NodeJS.ProcessEnv;
+}): Promise<AgentProcess> {
+  const stateDir = await mkdtemp(join(tmpdir(), 'kf-agent-'));
+  const labelArgs = Object.entries(opts.labels ?? {}).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
+  const enroll = new ServiceProcess('agent-enroll', 'apps/agent/src/main.ts', ['enroll', '--hub', opts.hubUrl, '--token', opts.token, '--state-dir', stateDir, ...labelArgs], opts.env ?? {}).start();
+  const [, hostId] = await enroll.waitFor(/enrolled as (\S+);/, 30_000);
+  const env = { KEYFLEET_HEARTBEAT_INTERVAL_MS: String(opts.heartbeatIntervalMs ?? 15_000), ...opts.env };
+  const agent: AgentProcess = {
+    hostId: hostId!,
+    stateDir,
+    proc: enroll,
+    async start({ waitForWelcome = true } = {}) {
+      agent.proc = new ServiceProcess(`agent ${hostId}`, 'apps/agent/src/main.ts', ['run', '--state-dir', stateDir], env).start();
+      if (waitForWelcome) await agent.proc.waitFor(/hub welcomed the agent/, 30_000);
+    },
+    async kill(signal = 'SIGKILL') {
+      await agent.proc.kill(signal);
+    },
+    async remove() {
+      await agent.proc.kill('SIGTERM');
+      await rm(stateDir, { recursive: true, force: true });
+    },
+  };
+  return agent;
+}

@@ -1,0 +1,49 @@
+import { enrollAgent, type AgentProcess } from './agent-process.js';
+import { HubApi } from './hub-api.js';
+import { startHubProcess, type HubProcess } from './hub-process.js';
+import { startNats, type NatsServer } from './nats-server.js';
+import { startPostgres, type PostgresServer } from './postgres-server.js';
+
+export interface Fleet {
+  nats: NatsServer;
+  pg: PostgresServer;
+  hub: HubProcess;
+  /** Admin API client. */
+  api: HubApi;
+  agents: AgentProcess[];
+  /** Enrolls and starts an agent (heartbeat 500 ms unless given). */
+  addAgent(opts?: { labels?: Record<string, string>; heartbeatIntervalMs?: number; start?: boolean }): Promise<AgentProcess>;
+  stop(): Promise<void>;
+}
+
+/** Real NATS + real Postgres + the hub process; agents are added per test. */
+export async function startFleet(opts: { hubEnv?: NodeJS.ProcessEnv } = {}): Promise<Fleet> {
+  const [nats, pg] = await Promise.all([startNats(), startPostgres()]);
+  let hub: HubProcess;
+  try {
+    hub = await startHubProcess({ nats, databaseUrl: pg.url, env: opts.hubEnv });
+  } catch (err) {
+    await Promise.all([nats.stop(), pg.stop()]);
+    throw err;
+  }
+  const api = new HubApi(hub.url, hub.adminToken);
+  const fleet: Fleet = {
+    nats,
+    pg,
+    hub,
+    api,
+    agents: [],
+    async addAgent({ labels = {}, heartbeatIntervalMs = 500, start = true } = {}) {
+      const agent = await enrollAgent({ hubUrl: hub.url, token: await api.enrollmentToken(), labels, heartbeatIntervalMs });
+      fleet.agents.push(agent);
+      if (start) await agent.start();
+      return agent;
+    },
+    async stop() {
+      await Promise.all(fleet.agents.map((a) => a.remove()));
+      await hub.stop();
+      await Promise.all([nats.stop(), pg.stop()]);
+    },
+  };
+  return fleet;
+}
