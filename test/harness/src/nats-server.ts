@@ -36,7 +36,7 @@ export async function startNats(): Promise<NatsServer> {
     return { url: existingUrl, authority, files, stop: async () => {}, restart: async () => { throw new Error('cannot restart an external NATS server'); } };
   }
 
-  const bin = findBinary('nats-server', 'KEYFLEET_NATS_SERVER', [goBinDir], 'go install github.com/nats-io/nats-server/v2@v2.12.1');
+  const bin = findBinary('nats-server', 'KEYFLEET_NATS_SERVER', [goBinDir], 'go install github.com/nats-io/nats-server/v2@v2.15.2');
   const dir = await mkdtemp(join(tmpdir(), 'kf-nats-'));
   const files = await NatsAuthority.create(join(dir, 'auth'));
   const authority = await NatsAuthority.load(files.dir);

@@ -1,0 +1,259 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { connect, credsAuthenticator, type Msg, type NatsConnection } from '@nats-io/transport-node';
+import { createUser } from '@nats-io/nkeys';
+import { z } from 'zod';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createLogger } from '@keyfleet/log';
+import { startNats, type NatsServer } from '@keyfleet/test-harness';
+import {
+  ack,
+  cancel,
+  cancelReply,
+  decode,
+  encode,
+  heartbeat,
+  hello,
+  parseHubSubject,
+  progress,
+  rejection,
+  result,
+  subjects,
+  task,
+  taskReply,
+  welcome,
+  type Heartbeat,
+  type Hello,
+  type Progress,
+  type Result,
+} from '@keyfleet/proto/v1';
+import { startAgent, type RunningAgent } from './agent.js';
+import { identityStore } from './identity-store.js';
+import { handlers, type Handlers } from './tasks/index.js';
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+const HOST = 'h-itest';
+const taskAnswer = z.discriminatedUnion('kind', [taskReply, rejection]);
+const cancelAnswer = z.discriminatedUnion('kind', [cancelReply, rejection]);
+
+/** Plays the hub on a raw NATS connection: welcomes, records, and acks results only when told to. */
+class FakeHub {
+  hellos: Hello[] = [];
+  heartbeats: Heartbeat[] = [];
+  progress: Progress[] = [];
+  results: Array<Result & { receivedAt: number }> = [];
+  /** withhold: no answer at all, which is what a hub that is down or could not store the result looks like. */
+  resultPolicy: 'ack' | 'withhold' | 'reject' = 'withhold';
+
+  constructor(readonly nc: NatsConnection) {
+    nc.subscribe(subjects.hub.wildcard, { queue: subjects.hubQueue, callback: (_err, m) => this.onMessage(m) });
+  }
+
+  private onMessage(m: Msg) {
+    const kind = parseHubSubject(m.subject)?.kind;
+    if (kind === 'hello') {
+      this.hellos.push(decode(hello, m.data));
+      m.respond(encode(welcome, { kind: 'welcome', hubVersion: 'fake-hub' }));
+    } else if (kind === 'heartbeat') this.heartbeats.push(decode(heartbeat, m.data));
+    else if (kind === 'progress') this.progress.push(decode(progress, m.data));
+    else if (kind === 'result') {
+      const r = decode(result, m.data);
+      this.results.push({ ...r, receivedAt: Date.now() });
+      if (this.resultPolicy === 'ack') m.respond(encode(ack, { kind: 'ack', taskId: r.taskId }));
+      if (this.resultPolicy === 'reject') m.respond(encode(rejection, { kind: 'rejection', reason: 'database unavailable' }));
+    }
+  }
+
+  resultsFor(taskId: string) {
+    return this.results.filter((r) => r.taskId === taskId);
+  }
+
+  async send(body: Record<string, unknown> | Uint8Array) {
+    const data = body instanceof Uint8Array ? body : enc.encode(JSON.stringify(body));
+    return decode(taskAnswer, (await this.nc.request(subjects.agent.task(HOST), data, { timeout: 5_000 })).data);
+  }
+
+  dispatch(taskId: string, params: unknown, type = 'noop') {
+    return this.send({
+      proto: 'v1',
+      msgId: `m-${taskId}-${Date.now()}`,
+      sentAt: new Date().toISOString(),
+      kind: 'task',
+      taskId,
+      type,
+      params,
+      timeoutMs: 60_000,
+      expiresAt: new Date(Date.now() + 600_000).toISOString(),
+    });
+  }
+}
+
+describe('agent against a real NATS server', () => {
+  let nats: NatsServer;
+  let hubNc: NatsConnection;
+  let hub: FakeHub;
+  let stateDir: string;
+  let agent: RunningAgent;
+  let secrets: { jwt: string; seed: string };
+  const logLines: string[] = [];
+  const runs = new Map<number, number>();
+  // sizeBytes doubles as a marker so each test can count its own handler runs.
+  const counted: Handlers = {
+    ...handlers,
+    noop: (input, ctx) => {
+      runs.set(input.sizeBytes, (runs.get(input.sizeBytes) ?? 0) + 1);
+      return handlers.noop(input, ctx);
+    },
+  };
+  const start = () =>
+    startAgent({
+      stateDir,
+      handlers: counted,
+      concurrency: 1,
+      heartbeatIntervalMs: 250,
+      stopGraceMs: 100,
+      log: createLogger('agent', { level: 'debug', destination: new Writable({ write: (c, _e, cb) => (logLines.push(String(c)), cb()) }) }),
+      timing: { retryInitialMs: 100, retryMaxMs: 400, requestTimeoutMs: 250 },
+    });
+
+  beforeAll(async () => {
+    nats = await startNats();
+    hubNc = await connect({ servers: nats.url, authenticator: credsAuthenticator(enc.encode(await nats.authority.hubCreds())), maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+    hub = new FakeHub(hubNc);
+    await hubNc.flush();
+    stateDir = await mkdtemp(join(tmpdir(), 'kf-agent-'));
+    const user = createUser();
+    secrets = { jwt: await nats.authority.agentJwt(HOST, user.getPublicKey()), seed: dec.decode(user.getSeed()) };
+    await identityStore.save(stateDir, { hostId: HOST, hubUrl: 'http://hub.invalid', natsServers: [nats.url], labels: { env: 'test' } }, secrets);
+    agent = await start();
+  });
+
+  afterAll(async () => {
+    if (process.env.KF_DEBUG_LOG) await import('node:fs/promises').then((fs) => fs.writeFile(process.env.KF_DEBUG_LOG!, logLines.join('')));
+    await agent?.stop();
+    await hubNc?.close();
+    await nats?.stop();
+    await rm(stateDir, { recursive: true, force: true });
+  });
+
+  it('says hello with its task types and labels, then sends heartbeats', async () => {
+    expect(agent.hostId).toBe(HOST);
+    await vi.waitFor(() => expect(hub.hellos.length).toBeGreaterThan(0));
+    expect(hub.hellos[0]).toMatchObject({ hostId: HOST, taskTypes: ['noop', 'system.info'], labels: { env: 'test' }, heartbeatIntervalMs: 250, maxConcurrency: 1 });
+    await vi.waitFor(() => expect(hub.heartbeats.length).toBeGreaterThanOrEqual(2));
+    expect(hub.heartbeats[0]).toMatchObject({ hostId: HOST, runningTasks: 0 });
+    expect(hub.heartbeats[0]!.memory.totalBytes).toBeGreaterThan(0);
+  });
+
+  it('runs a task, re-sends the result until acked, and stops once acked', async () => {
+    hub.resultPolicy = 'withhold';
+    expect(await hub.dispatch('t-ack', { delayMs: 50, sizeBytes: 11 })).toMatchObject({ kind: 'task.reply', taskId: 't-ack', status: 'accepted' });
+    await vi.waitFor(() => expect(hub.progress.find((p) => p.taskId === 't-ack')).toMatchObject({ stage: 'started', hostId: HOST }));
+    await vi.waitFor(() => expect(hub.resultsFor('t-ack').length).toBeGreaterThanOrEqual(3), { timeout: 5_000 });
+    for (const r of hub.resultsFor('t-ack')) expect(r).toMatchObject({ outcome: 'succeeded', output: { delayedMs: 50, payload: 'x'.repeat(11) } });
+
+    hub.resultPolicy = 'ack';
+    await vi.waitFor(async () => expect(JSON.parse(await readFile(join(stateDir, 'journal', 't-ack.json'), 'utf8')).state).toBe('acked'), { timeout: 5_000 });
+    const sent = hub.resultsFor('t-ack').length;
+    await sleep(1_000); // longer than the retry cap: any further send would show up
+    expect(hub.resultsFor('t-ack')).toHaveLength(sent);
+    expect(runs.get(11)).toBe(1);
+  });
+
+  it('answers a redelivered task with duplicate, re-sends its result at once and never runs it again', async () => {
+    hub.resultPolicy = 'reject';
+    expect(await hub.dispatch('t-dup', { sizeBytes: 12 })).toMatchObject({ status: 'accepted' });
+    // By the third refusal the sender waits 200-400 ms between tries (retry cap 400 ms).
+    await vi.waitFor(() => expect(hub.resultsFor('t-dup').length).toBeGreaterThanOrEqual(3), { timeout: 5_000 });
+    const before = hub.resultsFor('t-dup');
+    expect(await hub.dispatch('t-dup', { sizeBytes: 12 })).toMatchObject({ kind: 'task.reply', taskId: 't-dup', status: 'duplicate' });
+    await vi.waitFor(() => expect(hub.resultsFor('t-dup').length).toBeGreaterThan(before.length), { timeout: 1_000, interval: 5 });
+    const resent = hub.resultsFor('t-dup')[before.length]!;
+    expect(resent.receivedAt - before.at(-1)!.receivedAt).toBeLessThan(150);
+    expect(resent).toMatchObject({ outcome: 'succeeded', output: { payload: 'x'.repeat(12) } });
+
+    hub.resultPolicy = 'ack';
+    await vi.waitFor(async () => expect(JSON.parse(await readFile(join(stateDir, 'journal', 't-dup.json'), 'utf8')).state).toBe('acked'), { timeout: 5_000 });
+    const sent = hub.resultsFor('t-dup').length;
+    // Acked: still a duplicate, still not run, and nothing is sent again.
+    expect(await hub.dispatch('t-dup', { sizeBytes: 12 })).toMatchObject({ status: 'duplicate' });
+    await sleep(200);
+    expect(hub.resultsFor('t-dup')).toHaveLength(sent);
+    expect(runs.get(12)).toBe(1);
+    expect(logLines.join('')).toContain('hub rejected the result: database unavailable');
+  });
+
+  it('rejects a task type it does not handle, with the reason', async () => {
+    const reply = await hub.dispatch('t-unknown', {}, 'keycloak.nope');
+    expect(reply).toMatchObject({ kind: 'task.reply', status: 'rejected' });
+    expect((reply as { reason?: string }).reason).toMatch(/unknown task type "keycloak.nope".*noop, system.info/);
+  });
+
+  it('answers malformed task messages with a rejection and keeps working', async () => {
+    const garbage = await hub.send(enc.encode('{not json'));
+    expect(garbage).toMatchObject({ kind: 'rejection' });
+    expect((garbage as { reason: string }).reason).toMatch(/^malformed task message: not UTF-8 JSON/);
+    const incomplete = await hub.send({ proto: 'v1', msgId: 'm1', sentAt: new Date().toISOString(), kind: 'task', type: 'noop' });
+    expect((incomplete as { reason: string }).reason).toMatch(/malformed task message: .*taskId/);
+    expect(logLines.join('')).toMatch(/refused a task message.*not UTF-8 JSON|not UTF-8 JSON.*refused a task message/);
+
+    hub.resultPolicy = 'ack';
+    expect(await hub.dispatch('t-after-garbage', { sizeBytes: 13 })).toMatchObject({ status: 'accepted' });
+    await vi.waitFor(() => expect(hub.resultsFor('t-after-garbage')[0]).toMatchObject({ outcome: 'succeeded' }));
+  });
+
+  it('cancels a running task', async () => {
+    hub.resultPolicy = 'ack';
+    expect(await hub.dispatch('t-cancel', { delayMs: 60_000, sizeBytes: 14 })).toMatchObject({ status: 'accepted' });
+    await vi.waitFor(() => expect(hub.progress.some((p) => p.taskId === 't-cancel' && p.stage === 'started')).toBe(true));
+    const body = encode(cancel, { kind: 'cancel', taskId: 't-cancel', reason: 'operator changed their mind' });
+    const answer = decode(cancelAnswer, (await hubNc.request(subjects.agent.cancel(HOST), body, { timeout: 5_000 })).data);
+    expect(answer).toMatchObject({ kind: 'cancel.reply', taskId: 't-cancel', found: true });
+    await vi.waitFor(() =>
+      expect(hub.resultsFor('t-cancel')[0]).toMatchObject({ outcome: 'cancelled', error: { code: 'cancelled', message: 'operator changed their mind' } }),
+    );
+  });
+
+  it('reconnects after NATS restarts, says hello again and keeps delivering results', async () => {
+    hub.resultPolicy = 'ack';
+    const hellos = hub.hellos.length;
+    await nats.restart();
+    await vi.waitFor(() => expect(hub.hellos.length).toBeGreaterThan(hellos), { timeout: 20_000, interval: 100 });
+    expect(await hub.dispatch('t-after-restart', { sizeBytes: 15 })).toMatchObject({ status: 'accepted' });
+    await vi.waitFor(() => expect(hub.resultsFor('t-after-restart')[0]).toMatchObject({ outcome: 'succeeded' }));
+  });
+
+  it('reports a task cut off by an agent restart as interrupted and runs the queued one after', async () => {
+    hub.resultPolicy = 'ack';
+    expect(await hub.dispatch('t-cut', { delayMs: 60_000, sizeBytes: 16 })).toMatchObject({ status: 'accepted' });
+    expect(await hub.dispatch('t-queued', { sizeBytes: 17 })).toMatchObject({ status: 'accepted' });
+    await vi.waitFor(() => expect(hub.progress.some((p) => p.taskId === 't-cut' && p.stage === 'started')).toBe(true));
+    await agent.stop();
+    expect(hub.resultsFor('t-cut')).toEqual([]);
+    expect(runs.get(17)).toBeUndefined(); // concurrency 1: it was still waiting
+
+    agent = await start();
+    await vi.waitFor(() =>
+      expect(hub.resultsFor('t-cut')[0]).toMatchObject({
+        outcome: 'failed',
+        error: { code: 'interrupted', message: 'agent restarted while the task was running' },
+      }),
+    );
+    await vi.waitFor(() => expect(hub.resultsFor('t-queued')[0]).toMatchObject({ outcome: 'succeeded' }));
+    expect(await hub.dispatch('t-cut', { delayMs: 60_000, sizeBytes: 16 })).toMatchObject({ status: 'duplicate' });
+    expect(runs.get(16)).toBe(1);
+    expect(runs.get(17)).toBe(1);
+  });
+
+  it('logs no errors and never its credentials', () => {
+    const logs = logLines.join('');
+    expect(logLines.filter((l) => JSON.parse(l).level >= 50)).toEqual([]);
+    expect(logs.length).toBeGreaterThan(0);
+    expect(logs).not.toContain(secrets.seed);
+    expect(logs).not.toContain(secrets.jwt);
+  });
+});

@@ -1,0 +1,28 @@
+import type { Logger } from '@keyfleet/log';
+import type { NatsAuthority } from '@keyfleet/nats-auth';
+import type { Kysely } from 'kysely';
+import type { HubMetrics } from '../metrics/hub-metrics.js';
+import type { Database } from '../store/database.js';
+
+/** What the API needs from the dispatcher: a nudge after queueing, and cancellation of live tasks. */
+export interface TaskDispatcher {
+  kick(): void;
+  cancel(taskIds: string[], reason: string): Promise<void>;
+}
+
+export interface ApiDeps {
+  db: Kysely<Database>;
+  dispatcher: TaskDispatcher;
+  /** Mints each enrolled agent's NATS user JWT. */
+  authority: Pick<NatsAuthority, 'agentJwt'>;
+  /** NATS URLs handed to agents at enrollment. */
+  natsServers: string[];
+  metrics: HubMetrics;
+  /** Whether the hub's NATS connection is up right now (for /readyz). */
+  natsConnected(): boolean;
+  log: Logger;
+  /** Aborted when the hub shuts down, so long-lived event streams end. */
+  shutdown?: AbortSignal;
+  /** How often event streams poll the database; tests shorten it. */
+  eventPollMs?: number;
+}

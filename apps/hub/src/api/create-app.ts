@@ -1,0 +1,53 @@
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { HTTPException } from 'hono/http-exception';
+import type { ApiDeps } from './api-deps.js';
+import { ApiError } from './api-error.js';
+import type { AppEnv } from './app-env.js';
+import { auditTrail } from './audit-trail.js';
+import { apiTokensRoutes } from './api-tokens/index.js';
+import { auditRoutes } from './audit/index.js';
+import { batchesRoutes } from './batches/index.js';
+import { enrollRoutes } from './enroll/index.js';
+import { enrollmentTokensRoutes } from './enrollment-tokens/index.js';
+import { healthRoutes } from './health/index.js';
+import { hostsRoutes } from './hosts/index.js';
+import { tasksRoutes } from './tasks/index.js';
+
+/**
+ * The hub's HTTP API: /healthz, /readyz, /metrics and everything under /v1, with
+ * the OpenAPI document at /v1/openapi.json. Routes are chained so `AppType`
+ * carries them all for the CLI's typed `hc` client.
+ */
+export function createApp(deps: ApiDeps) {
+  const app = new OpenAPIHono<AppEnv>();
+  app.use('*', auditTrail(deps.db, deps.log));
+  app.onError((err, c) => {
+    if (err instanceof ApiError) {
+      return c.json(err.details === undefined ? { error: err.message } : { error: err.message, details: err.details }, err.status);
+    }
+    if (err instanceof HTTPException) return c.json({ error: err.message || 'bad request' }, err.status);
+    deps.log.error({ err, method: c.req.method, path: c.req.path }, 'request failed');
+    return c.json({ error: 'internal error' }, 500);
+  });
+  app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${c.req.path}` }, 404));
+
+  const routes = app
+    .route('/', healthRoutes(deps))
+    .route('/v1', apiTokensRoutes(deps))
+    .route('/v1', enrollmentTokensRoutes(deps))
+    .route('/v1', enrollRoutes(deps))
+    .route('/v1', hostsRoutes(deps))
+    .route('/v1', tasksRoutes(deps))
+    .route('/v1', batchesRoutes(deps))
+    .route('/v1', auditRoutes(deps));
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', description: 'API token (kf_...)' });
+  app.doc('/v1/openapi.json', {
+    openapi: '3.0.0',
+    info: { title: 'Keyfleet hub API', version: 'v1' },
+    security: [{ bearer: [] }],
+  });
+  return routes;
+}
+
+export type AppType = ReturnType<typeof createApp>;

@@ -1,0 +1,144 @@
+import { v1 } from '@keyfleet/proto';
+import { createUser } from '@nats-io/nkeys';
+import { startPostgres, type PostgresServer } from '@keyfleet/test-harness';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestContext, type TestContext } from '../test-context.js';
+
+const publicKey = () => createUser().getPublicKey();
+
+function jwtClaims(jwt: string): any {
+  return JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString('utf8'));
+}
+
+describe('POST /v1/enroll', () => {
+  let t: TestContext;
+  const newToken = async (body: object = {}) => (await t.call('POST', '/v1/enrollment-tokens', { token: t.adminToken, body })).json as { id: string; token: string };
+
+  beforeAll(async () => {
+    t = await createTestContext();
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('enrolls a pending host, merges labels with the token’s winning, and mints a JWT for the agent’s key', async () => {
+    const { id: tokenId, token } = await newToken({ labels: { env: 'prod', region: 'eu-1' } });
+    const key = publicKey();
+    const res = await t.call('POST', '/v1/enroll', {
+      body: { token, publicKey: key, hostname: 'kc-1', labels: { env: 'dev', rack: 'r7' }, agentVersion: '0.1.0' },
+    });
+    expect(res.status).toBe(201);
+    const { hostId, natsServers, jwt } = res.json;
+    expect(hostId).toMatch(/^h_[0-9a-z]{20}$/);
+    expect(v1.ids.host.safeParse(hostId).success).toBe(true);
+    expect(natsServers).toEqual(['nats://127.0.0.1:4222']);
+    const claims = jwtClaims(jwt);
+    expect(claims.sub).toBe(key);
+    expect(claims.nats.pub.allow).toEqual([v1.subjects.hub.all(hostId)]);
+
+    const host = await t.db.selectFrom('hosts').selectAll().where('id', '=', hostId).executeTakeFirstOrThrow();
+    expect(host).toMatchObject({ hostname: 'kc-1', status: 'pending', nkey_public: key, agent_version: '0.1.0', task_types: [], last_heartbeat: null });
+    expect(host.labels).toEqual({ env: 'prod', region: 'eu-1', rack: 'r7' });
+
+    const used = await t.db.selectFrom('enrollment_tokens').selectAll().where('id', '=', tokenId).executeTakeFirstOrThrow();
+    expect(used.used_at).toBeInstanceOf(Date);
+    expect(used.used_by_host).toBe(hostId);
+
+    const audit = await t.db.selectFrom('audit_log').selectAll().where('action', '=', 'hosts.enroll').where('target', '=', hostId).executeTakeFirstOrThrow();
+    expect(audit).toMatchObject({ actor: `enrollment:${tokenId}`, outcome: 'ok' });
+    expect(JSON.stringify(audit)).not.toContain(token);
+    expect(JSON.stringify(audit)).not.toContain(jwt);
+  });
+
+  it('is single use: a second enrollment with the same token gets 401', async () => {
+    const { token } = await newToken();
+    const body = { token, hostname: 'kc-2', agentVersion: '0.1.0' };
+    expect((await t.call('POST', '/v1/enroll', { body: { ...body, publicKey: publicKey() } })).status).toBe(201);
+    const again = await t.call('POST', '/v1/enroll', { body: { ...body, publicKey: publicKey() } });
+    expect(again.status).toBe(401);
+    expect(again.json.error).toBe('enrollment token was already used');
+  });
+
+  it('lets exactly one of several concurrent enrollments with one token win', async () => {
+    const { id: tokenId, token } = await newToken();
+    const results = await Promise.all(
+      Array.from({ length: 5 }, (_, i) => t.call('POST', '/v1/enroll', { body: { token, publicKey: publicKey(), hostname: `race-${i}`, agentVersion: '0.1.0' } })),
+    );
+    expect(results.map((r) => r.status).sort()).toEqual([201, 401, 401, 401, 401]);
+    const hosts = await t.db.selectFrom('hosts').select('id').where('hostname', 'like', 'race-%').execute();
+    expect(hosts).toHaveLength(1);
+    const audit = await t.db.selectFrom('audit_log').select('outcome').where('actor', '=', `enrollment:${tokenId}`).execute();
+    expect(audit.map((a) => a.outcome).sort()).toEqual(['denied', 'denied', 'denied', 'denied', 'ok']);
+  });
+
+  it('refuses expired, revoked and unknown tokens with 401 and a clear reason, audited as denied', async () => {
+    const expired = await newToken();
+    await t.db.updateTable('enrollment_tokens').set({ expires_at: new Date(Date.now() - 1000) }).where('id', '=', expired.id).execute();
+    const revoked = await newToken();
+    expect((await t.call('DELETE', `/v1/enrollment-tokens/${revoked.id}`, { token: t.adminToken })).status).toBe(200);
+
+    const attempt = (token: string) => t.call('POST', '/v1/enroll', { body: { token, publicKey: publicKey(), hostname: 'nope', agentVersion: '0.1.0' } });
+    const e = await attempt(expired.token);
+    expect(e.status).toBe(401);
+    expect(e.json.error).toMatch(/^enrollment token expired at \d{4}-/);
+    const r = await attempt(revoked.token);
+    expect(r.status).toBe(401);
+    expect(r.json.error).toBe('enrollment token was revoked');
+    const u = await attempt('kfe_not-a-real-token');
+    expect(u.status).toBe(401);
+    expect(u.json.error).toBe('unknown enrollment token');
+
+    const denied = await t.db.selectFrom('audit_log').select(['actor', 'outcome']).where('action', '=', 'hosts.enroll').where('outcome', '=', 'denied').execute();
+    expect(denied.map((d) => d.actor)).toEqual(expect.arrayContaining([`enrollment:${expired.id}`, `enrollment:${revoked.id}`, 'anonymous']));
+    expect(await t.db.selectFrom('hosts').select('id').where('hostname', '=', 'nope').execute()).toEqual([]);
+  });
+
+  it('rejects a malformed public key with 400 naming the field, without using the token', async () => {
+    const { id, token } = await newToken();
+    const corrupt = publicKey().slice(0, -1) + 'A';
+    for (const bad of ['SUAFOO', corrupt]) {
+      const res = await t.call('POST', '/v1/enroll', { body: { token, publicKey: bad, hostname: 'x', agentVersion: '1' } });
+      expect(res.status).toBe(400);
+      expect(res.json.error).toMatch(/^invalid body: publicKey: must be a NATS user public nkey/);
+    }
+    const row = await t.db.selectFrom('enrollment_tokens').select('used_at').where('id', '=', id).executeTakeFirstOrThrow();
+    expect(row.used_at).toBeNull();
+    const audit = await t.db.selectFrom('audit_log').select(['action', 'outcome', 'detail']).orderBy('id', 'desc').executeTakeFirstOrThrow();
+    expect(audit).toMatchObject({ action: 'hosts.enroll', outcome: 'error', detail: { status: 400 } });
+    expect(JSON.stringify(audit)).not.toContain(token);
+  });
+
+  it('answers 409 for a key that is already enrolled and leaves the token unused', async () => {
+    const key = publicKey();
+    const first = await newToken();
+    expect((await t.call('POST', '/v1/enroll', { body: { token: first.token, publicKey: key, hostname: 'dup', agentVersion: '1' } })).status).toBe(201);
+    const second = await newToken();
+    const res = await t.call('POST', '/v1/enroll', { body: { token: second.token, publicKey: key, hostname: 'dup', agentVersion: '1' } });
+    expect(res.status).toBe(409);
+    const row = await t.db.selectFrom('enrollment_tokens').select('used_at').where('id', '=', second.id).executeTakeFirstOrThrow();
+    expect(row.used_at).toBeNull();
+  });
+});
+
+describe('POST /v1/enroll on Postgres with a pool of connections', () => {
+  let pg: PostgresServer;
+  let t: TestContext;
+  beforeAll(async () => {
+    pg = await startPostgres();
+    t = await createTestContext({ databaseUrl: pg.url });
+  });
+  afterAll(async () => {
+    await t?.close();
+    await pg?.stop();
+  });
+
+  it('lets exactly one of many truly concurrent enrollments with one token win', async () => {
+    const { token } = (await t.call('POST', '/v1/enrollment-tokens', { token: t.adminToken, body: {} })).json;
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => t.call('POST', '/v1/enroll', { body: { token, publicKey: publicKey(), hostname: `pg-race-${i}`, agentVersion: '1' } })),
+    );
+    expect(results.filter((r) => r.status === 201)).toHaveLength(1);
+    expect(results.filter((r) => r.status === 401).map((r) => r.json.error)).toEqual(Array(7).fill('enrollment token was already used'));
+    expect(await t.db.selectFrom('hosts').select('id').execute()).toHaveLength(1);
+  });
+});

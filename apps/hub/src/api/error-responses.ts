@@ -1,0 +1,22 @@
+import { z } from '@hono/zod-openapi';
+
+export const ErrorBody = z
+  .object({ error: z.string(), details: z.unknown().optional() })
+  .openapi('Error');
+
+const descriptions = {
+  400: 'Invalid input',
+  401: 'Missing or invalid credentials',
+  403: 'The token lacks the required role',
+  404: 'Not found',
+  409: 'Conflicts with the current state',
+} as const;
+
+type ErrorStatus = keyof typeof descriptions;
+
+/** OpenAPI response entries for the given error statuses, all with the common error body. */
+export function errorResponses<const S extends ErrorStatus>(...statuses: S[]) {
+  return Object.fromEntries(
+    statuses.map((s) => [s, { description: descriptions[s], content: { 'application/json': { schema: ErrorBody } } }]),
+  ) as unknown as { [K in S]: { description: string; content: { 'application/json': { schema: typeof ErrorBody } } } };
+}

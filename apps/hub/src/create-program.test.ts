@@ -1,0 +1,58 @@
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createProgram } from './create-program.js';
+import { createDb } from './store/create-db.js';
+import { freshClusterSnapshot } from './store/test-database.js';
+
+describe('keyfleet-hub command line', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'kf-hub-cli-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const run = async (args: string[], env: NodeJS.ProcessEnv = {}) => {
+    const lines: string[] = [];
+    const program = createProgram({ env, out: (l) => lines.push(l) }).exitOverride();
+    await program.parseAsync(args, { from: 'user' });
+    return lines;
+  };
+
+  it('migrate status lists each migration as pending, then applied after migrate up', async () => {
+    const dataDir = join(dir, 'db');
+    await (await createDb({ dataDir, snapshot: await freshClusterSnapshot() })).close();
+    const env = { KEYFLEET_DATA_DIR: dataDir };
+    expect(await run(['migrate', 'status'], env)).toEqual(['0001-initial\tpending']);
+    expect(await run(['migrate', 'up'], env)).toEqual(['applied 0001-initial']);
+    expect(await run(['migrate', 'up'], env)).toEqual(['database is up to date']);
+    const [line] = await run(['migrate', 'status'], env);
+    expect(line).toMatch(/^0001-initial\tapplied \d{4}-\d\d-\d\dT/);
+    await expect(run(['migrate', 'down'], env)).rejects.toThrow('unknown migrate action "down"; use "up" or "status"');
+  });
+
+  it('nats-init writes the authority and refuses a non-empty dir unless forced', async () => {
+    const natsDir = join(dir, 'nats');
+    const lines = await run(['nats-init', '--dir', natsDir]);
+    expect(lines.join('\n')).toContain(join(natsDir, 'auth.conf'));
+    const keys = await readFile(join(natsDir, 'keys.json'), 'utf8');
+    expect((await stat(join(natsDir, 'keys.json'))).mode & 0o777).toBe(0o600);
+
+    await expect(run(['nats-init', '--dir', natsDir])).rejects.toThrow(/is not empty; refusing to replace NATS keys/);
+    expect(await readFile(join(natsDir, 'keys.json'), 'utf8')).toBe(keys);
+    await run(['nats-init', '--dir', natsDir, '--force']);
+    expect(await readFile(join(natsDir, 'keys.json'), 'utf8')).not.toBe(keys);
+
+    const other = join(dir, 'other');
+    await mkdir(other);
+    await writeFile(join(other, 'unrelated'), 'x');
+    await expect(run(['nats-init', '--dir', other])).rejects.toThrow(/not empty/);
+  });
+
+  it('serve explains a missing NATS authority', async () => {
+    await expect(run(['serve'], {})).rejects.toThrow(/no NATS authority: set KEYFLEET_NATS_AUTH_DIR/);
+  });
+});

@@ -1,0 +1,70 @@
+import { sql, type Kysely } from 'kysely';
+import type { Logger } from '@keyfleet/log';
+import type { Result } from '@keyfleet/proto/v1';
+import { TERMINAL_STATES, type Database } from '../store/database.js';
+
+export interface ResultItem {
+  /** The authenticated sender (from the subject). */
+  hostId: string;
+  result: Result;
+}
+
+/** `stored`: written now; `ignored`: the task was already terminal (first terminal state wins). */
+export type ResultVerdict = { ok: true; stored: boolean } | { ok: false; reason: string };
+
+/**
+ * Writes a batch of results in one transaction and says, per result, whether it
+ * may be acked. Rows are locked in id order so concurrent batches (several hubs)
+ * never deadlock; a task already terminal is left as it is.
+ */
+export async function writeResults(db: Kysely<Database>, log: Logger, items: ResultItem[]): Promise<ResultVerdict[]> {
+  const taskIds = [...new Set(items.map((i) => i.result.taskId))];
+  return db.transaction().execute(async (trx) => {
+    const rows = await trx
+      .selectFrom('tasks')
+      .select(['id', 'host_id', 'state'])
+      .where('id', 'in', taskIds)
+      .orderBy('id')
+      .forUpdate()
+      .execute();
+    const tasks = new Map(rows.map((r) => [r.id, r]));
+    const toStore = new Map<string, Result>();
+    const verdicts = items.map(({ hostId, result }): ResultVerdict => {
+      const task = tasks.get(result.taskId);
+      if (!task || task.host_id !== hostId) return { ok: false, reason: `task ${result.taskId} is not a task of host ${hostId}` };
+      if (TERMINAL_STATES.includes(task.state) || toStore.has(result.taskId)) {
+        log.debug({ taskId: result.taskId, state: task.state, outcome: result.outcome }, 'result for a task already terminal: acked and ignored');
+        return { ok: true, stored: false };
+      }
+      toStore.set(result.taskId, result);
+      return { ok: true, stored: true };
+    });
+    if (toStore.size === 0) return verdicts;
+
+    const records = [...toStore.values()].map((r) => ({
+      id: r.taskId,
+      state: r.outcome,
+      output: r.output ?? null,
+      error: r.error ?? null,
+      started_at: r.startedAt ?? null,
+      finished_at: r.finishedAt,
+    }));
+    await sql`
+      WITH r AS (
+        SELECT * FROM jsonb_to_recordset(${JSON.stringify(records)}::jsonb)
+          AS r(id text, state text, output jsonb, error jsonb, started_at timestamptz, finished_at timestamptz)
+      ), changed AS (
+        UPDATE tasks t
+           SET state = r.state, output = r.output, error = r.error,
+               started_at = coalesce(t.started_at, r.started_at), finished_at = r.finished_at
+          FROM r
+         WHERE t.id = r.id AND t.state IN ('queued', 'dispatched', 'running')
+        RETURNING t.id, t.batch_id, t.state, t.error
+      )
+      INSERT INTO task_events (task_id, batch_id, kind, data)
+      SELECT id, batch_id, 'state', CASE WHEN error IS NULL THEN jsonb_build_object('state', state)
+                                         ELSE jsonb_build_object('state', state, 'error', error) END
+        FROM changed`.execute(trx);
+    return verdicts;
+  });
+}

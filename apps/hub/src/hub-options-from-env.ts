@@ -1,0 +1,54 @@
+import { readFile } from 'node:fs/promises';
+import { NatsAuthority } from '@keyfleet/nats-auth';
+import type { HubOptions } from './hub.js';
+
+const list = (v: string | undefined): string[] | undefined => {
+  const items = v?.split(',').map((s) => s.trim()).filter(Boolean);
+  return items && items.length > 0 ? items : undefined;
+};
+
+async function readSecretFile(path: string, what: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (err) {
+    throw new Error(`cannot read ${what} ${path}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/**
+ * Hub options from the environment `keyfleet-hub serve` documents:
+ * DATABASE_URL, KEYFLEET_DATA_DIR, KEYFLEET_HTTP_PORT (7420), KEYFLEET_HTTP_HOST
+ * (127.0.0.1), NATS_URL (comma-separated; nats://127.0.0.1:4222), NATS_CREDS (file),
+ * NATS_CA (file), KEYFLEET_NATS_AUTH_DIR or KEYFLEET_NATS_ACCOUNT +
+ * KEYFLEET_NATS_SIGNING_SEED, KEYFLEET_NATS_PUBLIC_URL (comma-separated).
+ */
+export async function hubOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<HubOptions> {
+  let authority: NatsAuthority;
+  if (env.KEYFLEET_NATS_AUTH_DIR) {
+    authority = await NatsAuthority.load(env.KEYFLEET_NATS_AUTH_DIR).catch((err: unknown) => {
+      throw new Error(`cannot load the NATS authority from KEYFLEET_NATS_AUTH_DIR=${env.KEYFLEET_NATS_AUTH_DIR}: ${(err as Error).message}`, { cause: err });
+    });
+  } else if (env.KEYFLEET_NATS_ACCOUNT && env.KEYFLEET_NATS_SIGNING_SEED) {
+    authority = NatsAuthority.fromSigningSeed(env.KEYFLEET_NATS_ACCOUNT, env.KEYFLEET_NATS_SIGNING_SEED);
+  } else {
+    throw new Error(
+      'no NATS authority: set KEYFLEET_NATS_AUTH_DIR (a dir made by `keyfleet-hub nats-init`) or KEYFLEET_NATS_ACCOUNT and KEYFLEET_NATS_SIGNING_SEED',
+    );
+  }
+
+  const port = Number(env.KEYFLEET_HTTP_PORT ?? 7420);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`KEYFLEET_HTTP_PORT must be a port number, got "${env.KEYFLEET_HTTP_PORT}"`);
+  const natsUrls = list(env.NATS_URL) ?? ['nats://127.0.0.1:4222'];
+
+  return {
+    port,
+    host: env.KEYFLEET_HTTP_HOST || '127.0.0.1',
+    databaseUrl: env.DATABASE_URL || undefined,
+    dataDir: env.KEYFLEET_DATA_DIR || undefined,
+    natsUrls,
+    authority,
+    natsCreds: env.NATS_CREDS ? await readSecretFile(env.NATS_CREDS, 'NATS creds file (NATS_CREDS)') : undefined,
+    natsCaFile: env.NATS_CA || undefined,
+    natsPublicUrls: list(env.KEYFLEET_NATS_PUBLIC_URL),
+  };
+}

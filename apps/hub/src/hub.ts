@@ -1,0 +1,150 @@
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import { createLogger, type Logger } from '@keyfleet/log';
+import type { NatsAuthority } from '@keyfleet/nats-auth';
+import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
+import { createApp } from './api/create-app.js';
+import { bootstrapAdminToken } from './auth/bootstrap-admin-token.js';
+import { createDispatcher, type Dispatcher, type DispatcherDeps } from './dispatch/dispatcher.js';
+import { HubMetrics } from './metrics/hub-metrics.js';
+import { createDb, type DbHandle } from './store/create-db.js';
+import { migrateUp } from './store/migrator.js';
+
+/** How long open HTTP requests may take to finish on close before their sockets are cut. */
+const CLOSE_GRACE_MS = 5000;
+
+export interface HubOptions {
+  /** HTTP port; 0 picks a free one (the real URL is returned). Default 0. */
+  port?: number;
+  /** HTTP bind address. Default 127.0.0.1. */
+  host?: string;
+  /** Postgres connection string; without it the embedded PGlite in `dataDir` is used. */
+  databaseUrl?: string;
+  dataDir?: string;
+  /** NATS server URL(s) the hub connects to. */
+  natsUrls: string[];
+  /** Mints agent JWTs at enrollment (and the hub's own NATS creds when none are given). */
+  authority: NatsAuthority;
+  /** Contents of a NATS .creds file for the hub's own connection. Default: minted from `authority`. */
+  natsCreds?: string;
+  /** CA certificate file to verify NATS TLS with. */
+  natsCaFile?: string;
+  /** NATS URLs handed to agents at enrollment. Default: `natsUrls`. */
+  natsPublicUrls?: string[];
+  dispatcher?: Pick<DispatcherDeps, 'offlineAfterMissedHeartbeats' | 'dispatchIntervalMs' | 'resultGraceMs' | 'sweepIntervalMs' | 'requestTimeoutMs'>;
+  log?: Logger;
+}
+
+export interface Hub {
+  url: string;
+  /** Only when this start created the `initial-admin` token; shown once, never logged. */
+  adminToken?: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the database (migrating it), makes the first admin token on an empty one,
+ * connects to NATS, starts the dispatcher and serves the HTTP API. Anything opened
+ * before a failure is closed again before the error is thrown.
+ */
+export async function startHub(opts: HubOptions): Promise<Hub> {
+  const log = opts.log ?? createLogger('hub');
+  const cleanups: (() => Promise<void>)[] = [];
+  const closeAll = async () => {
+    for (const cleanup of cleanups.reverse()) {
+      await cleanup().catch((err: unknown) => log.error({ err }, 'error during hub shutdown'));
+    }
+    cleanups.length = 0;
+  };
+
+  try {
+    const handle: DbHandle = await createDb({ databaseUrl: opts.databaseUrl, dataDir: opts.dataDir });
+    cleanups.push(() => handle.close());
+    const { db } = handle;
+    const migrated = await migrateUp(db);
+    if (migrated.length > 0) log.info({ migrations: migrated.map((m) => m.migrationName) }, 'database migrated');
+    const adminToken = await bootstrapAdminToken(db);
+
+    const nc = await connectNats(opts, log);
+    cleanups.push(async () => {
+      if (!nc.isClosed()) await nc.drain();
+    });
+    let natsUp = true;
+    void (async () => {
+      for await (const s of nc.status()) {
+        if (s.type === 'disconnect') {
+          natsUp = false;
+          log.warn('NATS disconnected; reconnecting');
+        } else if (s.type === 'reconnect') {
+          natsUp = true;
+          log.info('NATS reconnected');
+        }
+      }
+    })();
+
+    const metrics = new HubMetrics(db);
+    const dispatcher: Dispatcher = createDispatcher({ db, nc, log, metrics, ...opts.dispatcher });
+    await dispatcher.start();
+    cleanups.push(() => dispatcher.stop());
+
+    const shutdown = new AbortController();
+    const app = createApp({
+      db,
+      dispatcher,
+      authority: opts.authority,
+      natsServers: opts.natsPublicUrls ?? opts.natsUrls,
+      metrics,
+      natsConnected: () => natsUp && !nc.isClosed(),
+      log,
+      shutdown: shutdown.signal,
+    });
+    const host = opts.host ?? '127.0.0.1';
+    const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
+      const s = serve({ fetch: app.fetch, port: opts.port ?? 0, hostname: host }, () => resolve(s));
+      s.once('error', reject);
+    });
+    cleanups.push(async () => {
+      // Event streams end on the abort; idle keep-alive sockets would hold close() open.
+      shutdown.abort();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Requests finishing after close() leave keep-alive sockets behind; sweep them
+      // until the server is closed, and cut whatever is still open after the grace.
+      const deadline = Date.now() + CLOSE_GRACE_MS;
+      const sweep = setInterval(() => {
+        if (Date.now() > deadline && 'closeAllConnections' in server) server.closeAllConnections();
+        else if ('closeIdleConnections' in server) server.closeIdleConnections();
+      }, 50);
+      await closed;
+      clearInterval(sweep);
+    });
+    const { port } = server.address() as AddressInfo;
+    const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    log.info({ url, database: handle.kind }, 'hub listening');
+
+    return {
+      url,
+      ...(adminToken ? { adminToken } : {}),
+      close: closeAll,
+    };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}
+
+async function connectNats(opts: HubOptions, log: Logger): Promise<NatsConnection> {
+  const creds = opts.natsCreds ?? (await opts.authority.hubCreds('keyfleet-hub'));
+  try {
+    const nc = await connect({
+      servers: opts.natsUrls,
+      name: 'keyfleet-hub',
+      authenticator: credsAuthenticator(new TextEncoder().encode(creds)),
+      maxReconnectAttempts: -1,
+      ...(opts.natsCaFile ? { tls: { caFile: opts.natsCaFile } } : {}),
+    });
+    log.info({ server: nc.getServer() }, 'connected to NATS');
+    return nc;
+  } catch (err) {
+    throw new Error(`cannot connect to NATS at ${opts.natsUrls.join(', ')}: ${(err as Error).message}`, { cause: err });
+  }
+}

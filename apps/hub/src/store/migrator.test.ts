@@ -1,0 +1,53 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDb, type DbHandle } from './create-db.js';
+import { migrateUp, migrationStatus } from './migrator.js';
+import { freshClusterSnapshot } from './test-database.js';
+
+describe('migrator on embedded PGlite', () => {
+  let dir: string;
+  let handle: DbHandle;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'kf-hub-migrate-'));
+    handle = await createDb({ dataDir: join(dir, 'db'), snapshot: await freshClusterSnapshot() });
+  });
+  afterAll(async () => {
+    await handle?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('reports pending migrations, applies them once, then reports them applied', async () => {
+    expect(handle.kind).toBe('pglite');
+    expect(await migrationStatus(handle.db)).toEqual([{ name: '0001-initial', appliedAt: null }]);
+
+    const results = await migrateUp(handle.db);
+    expect(results.map((r) => [r.migrationName, r.status])).toEqual([['0001-initial', 'Success']]);
+    expect(await migrateUp(handle.db)).toEqual([]);
+
+    const [status] = await migrationStatus(handle.db);
+    expect(status?.appliedAt).toBeInstanceOf(Date);
+  });
+
+  it('reads timestamptz as Date, jsonb as objects and bigint ids as numbers', async () => {
+    await handle.db
+      .insertInto('audit_log')
+      .values({ actor: 'test', action: 'x.y', target: null, outcome: 'ok', detail: JSON.stringify({ a: 1 }) })
+      .execute();
+    const row = await handle.db.selectFrom('audit_log').selectAll().executeTakeFirstOrThrow();
+    expect(row.at).toBeInstanceOf(Date);
+    expect(row.detail).toEqual({ a: 1 });
+    expect(typeof row.id).toBe('number');
+    const { rows } = await sql<{ n: number }>`select count(*) as n from audit_log`.execute(handle.db);
+    expect(rows[0]?.n).toBe(1);
+  });
+
+  it('keeps data across a reopen of the same data dir', async () => {
+    await handle.close();
+    handle = await createDb({ dataDir: join(dir, 'db') });
+    expect(await handle.db.selectFrom('audit_log').select('action').execute()).toEqual([{ action: 'x.y' }]);
+  });
+});
