@@ -5,6 +5,7 @@ import { subjects } from '@keyfleet/proto/v1';
 import pkg from '../../package.json' with { type: 'json' };
 import type { Database } from '../store/database.js';
 import { createBatchWriter } from './batch-writer.js';
+import { writeProgress, type ProgressItem } from './write-progress.js';
 import { createCanceller } from './canceller.js';
 import { createLimiter } from './limiter.js';
 import { createMessageHandler } from './message-handler.js';
@@ -42,7 +43,7 @@ export interface DispatcherDeps {
 }
 
 /** NATS requests in flight at once (task sends and cancels each). */
-const MAX_IN_FLIGHT = 256;
+const MAX_IN_FLIGHT = 2048;
 
 /**
  * The hub's NATS side: takes agent messages (hello, heartbeat, progress,
@@ -77,6 +78,8 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     maxItems: 500,
   });
 
+  const progress = createBatchWriter((items: ProgressItem[]) => writeProgress(db, log, items), { maxDelayMs: 5, maxItems: 500 });
+
   const background = new Set<Promise<unknown>>();
   const track = (p: Promise<unknown>): void => {
     const tracked = p.catch((err: unknown) => log.error({ err }, 'background dispatcher work failed')).finally(() => background.delete(tracked));
@@ -88,6 +91,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     log,
     hubVersion: pkg.version,
     results,
+    progress,
     onOnline: (hostId, via) => {
       dispatchRunner.kick();
       if (via === 'hello') track(canceller.resendForHost(hostId));
@@ -119,6 +123,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       sub = undefined;
       while (background.size > 0) await Promise.allSettled([...background]);
       await results.close();
+      await progress.close();
       await loop.drain();
       log.info('dispatcher stopped');
     },

@@ -6,7 +6,7 @@ import type { Database } from '../store/database.js';
 import type { BatchWriter } from './batch-writer.js';
 import { handleHeartbeat } from './handle-heartbeat.js';
 import { handleHello } from './handle-hello.js';
-import { handleProgress } from './handle-progress.js';
+import type { ProgressItem, ProgressVerdict } from './write-progress.js';
 import { MessageRejected } from './message-rejected.js';
 import type { ResultItem, ResultVerdict } from './write-results.js';
 
@@ -22,6 +22,7 @@ export function createMessageHandler(deps: {
   log: Logger;
   hubVersion: string;
   results: BatchWriter<ResultItem, ResultVerdict>;
+  progress: BatchWriter<ProgressItem, ProgressVerdict>;
   /** The host just came online (hello, or a heartbeat after being away) and may have work waiting. */
   onOnline(hostId: string, via: 'hello' | 'heartbeat'): void;
   /** Finished tasks free agent slots for queued ones. */
@@ -71,7 +72,8 @@ export function createMessageHandler(deps: {
         case 'progress': {
           const progress = decode(messages.progress, msg.data);
           sameHost(hostId, progress.hostId);
-          await handleProgress(db, log, hostId, progress);
+          const refused = await deps.progress.add({ hostId, progress });
+          if (refused !== undefined) throw new MessageRejected(refused);
           return;
         }
         case 'result': {

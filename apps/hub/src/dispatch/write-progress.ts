@@ -1,0 +1,58 @@
+import { sql, type Kysely } from 'kysely';
+import type { Logger } from '@keyfleet/log';
+import type { Progress } from '@keyfleet/proto/v1';
+import { TERMINAL_STATES, type Database } from '../store/database.js';
+import { transitionTasks } from './transition-tasks.js';
+
+export interface ProgressItem {
+  hostId: string;
+  progress: Progress;
+}
+
+/** `undefined` when written or ignored; otherwise why the message was refused. */
+export type ProgressVerdict = string | undefined;
+
+/**
+ * Writes a batch of progress messages. `started` moves a task to running; any progress
+ * also implies running, since `started` is a plain publish and may have been lost.
+ * A thousand agents start a fan-out within milliseconds of each other, so the state
+ * changes are one statement per batch rather than a transaction per message.
+ */
+export async function writeProgress(db: Kysely<Database>, log: Logger, items: ProgressItem[]): Promise<ProgressVerdict[]> {
+  const ids = [...new Set(items.map((i) => i.progress.taskId))];
+  const tasks = new Map(
+    (await db.selectFrom('tasks').select(['id', 'state', 'host_id', 'batch_id']).where('id', 'in', ids).execute()).map((t) => [t.id, t]),
+  );
+  const verdicts = items.map(({ hostId, progress }): ProgressVerdict => {
+    const task = tasks.get(progress.taskId);
+    return task && task.host_id === hostId ? undefined : `task ${progress.taskId} is not a task of host ${hostId}`;
+  });
+  const live = items.filter((item, i) => {
+    if (verdicts[i] !== undefined) return false;
+    const state = tasks.get(item.progress.taskId)!.state;
+    if (TERMINAL_STATES.includes(state)) {
+      log.debug({ taskId: item.progress.taskId, state, stage: item.progress.stage }, 'progress for a terminal task ignored');
+      return false;
+    }
+    return true;
+  });
+  if (live.length === 0) return verdicts;
+
+  await db.transaction().execute(async (trx) => {
+    const toRunning = live.filter((i) => tasks.get(i.progress.taskId)!.state !== 'running').map((i) => i.progress.taskId);
+    if (toRunning.length > 0) {
+      await transitionTasks(trx, {
+        where: (eb) => eb.and([eb('id', 'in', toRunning), eb('state', 'in', ['queued', 'dispatched'])]),
+        to: 'running',
+        set: { started_at: sql<Date>`coalesce(started_at, now())` },
+      });
+    }
+    for (const { progress: p } of live) {
+      if (p.percent === undefined && p.message === undefined) continue;
+      const progress = JSON.stringify({ percent: p.percent, message: p.message });
+      await trx.updateTable('tasks').set({ progress }).where('id', '=', p.taskId).execute();
+      await trx.insertInto('task_events').values({ task_id: p.taskId, batch_id: tasks.get(p.taskId)!.batch_id, kind: 'progress', data: progress }).execute();
+    }
+  });
+  return verdicts;
+}
