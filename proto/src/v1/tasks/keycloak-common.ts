@@ -1,0 +1,33 @@
+import { z } from 'zod';
+import { secretRef } from '../secret-ref.js';
+
+/** What every Keycloak task reports about the instance it touched. */
+export const keycloakInstance = z.object({
+  runtime: z.enum(['docker', 'process']),
+  version: z.string(),
+  ready: z.boolean(),
+  baseUrl: z.string(),
+  managementUrl: z.string(),
+  uptimeSec: z.number().nonnegative().optional(),
+  realms: z.array(z.string()).optional(),
+});
+
+/** One check of `keycloak.verify`. */
+export const verifyCheck = z.object({
+  name: z.enum(['health', 'discovery', 'jwks', 'tls', 'admin-api', 'login']),
+  ok: z.boolean(),
+  detail: z.string().max(2000),
+  ms: z.number().nonnegative(),
+});
+
+export const verifyReport = z.object({
+  ok: z.boolean(),
+  checkedAt: z.iso.datetime(),
+  checks: z.array(verifyCheck),
+});
+
+/** How verify logs in: a confidential client with client-credentials, or a user with the password grant. */
+export const verifyLogin = z.discriminatedUnion('grant', [
+  z.object({ grant: z.literal('client_credentials'), realm: z.string(), clientId: z.string(), clientSecret: secretRef }).strict(),
+  z.object({ grant: z.literal('password'), realm: z.string(), clientId: z.string(), username: z.string(), password: secretRef }).strict(),
+]);

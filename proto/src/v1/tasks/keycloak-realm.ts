@@ -1,0 +1,41 @@
+import { z } from 'zod';
+import { defineTask } from '../define-task.js';
+import { realmSpec } from '../realm-spec.js';
+
+/** One difference between a spec and the live realm; secrets are shown as `***`. */
+export const realmChange = z.object({
+  resource: z.enum(['realm', 'client', 'clientScope', 'role', 'group', 'identityProvider', 'smtp', 'bruteForce']),
+  id: z.string(),
+  action: z.enum(['create', 'update', 'delete']),
+  fields: z
+    .array(
+      z.object({
+        path: z.string(),
+        from: z.unknown(),
+        to: z.unknown(),
+        /** Why a masked (`***`) field is listed, e.g. "changed", since its values cannot be shown. */
+        note: z.string().optional(),
+      }),
+    )
+    .optional(),
+});
+
+const realmDiff = z.object({ realm: z.string(), inSync: z.boolean(), changes: z.array(realmChange) });
+
+export const keycloakRealmPlan = defineTask({
+  name: 'keycloak.realm.plan',
+  description: 'Compares a declarative realm spec with the live realm; an empty plan means in sync (drift detection).',
+  input: z.object({ spec: realmSpec }).strict(),
+  output: realmDiff,
+  defaultTimeoutMs: 2 * 60_000,
+  retrySafe: true,
+});
+
+export const keycloakRealmApply = defineTask({
+  name: 'keycloak.realm.apply',
+  description: 'Applies a realm spec idempotently and returns what changed.',
+  input: z.object({ spec: realmSpec }).strict(),
+  output: realmDiff,
+  defaultTimeoutMs: 5 * 60_000,
+  retrySafe: true,
+});

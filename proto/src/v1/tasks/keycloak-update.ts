@@ -1,0 +1,19 @@
+import { z } from 'zod';
+import { defineTask } from '../define-task.js';
+import { keycloakInstance, verifyReport } from './keycloak-common.js';
+import { keycloakConfig } from './keycloak-install.js';
+
+export const keycloakUpdate = defineTask({
+  name: 'keycloak.update',
+  description:
+    'Moves Keycloak to a new version or config: compatibility check, pre-update hook, new instance beside the old one (docker), verify, switch, stop the old one; rolls back on failure.',
+  input: keycloakConfig,
+  output: z.object({
+    outcome: z.enum(['updated', 'unchanged', 'rolled-back']),
+    instance: keycloakInstance,
+    verify: verifyReport.optional(),
+    timeline: z.array(z.object({ at: z.iso.datetime(), step: z.string(), detail: z.string().optional() })),
+  }),
+  defaultTimeoutMs: 20 * 60_000,
+  retrySafe: false,
+});
