@@ -26,8 +26,9 @@ describe('keyfleet-hub command line', () => {
     const dataDir = join(dir, 'db');
     await (await createDb({ dataDir, snapshot: await freshClusterSnapshot() })).close();
     const env = { KEYFLEET_DATA_DIR: dataDir };
-    expect(await run(['migrate', 'status'], env)).toEqual(['0001-initial\tpending']);
-    expect(await run(['migrate', 'up'], env)).toEqual(['applied 0001-initial']);
+    const names = ['0001-initial', '0002-secrets', '0003-host-keycloak', '0004-realm-specs'];
+    expect(await run(['migrate', 'status'], env)).toEqual(names.map((n) => `${n}\tpending`));
+    expect(await run(['migrate', 'up'], env)).toEqual([names.map((n) => `applied ${n}`).join('\n')]);
     expect(await run(['migrate', 'up'], env)).toEqual(['database is up to date']);
     const [line] = await run(['migrate', 'status'], env);
     expect(line).toMatch(/^0001-initial\tapplied \d{4}-\d\d-\d\dT/);

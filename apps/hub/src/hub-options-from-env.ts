@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { NatsAuthority } from '@keyfleet/nats-auth';
 import type { HubOptions } from './hub.js';
+import { parseSecretKey } from './secrets/parse-secret-key.js';
 
 const list = (v: string | undefined): string[] | undefined => {
   const items = v?.split(',').map((s) => s.trim()).filter(Boolean);
@@ -20,7 +21,8 @@ async function readSecretFile(path: string, what: string): Promise<string> {
  * DATABASE_URL, KEYFLEET_DATA_DIR, KEYFLEET_HTTP_PORT (7420), KEYFLEET_HTTP_HOST
  * (127.0.0.1), NATS_URL (comma-separated; nats://127.0.0.1:4222), NATS_CREDS (file),
  * NATS_CA (file), KEYFLEET_NATS_AUTH_DIR or KEYFLEET_NATS_ACCOUNT +
- * KEYFLEET_NATS_SIGNING_SEED, KEYFLEET_NATS_PUBLIC_URL (comma-separated).
+ * KEYFLEET_NATS_SIGNING_SEED, KEYFLEET_NATS_PUBLIC_URL (comma-separated),
+ * KEYFLEET_SECRET_KEY (32 bytes, base64 or hex; default: a key file in the data dir).
  */
 export async function hubOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<HubOptions> {
   let authority: NatsAuthority;
@@ -45,6 +47,7 @@ export async function hubOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): P
     host: env.KEYFLEET_HTTP_HOST || '127.0.0.1',
     databaseUrl: env.DATABASE_URL || undefined,
     dataDir: env.KEYFLEET_DATA_DIR || undefined,
+    secretKey: env.KEYFLEET_SECRET_KEY ? parseSecretKey(env.KEYFLEET_SECRET_KEY, 'KEYFLEET_SECRET_KEY') : undefined,
     natsUrls,
     authority,
     natsCreds: env.NATS_CREDS ? await readSecretFile(env.NATS_CREDS, 'NATS creds file (NATS_CREDS)') : undefined,

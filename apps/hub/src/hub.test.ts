@@ -1,4 +1,5 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { Writable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '@keyfleet/log';
@@ -92,5 +93,25 @@ describe('startHub', () => {
     hub = await start();
     expect(hub.adminToken).toBeUndefined();
     expect((await api('/healthz')).status).toBe(200);
+  });
+
+  it('generated its secret key file (0600) on first start and reuses it, logging where but never the key', async () => {
+    await hub?.close();
+    const path = join(dir, 'db', 'secret.key');
+    const key = await readFile(path, 'utf8');
+    expect(Buffer.from(key.trim(), 'base64')).toHaveLength(32);
+    expect((await stat(path)).mode & 0o777).toBe(0o600);
+
+    const lines: string[] = [];
+    const destination = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        lines.push(chunk.toString());
+        done();
+      },
+    });
+    hub = await startHub({ port: 0, dataDir: join(dir, 'db'), natsUrls: [nats.url], authority: nats.authority, log: createLogger('hub-test', { destination }) });
+    expect(await readFile(path, 'utf8')).toBe(key);
+    expect(lines.some((l) => l.includes('hub secret key loaded from file') && l.includes(path))).toBe(true);
+    expect(lines.join('')).not.toContain(key.trim());
   });
 });

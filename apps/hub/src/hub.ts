@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { serve } from '@hono/node-server';
 import { createLogger, type Logger } from '@keyfleet/log';
 import type { NatsAuthority } from '@keyfleet/nats-auth';
@@ -7,6 +8,9 @@ import { createApp } from './api/create-app.js';
 import { bootstrapAdminToken } from './auth/bootstrap-admin-token.js';
 import { createDispatcher, type Dispatcher, type DispatcherDeps } from './dispatch/dispatcher.js';
 import { HubMetrics } from './metrics/hub-metrics.js';
+import { loadSecretKey } from './secrets/load-secret-key.js';
+import { SecretBox } from './secrets/secret-box.js';
+import { SecretStore } from './secrets/secret-store.js';
 import { createDb, type DbHandle } from './store/create-db.js';
 import { migrateUp } from './store/migrator.js';
 
@@ -21,6 +25,12 @@ export interface HubOptions {
   /** Postgres connection string; without it the embedded PGlite in `dataDir` is used. */
   databaseUrl?: string;
   dataDir?: string;
+  /**
+   * The 32-byte key that seals stored secrets. Default: read from
+   * `<dataDir or .keyfleet>/secret.key`, generated there on first start.
+   * Every hub sharing a database needs the same key.
+   */
+  secretKey?: Buffer;
   /** NATS server URL(s) the hub connects to. */
   natsUrls: string[];
   /** Mints agent JWTs at enrollment (and the hub's own NATS creds when none are given). */
@@ -64,6 +74,11 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     const migrated = await migrateUp(db);
     if (migrated.length > 0) log.info({ migrations: migrated.map((m) => m.migrationName) }, 'database migrated');
     const adminToken = await bootstrapAdminToken(db);
+    const secrets = new SecretStore(db, new SecretBox(await secretKey(opts, log)));
+    const foreign = await secrets.countForeign();
+    if (foreign > 0) {
+      log.error({ secrets: foreign, keyId: secrets.keyId }, 'stored secrets were sealed under another hub secret key; tasks referring to them will fail until KEYFLEET_SECRET_KEY is the key they were stored with');
+    }
 
     const nc = await connectNats(opts, log);
     cleanups.push(async () => {
@@ -83,7 +98,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     })();
 
     const metrics = new HubMetrics(db);
-    const dispatcher: Dispatcher = createDispatcher({ db, nc, log, metrics, ...opts.dispatcher });
+    const dispatcher: Dispatcher = createDispatcher({ db, nc, log, metrics, secrets, ...opts.dispatcher });
     await dispatcher.start();
     cleanups.push(() => dispatcher.stop());
 
@@ -94,6 +109,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
       authority: opts.authority,
       natsServers: opts.natsPublicUrls ?? opts.natsUrls,
       metrics,
+      secrets,
       natsConnected: () => natsUp && !nc.isClosed(),
       log,
       shutdown: shutdown.signal,
@@ -147,4 +163,19 @@ async function connectNats(opts: HubOptions, log: Logger): Promise<NatsConnectio
   } catch (err) {
     throw new Error(`cannot connect to NATS at ${opts.natsUrls.join(', ')}: ${(err as Error).message}`, { cause: err });
   }
+}
+
+async function secretKey(opts: HubOptions, log: Logger): Promise<Buffer> {
+  if (opts.secretKey) {
+    log.info('hub secret key from KEYFLEET_SECRET_KEY');
+    return opts.secretKey;
+  }
+  const path = join(opts.dataDir ?? '.keyfleet', 'secret.key');
+  const { key, created } = await loadSecretKey(path);
+  if (created) {
+    log.warn({ path }, 'generated the hub secret key (it seals stored secrets): back this file up, and give every other hub on this database the same key via KEYFLEET_SECRET_KEY');
+  } else {
+    log.info({ path }, 'hub secret key loaded from file');
+  }
+  return key;
 }

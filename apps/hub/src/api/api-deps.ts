@@ -2,6 +2,7 @@ import type { Logger } from '@keyfleet/log';
 import type { NatsAuthority } from '@keyfleet/nats-auth';
 import type { Kysely } from 'kysely';
 import type { HubMetrics } from '../metrics/hub-metrics.js';
+import type { SecretStore } from '../secrets/secret-store.js';
 import type { Database } from '../store/database.js';
 
 /** What the API needs from the dispatcher: a nudge after queueing, and cancellation of live tasks. */
@@ -18,6 +19,8 @@ export interface ApiDeps {
   /** NATS URLs handed to agents at enrollment. */
   natsServers: string[];
   metrics: HubMetrics;
+  /** Named secrets that task params reference as `{ $secret: name }`. */
+  secrets: SecretStore;
   /** Whether the hub's NATS connection is up right now (for /readyz). */
   natsConnected(): boolean;
   log: Logger;

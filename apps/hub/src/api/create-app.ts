@@ -11,6 +11,8 @@ import { enrollRoutes } from './enroll/index.js';
 import { enrollmentTokensRoutes } from './enrollment-tokens/index.js';
 import { healthRoutes } from './health/index.js';
 import { hostsRoutes } from './hosts/index.js';
+import { realmsRoutes } from './realms/index.js';
+import { secretsRoutes } from './secrets/index.js';
 import { tasksRoutes } from './tasks/index.js';
 
 /**
@@ -37,6 +39,8 @@ export function createApp(deps: ApiDeps) {
     .route('/v1', enrollmentTokensRoutes(deps))
     .route('/v1', enrollRoutes(deps))
     .route('/v1', hostsRoutes(deps))
+    .route('/v1', realmsRoutes(deps))
+    .route('/v1', secretsRoutes(deps))
     .route('/v1', tasksRoutes(deps))
     .route('/v1', batchesRoutes(deps))
     .route('/v1', auditRoutes(deps));

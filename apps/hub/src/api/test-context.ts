@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +8,8 @@ import type { Kysely } from 'kysely';
 import { bootstrapAdminToken } from '../auth/bootstrap-admin-token.js';
 import { generateSecretToken } from '../auth/secret-token.js';
 import { HubMetrics } from '../metrics/hub-metrics.js';
+import { SecretBox } from '../secrets/secret-box.js';
+import { SecretStore } from '../secrets/secret-store.js';
 import { createDb, type DbHandle } from '../store/create-db.js';
 import type { Database, HostStatus, Role } from '../store/database.js';
 import { migrateUp } from '../store/migrator.js';
@@ -42,6 +45,8 @@ export interface TestContext {
   authority: NatsAuthority;
   adminToken: string;
   natsUp: { value: boolean };
+  /** The hub's secret store, on a random key. */
+  secrets: SecretStore;
   /** A fresh token with the role (created straight in the database). */
   tokenFor(role: Role): Promise<string>;
   /** Inserts a host row as if it had enrolled (and, with taskTypes, said hello). */
@@ -68,12 +73,14 @@ export async function createTestContext(opts: { databaseUrl?: string } = {}): Pr
     const authority = await NatsAuthority.load((await NatsAuthority.create(join(dir, 'nats'))).dir);
     const dispatcher = new RecordingDispatcher();
     const natsUp = { value: true };
+    const secrets = new SecretStore(db, new SecretBox(randomBytes(32)));
     const app = createApp({
       db,
       dispatcher,
       authority,
       natsServers: ['nats://127.0.0.1:4222'],
       metrics: new HubMetrics(db),
+      secrets,
       natsConnected: () => natsUp.value,
       log: createLogger('hub-test', { level: 'silent' }),
       eventPollMs: 20,
@@ -86,6 +93,7 @@ export async function createTestContext(opts: { databaseUrl?: string } = {}): Pr
       authority,
       adminToken,
       natsUp,
+      secrets,
       async tokenFor(role) {
         const { token, hash } = generateSecretToken('kf_');
         await db.insertInto('api_tokens').values({ id: newId('tok'), name: `test-${role}`, role, token_hash: hash, created_by: 'test' }).execute();

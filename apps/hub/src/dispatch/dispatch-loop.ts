@@ -2,6 +2,10 @@ import { sql, type Kysely } from 'kysely';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from '@keyfleet/log';
 import { DecodeError, decode, encode, messages, subjects } from '@keyfleet/proto/v1';
+import { collectSecretRefs } from '../secrets/collect-secret-refs.js';
+import { mapSecretRefs } from '../secrets/map-secret-refs.js';
+import { redactSecrets } from '../secrets/redact-secrets.js';
+import type { RevealedSecrets, SecretStore } from '../secrets/secret-store.js';
 import type { Database } from '../store/database.js';
 import { createBatchWriter } from './batch-writer.js';
 import { claimTasks, type ClaimedTask } from './claim-tasks.js';
@@ -40,6 +44,8 @@ export function createDispatchLoop(deps: {
   metrics: DispatchMetrics;
   requestTimeoutMs: number;
   maxInFlight: number;
+  /** Opens the secrets that task params refer to, for the message to the one agent that needs them. */
+  secrets: Pick<SecretStore, 'reveal'>;
   /** Asks for another run (slots freed up after a run that filled them all). */
   kick(): void;
 }): DispatchLoop {
@@ -49,14 +55,18 @@ export function createDispatchLoop(deps: {
   const inFlight = new Set<Promise<void>>();
   let saturated = false;
 
-  const send = async (task: ClaimedTask): Promise<Outcome> => {
+  const send = async (task: ClaimedTask, secrets: RevealedSecrets): Promise<Outcome> => {
+    const names = [...new Set(collectSecretRefs(task.params).map((r) => r.name))];
+    const problems = names.flatMap((name) => secrets.problems.get(name) ?? []);
+    if (problems.length > 0) return { kind: 'rejected', task, error: { code: 'invalid_input', message: problems.join('; ').slice(0, 4000) } };
     let data: Uint8Array;
     try {
       data = encode(messages.task, {
         kind: 'task',
         taskId: task.id,
         type: task.type,
-        params: task.params,
+        // Values exist only in this message: the stored params keep the bare references.
+        params: mapSecretRefs(task.params, (ref) => ({ $secret: ref.$secret, value: secrets.values.get(ref.$secret) })),
         timeoutMs: task.timeout_ms,
         expiresAt: task.expires_at.toISOString(),
       });
@@ -71,7 +81,9 @@ export function createDispatchLoop(deps: {
       }
       if (reply.status !== 'rejected') return { kind: 'dispatched', task };
       const code = task.task_types.includes(task.type) ? 'invalid_input' : 'unknown_type';
-      return { kind: 'rejected', task, error: { code, message: reply.reason ?? 'rejected by the agent' } };
+      // An agent quoting its input back in the reason must not put a secret into the task row.
+      const reason = redactSecrets(reply.reason ?? 'rejected by the agent', names.flatMap((n) => secrets.values.get(n) ?? []));
+      return { kind: 'rejected', task, error: { code, message: reason } };
     } catch (err) {
       if (err instanceof DecodeError) {
         log.warn({ taskId: task.id, hostId: task.host_id, reason: err.reason }, 'malformed task reply; will retry');
@@ -107,7 +119,7 @@ export function createDispatchLoop(deps: {
     }
     for (const o of outcomes) {
       if (o.kind !== 'rejected') continue;
-      log.warn({ taskId: o.task.id, hostId: o.task.host_id, error: o.error }, 'agent rejected the task');
+      log.warn({ taskId: o.task.id, hostId: o.task.host_id, error: o.error }, 'task rejected (by the agent, or unsendable); marked failed');
       await transitionTasks(db, {
         where: (eb) => eb.and([eb('id', '=', o.task.id), eb('state', '=', 'queued')]),
         to: 'failed',
@@ -129,8 +141,9 @@ export function createDispatchLoop(deps: {
       const claimed = await claimTasks(db, { limit: room, leaseMs, perHostFactor: PER_HOST_FACTOR });
       if (claimed.length === room) saturated = true;
       if (claimed.length > 0) log.debug({ count: claimed.length }, 'sending tasks');
+      const secrets = await deps.secrets.reveal(claimed.flatMap((t) => collectSecretRefs(t.params).map((r) => r.name)));
       for (const task of claimed) {
-        const p: Promise<void> = send(task)
+        const p: Promise<void> = send(task, secrets)
           .then((o) => outcomes.add(o))
           .catch((err: unknown) =>
             log.error({ err, taskId: task.id }, 'recording a dispatch outcome failed; the task is sent again when its lease lapses'),

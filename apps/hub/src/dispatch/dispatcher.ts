@@ -3,6 +3,7 @@ import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { Logger } from '@keyfleet/log';
 import { subjects } from '@keyfleet/proto/v1';
 import pkg from '../../package.json' with { type: 'json' };
+import type { SecretStore } from '../secrets/secret-store.js';
 import type { Database } from '../store/database.js';
 import { createBatchWriter } from './batch-writer.js';
 import { writeProgress, type ProgressItem } from './write-progress.js';
@@ -30,6 +31,8 @@ export interface DispatcherDeps {
   nc: NatsConnection;
   log: Logger;
   metrics: DispatchMetrics;
+  /** Fills secret values into task messages, and masks them in results. */
+  secrets: Pick<SecretStore, 'reveal'>;
   /** A host is offline after this many heartbeat intervals without a heartbeat. Default 3. */
   offlineAfterMissedHeartbeats?: number;
   /** Default 1000. */
@@ -62,6 +65,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     metrics: deps.metrics,
     requestTimeoutMs,
     maxInFlight: MAX_IN_FLIGHT,
+    secrets: deps.secrets,
     kick: () => dispatchRunner.kick(),
   });
   const dispatchRunner = createSerialRunner(loop.run, { name: 'dispatch loop', intervalMs: deps.dispatchIntervalMs ?? 1000, log });
@@ -73,12 +77,12 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   });
   const sweepRunner = createSerialRunner(sweeper.sweep, { name: 'sweeper', intervalMs: deps.sweepIntervalMs ?? 1000, log });
   const canceller = createCanceller({ db, nc, log, limiter: createLimiter(MAX_IN_FLIGHT), requestTimeoutMs });
-  const results = createBatchWriter((items: Parameters<typeof writeResults>[2]) => writeResults(db, log, items), {
+  const results = createBatchWriter((items: Parameters<typeof writeResults>[3]) => writeResults(db, log, deps.secrets, items), {
     maxDelayMs: 5,
     maxItems: 500,
   });
 
-  const progress = createBatchWriter((items: ProgressItem[]) => writeProgress(db, log, items), { maxDelayMs: 5, maxItems: 500 });
+  const progress = createBatchWriter((items: ProgressItem[]) => writeProgress(db, log, deps.secrets, items), { maxDelayMs: 5, maxItems: 500 });
 
   const background = new Set<Promise<unknown>>();
   const track = (p: Promise<unknown>): void => {

@@ -1,10 +1,12 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import { createLogger } from '@keyfleet/log';
 import { startNats, type NatsServer } from '@keyfleet/test-harness';
 import { sql, type Kysely, type Selectable } from 'kysely';
 import { Histogram } from 'prom-client';
+import { SecretBox } from '../secrets/secret-box.js';
+import { SecretStore } from '../secrets/secret-store.js';
 import type { Database, TasksTable, TaskState } from '../store/database.js';
 import { createDispatcher, type Dispatcher, type DispatcherDeps } from './dispatcher.js';
 import { connectFakeAgent, type FakeAgent } from './fake-agent.js';
@@ -29,6 +31,8 @@ export interface TestFleet {
   db: Kysely<Database>;
   /** Every log line any hub of this fleet wrote, parsed. */
   logs: LogLine[];
+  /** The secret store every hub of this fleet uses (one key, as hubs sharing a database must). */
+  secrets: SecretStore;
   startHub(opts?: Partial<Omit<DispatcherDeps, 'nc' | 'log' | 'metrics'>>): Promise<TestHub>;
   agent(hostId: string): Promise<FakeAgent>;
   /** An enrolled host that has not said hello yet. */
@@ -69,18 +73,30 @@ export async function startTestFleet(dbKind: 'pglite' | 'postgres' = 'pglite'): 
   });
   const log = createLogger('dispatch-test', { level: 'debug', destination });
   let batchId: string | undefined;
+  const box = new SecretBox(randomBytes(32));
+  const secrets = new SecretStore(db, box);
 
   const fleet: TestFleet = {
     nats,
     database,
     db,
     logs,
+    secrets,
     async startHub(opts = {}) {
       const nc = await connect({ servers: nats.url, authenticator: credsAuthenticator(new TextEncoder().encode(await nats.authority.hubCreds())) });
       const latency = new Histogram({ name: 'kf_dispatch_latency_seconds', help: 'test', registers: [] });
       // A second hub gets its own database connection, as a second process would.
       const hubDb = opts.db ?? db;
-      const dispatcher = createDispatcher({ dispatchIntervalMs: 100, sweepIntervalMs: 50, ...opts, db: hubDb, nc, log, metrics: { dispatchLatency: latency } });
+      const dispatcher = createDispatcher({
+        dispatchIntervalMs: 100,
+        sweepIntervalMs: 50,
+        secrets: new SecretStore(hubDb, box),
+        ...opts,
+        db: hubDb,
+        nc,
+        log,
+        metrics: { dispatchLatency: latency },
+      });
       await dispatcher.start();
       let stopped = false;
       const stop = async () => {

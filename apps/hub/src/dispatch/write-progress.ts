@@ -1,6 +1,9 @@
 import { sql, type Kysely } from 'kysely';
 import type { Logger } from '@keyfleet/log';
 import type { Progress } from '@keyfleet/proto/v1';
+import { collectSecretRefs } from '../secrets/collect-secret-refs.js';
+import { redactSecrets } from '../secrets/redact-secrets.js';
+import type { SecretStore } from '../secrets/secret-store.js';
 import { TERMINAL_STATES, type Database } from '../store/database.js';
 import { transitionTasks } from './transition-tasks.js';
 
@@ -18,10 +21,10 @@ export type ProgressVerdict = string | undefined;
  * A thousand agents start a fan-out within milliseconds of each other, so the state
  * changes are one statement per batch rather than a transaction per message.
  */
-export async function writeProgress(db: Kysely<Database>, log: Logger, items: ProgressItem[]): Promise<ProgressVerdict[]> {
+export async function writeProgress(db: Kysely<Database>, log: Logger, secrets: Pick<SecretStore, 'reveal'>, items: ProgressItem[]): Promise<ProgressVerdict[]> {
   const ids = [...new Set(items.map((i) => i.progress.taskId))];
   const tasks = new Map(
-    (await db.selectFrom('tasks').select(['id', 'state', 'host_id', 'batch_id']).where('id', 'in', ids).execute()).map((t) => [t.id, t]),
+    (await db.selectFrom('tasks').select(['id', 'state', 'host_id', 'batch_id', 'params']).where('id', 'in', ids).execute()).map((t) => [t.id, t]),
   );
   const verdicts = items.map(({ hostId, progress }): ProgressVerdict => {
     const task = tasks.get(progress.taskId);
@@ -38,6 +41,12 @@ export async function writeProgress(db: Kysely<Database>, log: Logger, items: Pr
   });
   if (live.length === 0) return verdicts;
 
+  // Like results, progress messages are stored and shown: mask any secret the task was sent.
+  const secretsOf = new Map(live.filter((i) => i.progress.message).map((i) => [i.progress.taskId, collectSecretRefs(tasks.get(i.progress.taskId)!.params).map((r) => r.name)]));
+  const { values } = await secrets.reveal([...secretsOf.values()].flat());
+  const masked = (p: Progress): string | undefined =>
+    p.message === undefined ? undefined : redactSecrets(p.message, (secretsOf.get(p.taskId) ?? []).flatMap((n) => values.get(n) ?? []));
+
   await db.transaction().execute(async (trx) => {
     const toRunning = live.filter((i) => tasks.get(i.progress.taskId)!.state !== 'running').map((i) => i.progress.taskId);
     if (toRunning.length > 0) {
@@ -49,7 +58,7 @@ export async function writeProgress(db: Kysely<Database>, log: Logger, items: Pr
     }
     for (const { progress: p } of live) {
       if (p.percent === undefined && p.message === undefined) continue;
-      const progress = JSON.stringify({ percent: p.percent, message: p.message });
+      const progress = JSON.stringify({ percent: p.percent, message: masked(p) });
       await trx.updateTable('tasks').set({ progress }).where('id', '=', p.taskId).execute();
       await trx.insertInto('task_events').values({ task_id: p.taskId, batch_id: tasks.get(p.taskId)!.batch_id, kind: 'progress', data: progress }).execute();
     }

@@ -1,7 +1,11 @@
 import { sql, type Kysely } from 'kysely';
 import type { Logger } from '@keyfleet/log';
 import type { Result } from '@keyfleet/proto/v1';
+import { collectSecretRefs } from '../secrets/collect-secret-refs.js';
+import { redactSecrets } from '../secrets/redact-secrets.js';
+import type { SecretStore } from '../secrets/secret-store.js';
 import { TERMINAL_STATES, type Database } from '../store/database.js';
+import { resultProjections, type ProjectedResult } from './result-projections.js';
 
 export interface ResultItem {
   /** The authenticated sender (from the subject). */
@@ -15,14 +19,21 @@ export type ResultVerdict = { ok: true; stored: boolean } | { ok: false; reason:
 /**
  * Writes a batch of results in one transaction and says, per result, whether it
  * may be acked. Rows are locked in id order so concurrent batches (several hubs)
- * never deadlock; a task already terminal is left as it is.
+ * never deadlock; a task already terminal is left as it is. Any value of a secret
+ * the task was sent is masked before anything is stored, and the read models fed
+ * by results (see result-projections.ts) are updated in the same transaction.
  */
-export async function writeResults(db: Kysely<Database>, log: Logger, items: ResultItem[]): Promise<ResultVerdict[]> {
+export async function writeResults(
+  db: Kysely<Database>,
+  log: Logger,
+  secrets: Pick<SecretStore, 'reveal'>,
+  items: ResultItem[],
+): Promise<ResultVerdict[]> {
   const taskIds = [...new Set(items.map((i) => i.result.taskId))];
   return db.transaction().execute(async (trx) => {
     const rows = await trx
       .selectFrom('tasks')
-      .select(['id', 'host_id', 'state'])
+      .select(['id', 'host_id', 'state', 'type', 'params'])
       .where('id', 'in', taskIds)
       .orderBy('id')
       .forUpdate()
@@ -41,12 +52,28 @@ export async function writeResults(db: Kysely<Database>, log: Logger, items: Res
     });
     if (toStore.size === 0) return verdicts;
 
-    const records = [...toStore.values()].map((r) => ({
+    const secretNames = new Map([...toStore.keys()].map((id) => [id, collectSecretRefs(tasks.get(id)!.params).map((r) => r.name)]));
+    const { values } = await secrets.reveal([...secretNames.values()].flat(), trx);
+    const stored: ProjectedResult[] = [...toStore.values()].map((r) => {
+      const task = tasks.get(r.taskId)!;
+      const used = secretNames.get(r.taskId)!.flatMap((name) => values.get(name) ?? []);
+      return {
+        taskId: r.taskId,
+        hostId: task.host_id,
+        type: task.type,
+        params: task.params,
+        outcome: r.outcome,
+        output: redactSecrets(r.output ?? null, used),
+        error: redactSecrets(r.error ?? null, used),
+        finishedAt: r.finishedAt,
+      };
+    });
+    const records = stored.map((r) => ({
       id: r.taskId,
       state: r.outcome,
-      output: r.output ?? null,
-      error: r.error ?? null,
-      started_at: r.startedAt ?? null,
+      output: r.output,
+      error: r.error,
+      started_at: toStore.get(r.taskId)!.startedAt ?? null,
       finished_at: r.finishedAt,
     }));
     await sql`
@@ -65,6 +92,14 @@ export async function writeResults(db: Kysely<Database>, log: Logger, items: Res
       SELECT id, batch_id, 'state', CASE WHEN error IS NULL THEN jsonb_build_object('state', state)
                                          ELSE jsonb_build_object('state', state, 'error', error) END
         FROM changed`.execute(trx);
+
+    const byHost = stored.toSorted((a, b) => compare(a.hostId, b.hostId) || compare(a.taskId, b.taskId));
+    for (const r of byHost) {
+      const project = resultProjections[r.type as keyof typeof resultProjections];
+      if (project) await project(trx, r, log);
+    }
     return verdicts;
   });
 }
+
+const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);

@@ -12,6 +12,8 @@ export interface Database {
   tasks: TasksTable;
   task_events: TaskEventsTable;
   audit_log: AuditLogTable;
+  secrets: SecretsTable;
+  realm_specs: RealmSpecsTable;
 }
 
 /** Any JSON value; Kysely needs an object type for JSON columns, so scalars are boxed by pg as-is. */
@@ -67,6 +69,34 @@ export interface HostsTable {
   last_heartbeat_at: NullableTimestamp;
   /** The last heartbeat body (cpu, load, memory, disks, uptime). */
   last_heartbeat: JSONColumnType<Record<string, unknown> | null>;
+  /** What the last Keycloak task said about the host's Keycloak; null until one reported. */
+  keycloak: JSONColumnType<HostKeycloak | null, string | undefined, string>;
+  /** The last `keycloak.verify` outcome (also from install/update); null until one ran. */
+  last_verification: JSONColumnType<HostVerification | null, string | undefined, string>;
+}
+
+export type HostKeycloak =
+  | {
+      installed: true;
+      version: string;
+      runtime: 'docker' | 'process';
+      ready: boolean;
+      baseUrl: string;
+      realms: string[];
+      uptimeSec?: number;
+      /** When the reporting task finished; older reports never overwrite newer ones. */
+      updatedAt: string;
+      taskId: string;
+    }
+  | { installed: false; updatedAt: string; taskId: string };
+
+export interface HostVerification {
+  ok: boolean;
+  checkedAt: string;
+  checks: Array<{ name: string; ok: boolean; detail: string; ms: number }>;
+  /** Set when the verifying task failed: the agent's error message. */
+  error?: string;
+  taskId: string;
 }
 
 export interface TaskBatchesTable {
@@ -123,4 +153,30 @@ export interface AuditLogTable {
   target: string | null;
   outcome: 'ok' | 'denied' | 'error';
   detail: JSONColumnType<Record<string, unknown> | null>;
+}
+
+export interface SecretsTable {
+  name: string;
+  /** version byte, 12-byte nonce, AES-256-GCM ciphertext, 16-byte tag; the name is the AAD. */
+  ciphertext: Buffer;
+  /** Which hub secret key sealed it (a hash of the key, never the key). */
+  key_id: string;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+  updated_by: string;
+}
+
+export interface RealmSpecsTable {
+  id: string;
+  host_id: string;
+  realm: string;
+  /** 1, 2, … per (host, realm), in the order applies succeeded. */
+  version: number;
+  /** The applied spec with secret references only, never their values. */
+  spec: JSONColumnType<Record<string, unknown>>;
+  /** The changes the apply reported (secrets masked by the agent). */
+  changes: JSONColumnType<unknown[]>;
+  task_id: string | null;
+  applied_at: Timestamp;
+  applied_by: string;
 }

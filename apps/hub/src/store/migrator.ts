@@ -1,9 +1,15 @@
 import { Migrator, type Kysely, type Migration, type MigrationResult } from 'kysely';
 import * as m0001 from './migrations/0001-initial.js';
+import * as m0002 from './migrations/0002-secrets.js';
+import * as m0003 from './migrations/0003-host-keycloak.js';
+import * as m0004 from './migrations/0004-realm-specs.js';
 
 // Imported explicitly (no folder scan) so bundled builds carry every migration.
 const migrations: Record<string, Migration> = {
   '0001-initial': m0001,
+  '0002-secrets': m0002,
+  '0003-host-keycloak': m0003,
+  '0004-realm-specs': m0004,
 };
 
 function migrator(db: Kysely<any>): Migrator {

@@ -13,6 +13,30 @@ import { toIso } from '../to-iso.js';
 
 const HostStatus = z.enum(['pending', 'online', 'offline']);
 
+const HostKeycloak = z
+  .object({
+    installed: z.boolean(),
+    version: z.string().optional(),
+    runtime: z.enum(['docker', 'process']).optional(),
+    ready: z.boolean().optional(),
+    baseUrl: z.string().optional(),
+    realms: z.array(z.string()).optional(),
+    uptimeSec: z.number().optional(),
+    updatedAt: z.string(),
+    taskId: z.string(),
+  })
+  .openapi('HostKeycloak', { description: 'what the last Keycloak task reported; null until one did' });
+
+const HostVerification = z
+  .object({
+    ok: z.boolean(),
+    checkedAt: z.string(),
+    checks: z.array(z.object({ name: z.string(), ok: z.boolean(), detail: z.string(), ms: z.number() })),
+    error: z.string().optional().openapi({ description: 'set when the verifying task failed' }),
+    taskId: z.string(),
+  })
+  .openapi('HostVerification', { description: 'the last keycloak.verify outcome (also run by install and update)' });
+
 const Host = z
   .object({
     id: z.string(),
@@ -27,6 +51,8 @@ const Host = z
     enrolledAt: z.string(),
     lastHelloAt: z.string().nullable(),
     lastHeartbeatAt: z.string().nullable(),
+    keycloak: HostKeycloak.nullable(),
+    lastVerification: HostVerification.nullable(),
   })
   .openapi('Host');
 
@@ -91,12 +117,14 @@ function view(h: Omit<Selectable<HostsTable>, 'last_heartbeat' | 'nkey_public'>)
     enrolledAt: toIso(h.enrolled_at),
     lastHelloAt: toIso(h.last_hello_at),
     lastHeartbeatAt: toIso(h.last_heartbeat_at),
+    keycloak: h.keycloak,
+    lastVerification: h.last_verification,
   };
 }
 
 const LIST_COLUMNS = [
   'id', 'hostname', 'labels', 'status', 'agent_version', 'proto_version', 'task_types', 'heartbeat_interval_ms',
-  'max_concurrency', 'enrolled_at', 'last_hello_at', 'last_heartbeat_at',
+  'max_concurrency', 'enrolled_at', 'last_hello_at', 'last_heartbeat_at', 'keycloak', 'last_verification',
 ] as const;
 
 export function hostsRoutes({ db, dispatcher, log }: ApiDeps) {

@@ -1,5 +1,6 @@
 import { v1 } from '@keyfleet/proto';
 import { sql, type Kysely } from 'kysely';
+import { collectSecretRefs } from '../../secrets/collect-secret-refs.js';
 import type { Database } from '../../store/database.js';
 import { newId } from '../../store/new-id.js';
 import { SQL_NULL } from '../../store/sql-keywords.js';
@@ -39,8 +40,16 @@ export async function createTaskBatch(db: Kysely<Database>, input: CreateTaskBat
     throw new ApiError(400, `unknown task type "${type}"; known types: ${knownTypes.join(', ')}`, { knownTypes });
   }
   const definition = v1.taskDefinitions[type];
+  // Checked before the schema, whose messages would otherwise come first and not say why.
+  const inline = collectSecretRefs(input.params).filter((r) => r.hasValue);
+  if (inline.length > 0) {
+    throw new ApiError(400, `secret values are never sent in params; store them with PUT /v1/secrets/{name} (at ${inline.map((r) => `params.${r.path}`).join(', ')})`, {
+      paths: inline.map((r) => r.path),
+    });
+  }
   const parsed = definition.input.safeParse(input.params ?? {});
   if (!parsed.success) throw new ApiError(400, `invalid params for ${type}: ${describeIssues(parsed.error)}`, parsed.error.issues);
+  await requireSecrets(db, parsed.data);
 
   const { target } = input;
   let hostQuery = db.selectFrom('hosts').select(['id', 'hostname', 'task_types']).orderBy('id');
@@ -95,4 +104,17 @@ export async function createTaskBatch(db: Kysely<Database>, input: CreateTaskBat
     return row;
   });
   return { batch, tasks };
+}
+
+/** Every `{ $secret }` in the params must name a stored secret, so a typo fails now rather than at dispatch. */
+async function requireSecrets(db: Kysely<Database>, params: unknown): Promise<void> {
+  const refs = collectSecretRefs(params);
+  if (refs.length === 0) return;
+  const names = [...new Set(refs.map((r) => r.name))];
+  const stored = new Set((await db.selectFrom('secrets').select('name').where('name', 'in', names).execute()).map((r) => r.name));
+  const missing = refs.filter((r) => !stored.has(r.name));
+  if (missing.length > 0) {
+    const list = missing.map((r) => `"${r.name}" (at params.${r.path})`).join(', ');
+    throw new ApiError(400, `unknown secret${missing.length > 1 ? 's' : ''} ${list}; store it first with PUT /v1/secrets/{name}`, { secrets: [...new Set(missing.map((r) => r.name))] });
+  }
 }

@@ -1,3 +1,4 @@
+import { v1 } from '@keyfleet/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSse } from '../parse-sse.js';
 import { createTestContext, type TestContext } from '../test-context.js';
@@ -62,8 +63,10 @@ describe('/v1/tasks', () => {
   it('refuses unknown task types listing the known ones', async () => {
     const res = await run({ type: 'rm-rf', target: { all: true } });
     expect(res.status).toBe(400);
-    expect(res.json.error).toBe('unknown task type "rm-rf"; known types: noop, system.info');
-    expect(res.json.details.knownTypes).toEqual(['noop', 'system.info']);
+    const known = Object.keys(v1.taskDefinitions);
+    expect(known).toEqual(expect.arrayContaining(['noop', 'system.info', 'keycloak.realm.apply']));
+    expect(res.json.error).toBe(`unknown task type "rm-rf"; known types: ${known.join(', ')}`);
+    expect(res.json.details.knownTypes).toEqual(known);
   });
 
   it('validates params with the task’s proto schema, naming the field', async () => {
@@ -74,6 +77,21 @@ describe('/v1/tasks', () => {
     const extra = await run({ type: 'system.info', target: { hostId: db1 }, params: { verbose: true } });
     expect(extra.status).toBe(400);
     expect(extra.json.error).toMatch(/^invalid params for system.info: /);
+  });
+
+  it('refuses a bad realm spec with 400 naming the field: unknown field, invalid redirect URI, missing realm', async () => {
+    const plan = (spec: unknown) => run({ type: 'keycloak.realm.plan', target: { hostId: web2 }, params: { spec } });
+    const unknown = await plan({ realm: 'demo', colour: 'blue' });
+    expect(unknown.status).toBe(400);
+    expect(unknown.json.error).toMatch(/^invalid params for keycloak\.realm\.plan: spec: Unrecognized key: "colour"/);
+    const redirect = await plan({ realm: 'demo', clients: [{ clientId: 'web', redirectUris: ['https://ok.example/*', 'not a url'] }] });
+    expect(redirect.status).toBe(400);
+    expect(redirect.json.error).toMatch(/^invalid params for keycloak\.realm\.plan: spec\.clients\.0\.redirectUris\.1: must be an absolute URL/);
+    expect(redirect.json.details[0].path).toEqual(['spec', 'clients', 0, 'redirectUris', 1]);
+    const missing = await plan({ clients: [] });
+    expect(missing.status).toBe(400);
+    expect(missing.json.error).toMatch(/^invalid params for keycloak\.realm\.plan: spec\.realm: /);
+    expect(await t.db.selectFrom('tasks').select('id').where('type', '=', 'keycloak.realm.plan').execute()).toEqual([]);
   });
 
   it('rejects malformed JSON and bad bodies with 400', async () => {
