@@ -143,7 +143,7 @@ describe('agent against a real NATS server', () => {
   it('says hello with its task types and labels, then sends heartbeats', async () => {
     expect(agent.hostId).toBe(HOST);
     await vi.waitFor(() => expect(hub.hellos.length).toBeGreaterThan(0));
-    expect(hub.hellos[0]).toMatchObject({ hostId: HOST, taskTypes: ['noop', 'system.info'], labels: { env: 'test' }, heartbeatIntervalMs: 250, maxConcurrency: 1 });
+    expect(hub.hellos[0]).toMatchObject({ hostId: HOST, taskTypes: Object.keys(handlers), labels: { env: 'test' }, heartbeatIntervalMs: 250, maxConcurrency: 1 });
     await vi.waitFor(() => expect(hub.heartbeats.length).toBeGreaterThanOrEqual(2));
     expect(hub.heartbeats[0]).toMatchObject({ hostId: HOST, runningTasks: 0 });
     expect(hub.heartbeats[0]!.memory.totalBytes).toBeGreaterThan(0);

@@ -29,6 +29,7 @@ import { Executor } from './executor.js';
 import { HeartbeatCollector } from './heartbeat.js';
 import { identityStore } from './identity-store.js';
 import { Journal } from './journal.js';
+import { KeycloakFront } from './keycloak/keycloak-front.js';
 import { ResultSender } from './result-sender.js';
 import { handlers as defaultHandlers, type Handlers } from './tasks/index.js';
 
@@ -81,6 +82,8 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
 
   const journal = await Journal.open(join(opts.stateDir, 'journal'), log);
   await journal.prune(JOURNAL_RETENTION_MS);
+  // A docker-runtime Keycloak is reachable only through the agent's front: up before NATS is.
+  await KeycloakFront.restore(opts.stateDir, log);
 
   const lifetime = new AbortController();
   let stopping = false;
@@ -117,6 +120,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     handlers,
     concurrency,
     log,
+    stateDir: opts.stateDir,
     hooks: {
       started: async (taskId, startedAt) => {
         await journal.markStarted(taskId, startedAt);
@@ -298,6 +302,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   const early = await Promise.race([ready, connectionEnded]);
   if (early !== undefined) {
     lifetime.abort();
+    await KeycloakFront.release(opts.stateDir);
     throw new Error(`agent did not start: ${reasonOf(early)}`);
   }
 
@@ -322,6 +327,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
         await Promise.race([nc.drain().catch(() => undefined), sleep(5_000, undefined, { ref: false })]);
         if (!nc.isClosed()) await nc.close();
       }
+      await KeycloakFront.release(opts.stateDir);
       const err = await connectionEnded;
       if (err !== undefined && !(err instanceof Error && err.name === 'AbortError')) log.warn({ reason: reasonOf(err) }, 'NATS connection loop ended with an error');
       log.info({ hostId }, 'agent stopped');

@@ -26,6 +26,7 @@ function setup(opts: { concurrency?: number; handlers?: Partial<Handlers> } = {}
     handlers: { ...realHandlers, ...opts.handlers },
     concurrency: opts.concurrency ?? 4,
     log,
+    stateDir: '/nonexistent/keyfleet-agent-state',
     abortGraceMs: 200,
     hooks: {
       started: async (id) => void started.push(id),

@@ -3,6 +3,7 @@ import type { Logger } from '@keyfleet/log';
 import { isTaskName, taskDefinitions, type TaskError } from '@keyfleet/proto/v1';
 import type { JournaledTask, ResultBody } from './journal.js';
 import type { Handlers, TaskContext } from './tasks/index.js';
+import { TaskFailure } from './tasks/task-failure.js';
 
 export interface ExecutorHooks {
   /** Awaited before the handler runs: once it resolves, a crash means "interrupted", not "run again". */
@@ -17,6 +18,8 @@ export interface ExecutorOptions {
   concurrency: number;
   hooks: ExecutorHooks;
   log: Logger;
+  /** The agent's state directory, handed to handlers (e.g. where the Keycloak instance record lives). */
+  stateDir: string;
   /** How long a handler may ignore its abort signal before its slot is given to the next task. */
   abortGraceMs?: number;
 }
@@ -152,6 +155,7 @@ export class Executor {
     const ctx: TaskContext = {
       signal,
       log,
+      stateDir: this.opts.stateDir,
       progress: (percent, message) => {
         if (signal.aborted) return;
         const p = percent === undefined || !Number.isFinite(percent) ? undefined : Math.min(100, Math.max(0, percent));
@@ -188,7 +192,8 @@ export class Executor {
     if (!done.ok) {
       const message = done.err instanceof Error ? done.err.message : String(done.err);
       log.warn({ reason: message }, 'task handler failed');
-      return this.finish(taskId, failed('handler_error', message || 'handler failed without a message', startedAt));
+      const code = done.err instanceof TaskFailure ? done.err.code : 'handler_error';
+      return this.finish(taskId, failed(code, message || 'handler failed without a message', startedAt));
     }
     const output = def.output.safeParse(done.output);
     if (!output.success) {

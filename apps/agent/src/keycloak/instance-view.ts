@@ -1,0 +1,15 @@
+import type { KeycloakInstanceRecord } from './instance-store.js';
+import { isReady } from './is-ready.js';
+import type { KeycloakRuntime } from './keycloak-runtime.js';
+import type { KeycloakInstanceView } from './keycloak-types.js';
+import { listRealms } from './list-realms.js';
+
+/** What a task reports about the instance: no secrets, just where it is and how it is doing. */
+export async function instanceView(record: KeycloakInstanceRecord, runtime: KeycloakRuntime, signal: AbortSignal, withRealms = false): Promise<KeycloakInstanceView> {
+  const status = await runtime.status(record);
+  const ready = status.running && (await isReady(record.managementUrl, signal));
+  const view: KeycloakInstanceView = { runtime: record.runtime, version: record.version, ready, baseUrl: record.baseUrl, managementUrl: record.managementUrl };
+  if (status.running && status.startedAt) view.uptimeSec = Math.max(0, Math.round((Date.now() - status.startedAt.getTime()) / 1000));
+  if (withRealms && ready) view.realms = await listRealms(record, signal);
+  return view;
+}

@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { keycloakConfig } from '@keyfleet/proto/v1';
+import { keycloakContainerSpec } from './keycloak-container-spec.js';
+
+const config = keycloakConfig.parse({
+  version: '26.7.4',
+  runtime: 'docker',
+  image: 'quay.io/keycloak/keycloak:26.7.4',
+  database: { kind: 'bundled', password: { $secret: 'db', value: 'db-pass' } },
+  hostname: 'https://id.example.com',
+  proxyHeaders: 'xforwarded',
+  bootstrapAdmin: { username: 'admin', password: { $secret: 'adm', value: 'adm-pass' } },
+});
+const input = {
+  name: 'keyfleet-keycloak',
+  image: 'keyfleet-keycloak-optimized:26.7.4-abc',
+  config,
+  configHash: 'h1',
+  backend: { httpPort: 41000, managementPort: 41001 },
+  volume: 'keyfleet-keycloak-data-a',
+  bundledDbUrl: 'jdbc:postgresql://127.0.0.1:5433/keycloak',
+  instance: 'keyfleet-keycloak',
+};
+const env = (spec: ReturnType<typeof keycloakContainerSpec>) => Object.fromEntries(spec.Env!.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
+
+describe('keycloakContainerSpec', () => {
+  it('host network: optimized start on loopback backend ports, limits, restart policy, healthcheck, labels', () => {
+    const spec = keycloakContainerSpec({ ...input, networkMode: 'host' });
+    expect(spec.Cmd).toEqual(['start', '--optimized']);
+    expect(env(spec)).toMatchObject({
+      KC_HTTP_HOST: '127.0.0.1',
+      KC_HTTP_PORT: '41000',
+      KC_HTTP_MANAGEMENT_PORT: '41001',
+      KC_HOSTNAME: 'https://id.example.com',
+      KC_PROXY_HEADERS: 'xforwarded',
+      KC_DB_URL: 'jdbc:postgresql://127.0.0.1:5433/keycloak',
+      KC_DB_PASSWORD: 'db-pass',
+      KC_BOOTSTRAP_ADMIN_PASSWORD: 'adm-pass',
+      KC_CACHE: 'local',
+    });
+    expect(spec.HostConfig).toMatchObject({ NetworkMode: 'host', RestartPolicy: { Name: 'unless-stopped' }, Memory: 2048 * 1024 * 1024 });
+    expect(spec.HostConfig!.PortBindings).toBeUndefined();
+    expect(spec.HostConfig!.Mounts).toEqual([{ Type: 'volume', Source: 'keyfleet-keycloak-data-a', Target: '/opt/keycloak/data' }]);
+    expect(spec.Healthcheck!.Test!.join(' ')).toContain('/dev/tcp/127.0.0.1/41001');
+    expect(spec.Labels).toMatchObject({ 'keyfleet.managed': 'true', 'keyfleet.config-hash': 'h1' });
+    // Secrets live in the environment only, never in the command line.
+    expect(JSON.stringify(spec.Cmd)).not.toContain('pass');
+  });
+
+  it('user network: Keycloak keeps 8080/9000 inside, published on the host loopback only', () => {
+    const spec = keycloakContainerSpec({ ...input, networkMode: 'keyfleet', config: { ...config, memoryLimitMb: 1024 } });
+    expect(env(spec)).toMatchObject({ KC_HTTP_HOST: '0.0.0.0', KC_HTTP_PORT: '8080', KC_HTTP_MANAGEMENT_PORT: '9000' });
+    expect(spec.HostConfig!.PortBindings).toEqual({
+      '8080/tcp': [{ HostIp: '127.0.0.1', HostPort: '41000' }],
+      '9000/tcp': [{ HostIp: '127.0.0.1', HostPort: '41001' }],
+    });
+    expect(spec.HostConfig!.Memory).toBe(1024 * 1024 * 1024);
+    expect(spec.Healthcheck!.Test!.join(' ')).toContain('/dev/tcp/127.0.0.1/9000');
+  });
+});

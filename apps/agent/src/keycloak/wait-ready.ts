@@ -1,0 +1,54 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { keycloakFetch } from './keycloak-fetch.js';
+
+export interface WaitReadyOptions {
+  managementUrl: string;
+  timeoutMs: number;
+  signal: AbortSignal;
+  /** Why the instance can no longer become ready (it exited, it is crash-looping), or undefined while it may. */
+  dead(): Promise<string | undefined>;
+  /** The instance's last log lines, for the failure message. */
+  logTail(): Promise<string>;
+}
+
+const LOG_LINES_IN_ERROR = 8;
+const LINE_MAX = 400;
+
+/**
+ * The log lines that say why: errors first (a failed start ends with them, after pages of
+ * INFO and health-check noise), else the last lines. Kept short: it goes into a task error.
+ */
+function excerpt(log: string): string {
+  const lines = log.split('\n').filter((l) => l.trim() !== '' && !/^\s+(at |\.\.\. \d+ more)/.test(l));
+  const errors = lines.filter((l) => /\b(ERROR|FATAL)\b|Exception|Caused by/.test(l));
+  return (errors.length > 0 ? errors : lines)
+    .slice(-LOG_LINES_IN_ERROR)
+    .map((l) => (l.length > LINE_MAX ? `${l.slice(0, LINE_MAX)}…` : l))
+    .join('\n');
+}
+
+/** Polls `/health/ready` until Keycloak is UP; resolves with the time it took, fails with the last log lines. */
+export async function waitReady(opts: WaitReadyOptions): Promise<number> {
+  const started = Date.now();
+  const url = `${opts.managementUrl}/health/ready`;
+  let last = 'no answer yet';
+  const fail = async (reason: string) => {
+    const tail = await opts.logTail().catch((err: Error) => `(logs unavailable: ${err.message})`);
+    return new Error(`${reason}\nits log says:\n${excerpt(tail)}`);
+  };
+  for (;;) {
+    opts.signal.throwIfAborted();
+    try {
+      const res = await keycloakFetch(url, { signal: opts.signal, timeoutMs: 3_000 });
+      if (res.status === 200 && (res.json as { status?: string } | undefined)?.status === 'UP') return Date.now() - started;
+      last = `HTTP ${res.status}`;
+    } catch (err) {
+      if (opts.signal.aborted) throw err;
+      last = (err as Error).message;
+    }
+    const dead = await opts.dead();
+    if (dead) throw await fail(`Keycloak will not become ready: ${dead}`);
+    if (Date.now() - started > opts.timeoutMs) throw await fail(`Keycloak not ready within ${Math.round(opts.timeoutMs / 1000)}s (${url}: ${last})`);
+    await sleep(500, undefined, { signal: opts.signal });
+  }
+}
