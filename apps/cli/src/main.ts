@@ -1,9 +1,14 @@
 #!/usr/bin/env node
 import { Command, CommanderError, Option } from 'commander';
+import { CliExit } from './cli-exit.js';
 import { hostsCommand } from './commands/hosts.js';
-import { tasksCommand, TasksFailed } from './commands/tasks.js';
+import { keycloakCommand } from './commands/keycloak.js';
+import { realmCommand } from './commands/realm.js';
+import { secretsCommand } from './commands/secrets.js';
+import { tasksCommand } from './commands/tasks.js';
 import { tokensCommand } from './commands/tokens.js';
 import { HubError } from './hub-client.js';
+import { TasksFailed } from './tasks-failed.js';
 
 const program = new Command('keyfleet')
   .description('Operate a fleet of Keycloak hosts through the Keyfleet hub')
@@ -13,14 +18,21 @@ const program = new Command('keyfleet')
   .addCommand(hostsCommand())
   .addCommand(tokensCommand())
   .addCommand(tasksCommand())
+  .addCommand(keycloakCommand())
+  .addCommand(realmCommand())
+  .addCommand(secretsCommand())
   .exitOverride()
   .showHelpAfterError();
 
-// Exit codes: 0 ok, 1 a task failed on some host, 2 the command itself failed.
+// Exit codes: 0 ok, 1 a task failed on some host, 2 the command itself failed
+// (`realm plan --detailed-exitcode` reuses them terraform's way: 2 = changes, 1 = any error).
 try {
   await program.parseAsync();
 } catch (err) {
-  if (err instanceof TasksFailed) {
+  if (err instanceof CliExit) {
+    if (err.message) process.stderr.write(`${err.message}\n`);
+    process.exitCode = err.code;
+  } else if (err instanceof TasksFailed) {
     process.exitCode = 1;
   } else if (err instanceof CommanderError) {
     process.exitCode = err.exitCode === 0 ? 0 : 2;

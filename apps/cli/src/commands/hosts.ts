@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { cliContext } from '../cli-context.js';
+import { describeKeycloak, describeVerification } from '../describe-host-keycloak.js';
 import { expectOk } from '../hub-client.js';
 
 export function hostsCommand(): Command {
@@ -18,6 +19,8 @@ export function hostsCommand(): Command {
         ['HOSTNAME', (h) => h.hostname],
         ['STATUS', (h) => h.status],
         ['AGENT', (h) => h.agentVersion],
+        ['KEYCLOAK', (h) => (h.keycloak?.installed ? `${h.keycloak.version} ${h.keycloak.ready ? 'ready' : 'not ready'}` : h.keycloak ? 'not installed' : null)],
+        ['VERIFIED', (h) => (h.lastVerification ? (h.lastVerification.ok ? 'ok' : 'FAILED') : null)],
         ['LAST HEARTBEAT', (h) => h.lastHeartbeatAt],
         ['LABELS', (h) => Object.entries(h.labels).map(([k, v]) => `${k}=${v}`).join(',')],
       ]);
@@ -25,7 +28,7 @@ export function hostsCommand(): Command {
 
   hosts
     .command('show <id>')
-    .description('one host with its last heartbeat')
+    .description('one host with its last heartbeat, Keycloak and last verification')
     .action(async (id: string, _opts: unknown, cmd: Command) => {
       const { hub, output } = await cliContext(cmd);
       const h = await expectOk(await hub.v1.hosts[':id'].$get({ param: { id } }));
@@ -40,6 +43,8 @@ export function hostsCommand(): Command {
         ['enrolled', h.enrolledAt],
         ['last heartbeat', h.lastHeartbeatAt],
         ['heartbeat', h.lastHeartbeat],
+        ['keycloak', describeKeycloak(h.keycloak)],
+        ['verification', describeVerification(h.lastVerification)],
       ]);
     });
 

@@ -1,19 +1,16 @@
 import { Command } from 'commander';
-import { BatchProgress } from '../batch-progress.js';
+import { batchDetail, isTerminal } from '../batch-detail.js';
 import { cliContext, type CliContext } from '../cli-context.js';
-import { expectOk, HubError } from '../hub-client.js';
+import { followEvents } from '../follow-events.js';
+import { expectOk } from '../hub-client.js';
 import { parseParams, parseTarget } from '../parse-target.js';
-import { readSse } from '../read-sse.js';
+import { positiveInt } from '../positive-int.js';
+import { printBatch } from '../print-batch.js';
+import { runAndFollow } from '../run-and-follow.js';
+import { TasksFailed } from '../tasks-failed.js';
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
-}
-
-/** Exit code 1 when any host's task did not succeed; the CLI's contract for scripts. */
-export class TasksFailed extends Error {
-  constructor(readonly failed: number) {
-    super(`${failed} task(s) did not succeed`);
-  }
 }
 
 const isBatch = (id: string) => id.startsWith('b_');
@@ -31,27 +28,17 @@ export function tasksCommand(): Command {
     .option('--wait', 'follow progress until every host finished; exit 1 if any failed')
     .action(async (type: string, opts: { target: string; param: string[]; timeout?: string; expiresIn?: string; wait?: boolean }, cmd: Command) => {
       const ctx = await cliContext(cmd);
-      const created = await expectOk(
-        await ctx.hub.v1.tasks.$post({
-          json: {
-            type,
-            target: parseTarget(opts.target),
-            params: parseParams(opts.param),
-            timeoutMs: opts.timeout === undefined ? undefined : positiveInt('--timeout', opts.timeout),
-            expiresInMs: opts.expiresIn === undefined ? undefined : positiveInt('--expires-in', opts.expiresIn),
-          },
-        }),
+      await runAndFollow(
+        ctx,
+        {
+          type,
+          target: parseTarget(opts.target),
+          params: parseParams(opts.param),
+          timeoutMs: opts.timeout === undefined ? undefined : positiveInt('--timeout', opts.timeout),
+          expiresInMs: opts.expiresIn === undefined ? undefined : positiveInt('--expires-in', opts.expiresIn),
+        },
+        { wait: Boolean(opts.wait) },
       );
-      if (!opts.wait) {
-        ctx.output.table(created, created.tasks, [
-          ['TASK', (t) => t.id],
-          ['HOST', (t) => t.hostId],
-          ['STATE', (t) => t.state],
-        ]);
-        ctx.output.line(`batch ${created.batch.id}: follow with \`keyfleet tasks show ${created.batch.id} --wait\``);
-        return;
-      }
-      await follow(ctx, created.batch.id, created.tasks.map((t) => t.hostId));
     });
 
   tasks
@@ -88,11 +75,11 @@ export function tasksCommand(): Command {
       const ctx = await cliContext(cmd);
       if (opts.wait) {
         const hostIds = isBatch(id)
-          ? (await expectOk(await ctx.hub.v1.batches[':id'].$get({ param: { id } }))).tasks.map((t) => t.hostId)
+          ? (await batchDetail(ctx, id)).tasks.map((t) => t.hostId)
           : [(await expectOk(await ctx.hub.v1.tasks[':id'].$get({ param: { id } }))).hostId];
         return follow(ctx, id, hostIds);
       }
-      if (isBatch(id)) return printBatch(ctx, id);
+      if (isBatch(id)) return printBatch(ctx.output, await batchDetail(ctx, id));
       const t = await expectOk(await ctx.hub.v1.tasks[':id'].$get({ param: { id } }));
       ctx.output.details(t, [
         ['id', t.id],
@@ -126,76 +113,11 @@ export function tasksCommand(): Command {
   return tasks;
 }
 
-const TERMINAL = ['succeeded', 'failed', 'cancelled', 'expired'];
-const isTerminal = (state: string) => TERMINAL.includes(state);
-
-function positiveInt(flag: string, value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`bad ${flag} "${value}": expected a positive integer`);
-  return n;
-}
-
-/** Streams the hub's events for a task or batch, then prints the stored outcome. */
+/** Follows a task or batch to its end, then prints the stored outcome. */
 async function follow(ctx: CliContext, id: string, hostIds: string[]): Promise<void> {
-  const live = ctx.output.format === 'json' ? undefined : new BatchProgress(process.stdout, hostIds);
-  const url = `${ctx.hubUrl}/v1/${isBatch(id) ? 'batches' : 'tasks'}/${id}/events`;
-  let lastEventId: string | undefined;
-  try {
-    // The stream can drop (hub restart, proxy); resume from the last event id.
-    for (let attempt = 0; ; attempt++) {
-      const res = await fetch(url, {
-        headers: { accept: 'text/event-stream', ...(ctx.token ? { authorization: `Bearer ${ctx.token}` } : {}), ...(lastEventId ? { 'last-event-id': lastEventId } : {}) },
-      }).catch((err: Error) => {
-        if (attempt >= 30) throw new HubError(`lost the hub at ${ctx.hubUrl}: ${err.message}`, 0);
-        return undefined;
-      });
-      if (res && !res.ok) {
-        const body = (await res.json().catch(() => ({}))) as { error?: string };
-        throw new HubError(body.error ?? `hub answered ${res.status} for ${url}`, res.status);
-      }
-      let ended = false;
-      if (res?.body) {
-        try {
-          for await (const ev of readSse(res.body)) {
-            if (ev.id) lastEventId = ev.id;
-            if (ev.event === 'end') {
-              ended = true;
-              break;
-            }
-            if (ev.event === 'error') continue;
-            const e = JSON.parse(ev.data) as { hostId: string; kind: string; data: { state?: string; percent?: number; message?: string; error?: { message: string } } };
-            if (e.kind === 'state') live?.update(e.hostId, { state: e.data.state, message: e.data.error?.message });
-            else live?.update(e.hostId, { percent: e.data.percent, message: e.data.message });
-          }
-        } catch {
-          // connection dropped mid-stream: reconnect below
-        }
-      }
-      if (ended) break;
-      await new Promise((r) => setTimeout(r, Math.min(5000, 250 * 2 ** Math.min(attempt, 5))));
-    }
-  } finally {
-    live?.stop();
-  }
-  if (isBatch(id)) return printBatch(ctx, id);
+  await followEvents(ctx, id, hostIds);
+  if (isBatch(id)) return printBatch(ctx.output, await batchDetail(ctx, id));
   const t = await expectOk(await ctx.hub.v1.tasks[':id'].$get({ param: { id } }));
   ctx.output.json(t);
   if (t.state !== 'succeeded') throw new TasksFailed(1);
-}
-
-async function printBatch(ctx: CliContext, id: string): Promise<void> {
-  const body = await expectOk(await ctx.hub.v1.batches[':id'].$get({ param: { id } }));
-  ctx.output.table(body, body.tasks, [
-    ['HOST', (t) => t.hostId],
-    ['STATE', (t) => t.state],
-    ['SECONDS', (t) => (t.startedAt && t.finishedAt ? ((Date.parse(t.finishedAt) - Date.parse(t.startedAt)) / 1000).toFixed(2) : null)],
-    ['RESULT', (t) => (t.error ? `${t.error.code}: ${t.error.message}` : summarize(t.output))],
-  ]);
-  const failed = body.tasks.filter((t) => isTerminal(t.state) && t.state !== 'succeeded').length;
-  if (failed) throw new TasksFailed(failed);
-}
-
-function summarize(output: unknown): string {
-  const text = JSON.stringify(output) ?? '';
-  return text.length > 120 ? `${text.slice(0, 117)}...` : text;
 }
