@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { NatsServer } from './nats-server.js';
 import { ServiceProcess } from './service-process.js';
 
@@ -17,6 +18,8 @@ export async function startHubProcess(opts: { nats: NatsServer; databaseUrl: str
     NATS_URL: opts.nats.url,
     KEYFLEET_NATS_AUTH_DIR: opts.nats.files.dir,
     KEYFLEET_HTTP_PORT: '0',
+    // One key per hub, kept across its restarts, and never a file in the checkout.
+    KEYFLEET_SECRET_KEY: randomBytes(32).toString('hex'),
     ...opts.env,
   };
   let proc = new ServiceProcess('hub', 'apps/hub/src/main.ts', ['serve'], env).start();
