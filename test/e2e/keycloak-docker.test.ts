@@ -1,0 +1,94 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureKeycloakImage, ensurePostgresImage, KEYCLOAK_VERSION, startDockerd, startFleet, type AgentProcess, type DockerEngine, type Fleet } from '@keyfleet/test-harness';
+import { createLoginClient, expectSucceeded, freePort, keycloakAgent, putSecret, removeDockerInstance, runTask } from './keycloak-e2e.js';
+
+describe('keycloak docker runtime through the hub (real dockerd, locally built image)', () => {
+  const started = Date.now();
+  const prefix = `kf-e2e-docker-${randomBytes(3).toString('hex')}`;
+  let engine: DockerEngine;
+  let fleet: Fleet;
+  let agent: AgentProcess;
+  let httpPort: number;
+  let install: Record<string, unknown>;
+  const adminPassword = randomBytes(18).toString('base64url');
+  const clientSecret = randomBytes(18).toString('base64url');
+
+  beforeAll(async () => {
+    engine = await startDockerd();
+    const [image, dbImage] = [await ensureKeycloakImage(engine.dockerHost), await ensurePostgresImage(engine.dockerHost)];
+    fleet = await startFleet();
+    agent = await keycloakAgent(fleet, {
+      DOCKER_HOST: engine.dockerHost,
+      KEYFLEET_DOCKER_NAME_PREFIX: prefix,
+      KEYFLEET_KEYCLOAK_DB_IMAGE: dbImage,
+      KEYFLEET_KEYCLOAK_DB_PORT: String(await freePort()),
+    });
+    httpPort = await freePort();
+    await putSecret(fleet, 'kc-admin', adminPassword);
+    await putSecret(fleet, 'kc-db', randomBytes(18).toString('base64url'));
+    await putSecret(fleet, 'kc-probe-secret', clientSecret);
+    install = {
+      version: KEYCLOAK_VERSION,
+      runtime: 'docker',
+      image,
+      database: { kind: 'bundled', password: { $secret: 'kc-db' } },
+      hostname: `http://127.0.0.1:${httpPort}`,
+      httpPort,
+      managementPort: await freePort(),
+      memoryLimitMb: 1536,
+      bootstrapAdmin: { username: 'admin', password: { $secret: 'kc-admin' } },
+    };
+  }, 40 * 60_000);
+
+  afterAll(async () => {
+    await fleet?.stop();
+    if (engine) {
+      await removeDockerInstance(engine.dockerHost, prefix);
+      await engine.stop();
+    }
+    console.log(`[keycloak-docker] file took ${((Date.now() - started) / 1000).toFixed(0)}s`);
+  }, 180_000);
+
+  it('installs with a bundled Postgres behind the agent front, verifies with a real login; a second install changes nothing', async () => {
+    const first = await runTask(fleet, agent.hostId, 'keycloak.install', install, 20 * 60_000);
+    expectSucceeded(first);
+    expect(first.output.changed).toBe(true);
+    expect(first.output.instance).toMatchObject({ runtime: 'docker', version: KEYCLOAK_VERSION, ready: true, baseUrl: `http://127.0.0.1:${httpPort}` });
+    expect(first.output.verify.ok).toBe(true);
+    const { stdout: memory } = await promisify(execFile)('docker', ['stats', '--no-stream', '--format', '{{.MemUsage}}', prefix], { env: { ...process.env, DOCKER_HOST: engine.dockerHost } });
+    console.log(`[keycloak-docker] install took ${((Date.parse(first.finishedAt) - Date.parse(first.startedAt)) / 1000).toFixed(1)}s (container memory ${memory.trim()}): ${first.output.steps.join(' | ')}`);
+
+    await createLoginClient(`http://127.0.0.1:${httpPort}`, adminPassword, 'kf-e2e', 'kf-probe', clientSecret);
+    const login = { grant: 'client_credentials', realm: 'kf-e2e', clientId: 'kf-probe', clientSecret: { $secret: 'kc-probe-secret' } };
+    const verified = await runTask(fleet, agent.hostId, 'keycloak.verify', { login }, 120_000);
+    expectSucceeded(verified);
+    expect(verified.output.checks.every((c: any) => c.ok)).toBe(true);
+    expect(verified.output.checks.find((c: any) => c.name === 'login').detail).toMatch(/access token issued/);
+
+    const status = await runTask(fleet, agent.hostId, 'keycloak.status', {}, 60_000);
+    expectSucceeded(status);
+    expect(status.output.instance).toMatchObject({ runtime: 'docker', ready: true });
+    expect(status.output.instance.realms).toEqual(expect.arrayContaining(['master', 'kf-e2e']));
+
+    const again = await runTask(fleet, agent.hostId, 'keycloak.install', { ...install, verifyLogin: login }, 10 * 60_000);
+    expectSucceeded(again);
+    expect(again.output.changed).toBe(false);
+    expect(again.output.verify.checks.find((c: any) => c.name === 'login').ok).toBe(true);
+  }, 40 * 60_000);
+
+  it('the front comes back with a restarted agent; stop → verify fails with the reason', async () => {
+    await agent.kill('SIGTERM');
+    await agent.start();
+    const after = await runTask(fleet, agent.hostId, 'keycloak.verify', {}, 120_000);
+    expectSucceeded(after);
+
+    const stopped = await runTask(fleet, agent.hostId, 'keycloak.stop', {}, 120_000);
+    expectSucceeded(stopped);
+    const down = await runTask(fleet, agent.hostId, 'keycloak.verify', {}, 120_000);
+    expect(down.state).toBe('failed');
+    expect(down.error.message).toMatch(/health: connection refused to http:\/\/127\.0\.0\.1:\d+\/health\/ready/);
+  }, 10 * 60_000);
+});

@@ -1,0 +1,156 @@
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { expect } from 'vitest';
+import { enrollAgent, type AgentProcess, type Fleet } from '@keyfleet/test-harness';
+
+/** Shared by the Keycloak e2e files: tasks through the hub, admin REST set-up, clean-up. */
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** An agent with its own environment (JAVA_HOME, DOCKER_HOST, …), enrolled and welcomed. */
+export async function keycloakAgent(fleet: Fleet, env: NodeJS.ProcessEnv): Promise<AgentProcess> {
+  const agent = await enrollAgent({ hubUrl: fleet.hub.url, token: await fleet.api.enrollmentToken(), heartbeatIntervalMs: 2_000, env });
+  fleet.agents.push(agent);
+  await agent.start();
+  return agent;
+}
+
+export async function putSecret(fleet: Fleet, name: string, value: string): Promise<void> {
+  const r = await fleet.api.call('PUT', `/v1/secrets/${name}`, { value });
+  expect(r.status, JSON.stringify(r.body)).toBe(200);
+}
+
+/** Runs one task on one host through the hub and returns it once it finished (succeeded or failed). */
+export async function runTask(fleet: Fleet, hostId: string, type: string, params: unknown, timeoutMs = 10 * 60_000): Promise<any> {
+  const r = await fleet.api.call('POST', '/v1/tasks', { type, target: { hostId }, params, timeoutMs });
+  expect(r.status, JSON.stringify(r.body)).toBe(201);
+  return fleet.api.waitForTask(r.body.tasks[0].id, ['succeeded', 'failed', 'cancelled', 'expired'], timeoutMs + 30_000);
+}
+
+export function expectSucceeded(task: any): void {
+  expect(task.state, `${task.type}: ${JSON.stringify(task.error ?? task.output)}`).toBe('succeeded');
+}
+
+async function adminToken(baseUrl: string, password: string): Promise<string> {
+  const res = await fetch(`${baseUrl}/realms/master/protocol/openid-connect/token`, {
+    method: 'POST',
+    body: new URLSearchParams({ grant_type: 'password', client_id: 'admin-cli', username: 'admin', password }),
+  });
+  const body = (await res.json()) as { access_token?: string };
+  if (!body.access_token) throw new Error(`admin login failed: ${res.status} ${JSON.stringify(body)}`);
+  return body.access_token;
+}
+
+/** A realm with a confidential service-account client, made through the admin REST API. */
+export async function createLoginClient(baseUrl: string, adminPassword: string, realm: string, clientId: string, secret: string): Promise<void> {
+  const token = await adminToken(baseUrl, adminPassword);
+  const post = async (path: string, body: unknown) => {
+    const res = await fetch(`${baseUrl}/admin${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    if (res.status !== 201) throw new Error(`POST ${path}: ${res.status} ${await res.text()}`);
+  };
+  await post('/realms', { realm, enabled: true });
+  await post(`/realms/${realm}/clients`, {
+    clientId,
+    secret,
+    publicClient: false,
+    serviceAccountsEnabled: true,
+    standardFlowEnabled: false,
+    directAccessGrantsEnabled: false,
+  });
+}
+
+/** One client-credentials login; true when an access token came back. */
+export async function login(baseUrl: string, realm: string, clientId: string, secret: string): Promise<boolean> {
+  try {
+    const res = await fetch(`${baseUrl}/realms/${realm}/protocol/openid-connect/token`, {
+      method: 'POST',
+      body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: secret }),
+      signal: AbortSignal.timeout(5_000),
+    });
+    const body = (await res.json()) as { access_token?: string };
+    return res.status === 200 && !!body.access_token;
+  } catch {
+    return false;
+  }
+}
+
+/** Resident memory of the JVM under a process-runtime Keycloak (kc.sh forks it). */
+export async function processRuntimeRss(stateDir: string): Promise<number | undefined> {
+  const pid = await supervisedPid(stateDir);
+  if (!pid) return undefined;
+  const children = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => '');
+  const jvm = Number(children.trim().split(/\s+/)[0]) || pid;
+  const kb = /^VmRSS:\s+(\d+) kB/m.exec(await readFile(`/proc/${jvm}/status`, 'utf8').catch(() => ''))?.[1];
+  return kb ? Number(kb) * 1024 : undefined;
+}
+
+async function supervisedPid(stateDir: string): Promise<number | undefined> {
+  const text = await readFile(join(stateDir, 'keycloak', 'keycloak.pid'), 'utf8').catch(() => undefined);
+  return text ? (JSON.parse(text) as { pid: number }).pid : undefined;
+}
+
+/** The detached Keycloak outlives its agent by design; a test must not leave it behind. */
+export async function killProcessRuntime(stateDir: string): Promise<void> {
+  const pid = await supervisedPid(stateDir);
+  if (!pid) return;
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
+export const mb = (bytes: number | undefined) => (bytes === undefined ? 'n/a' : `${Math.round(bytes / 1024 / 1024)} MiB`);
+
+/** Removes every container and volume a docker-runtime agent made for the instance `prefix`. */
+export async function removeDockerInstance(dockerHost: string, prefix: string): Promise<void> {
+  const docker = (...args: string[]) =>
+    new Promise<string>((resolve) =>
+      execFile('docker', args, { env: { ...process.env, DOCKER_HOST: dockerHost } }, (_err, stdout) => resolve(String(stdout).trim())),
+    );
+  const containers = (await docker('ps', '-aq', '--filter', `label=keyfleet.instance=${prefix}`)).split('\n').filter(Boolean);
+  if (containers.length) await docker('rm', '-f', '-v', ...containers);
+  const volumes = (await docker('volume', 'ls', '-q', '--filter', `label=keyfleet.instance=${prefix}`)).split('\n').filter(Boolean);
+  if (volumes.length) await docker('volume', 'rm', '-f', ...volumes);
+}
+
+/** Logs in every 200 ms until stopped; reports how many logins failed and the longest outage. */
+export function startProbe(baseUrl: string, clientSecret: string) {
+  const results: Array<{ at: number; ok: boolean }> = [];
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const at = Date.now();
+      results.push({ at, ok: await login(baseUrl, 'kf-e2e', 'kf-probe', clientSecret) });
+      await new Promise((r) => setTimeout(r, Math.max(0, 200 - (Date.now() - at))));
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      let longest = 0;
+      let down: number | undefined;
+      for (const r of results) {
+        if (!r.ok) down ??= r.at;
+        else if (down !== undefined) {
+          longest = Math.max(longest, r.at - down);
+          down = undefined;
+        }
+      }
+      if (down !== undefined) longest = Math.max(longest, Date.now() - down);
+      return { total: results.length, failed: results.filter((r) => !r.ok).length, longestOutageMs: longest };
+    },
+  };
+}
