@@ -2,8 +2,9 @@ import type Docker from 'dockerode';
 import type { Logger } from '@keyfleet/log';
 import { TaskFailure } from '../../../tasks/task-failure.js';
 import { compatVerdict, type CompatVerdict } from '../../compat-verdict.js';
-import { configHash } from '../../config-hash.js';
 import { freePort } from '../../free-port.js';
+import { configHash } from '../../config-hash.js';
+import { newInstanceRecord } from '../../new-instance-record.js';
 import { saveInstance, type DockerDeployment, type KeycloakInstanceRecord } from '../../instance-store.js';
 import { keycloakBuild } from '../../keycloak-build.js';
 import { keycloakEnv } from '../../keycloak-env.js';
@@ -161,24 +162,7 @@ export class DockerRuntime implements KeycloakRuntime {
   }
 
   private deploymentRecord(config: KeycloakConfig, docker: DockerDeployment, previous?: KeycloakInstanceRecord): KeycloakInstanceRecord {
-    const now = new Date().toISOString();
-    return {
-      runtime: 'docker',
-      version: config.version,
-      baseUrl: `http://127.0.0.1:${config.httpPort}`,
-      managementUrl: `http://127.0.0.1:${config.managementPort}`,
-      hostname: config.hostname,
-      httpPort: config.httpPort,
-      managementPort: config.managementPort,
-      adminUser: config.bootstrapAdmin.username,
-      adminPassword: secretValue(config.bootstrapAdmin.password),
-      configHash: configHash(config),
-      config,
-      desiredState: 'running',
-      installedAt: previous?.installedAt ?? now,
-      updatedAt: now,
-      docker,
-    };
+    return newInstanceRecord(config, { runtime: 'docker', docker }, previous);
   }
 
   async install(config: KeycloakConfig, previous: KeycloakInstanceRecord | undefined, ctx: RuntimeContext): Promise<KeycloakInstanceRecord> {

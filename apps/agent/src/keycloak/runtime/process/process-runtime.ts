@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Logger } from '@keyfleet/log';
 import { TaskFailure } from '../../../tasks/task-failure.js';
 import { compatVerdict, type CompatVerdict } from '../../compat-verdict.js';
-import { configHash } from '../../config-hash.js';
+import { newInstanceRecord } from '../../new-instance-record.js';
 import { keycloakStateDir, type KeycloakInstanceRecord } from '../../instance-store.js';
 import { keycloakBuild } from '../../keycloak-build.js';
 import { keycloakEnv } from '../../keycloak-env.js';
@@ -101,24 +101,7 @@ export class ProcessRuntime implements KeycloakRuntime {
   }
 
   private record(config: KeycloakConfig, installDir: string, supervisor: 'child' | 'systemd', javaHome: string, previous?: KeycloakInstanceRecord): KeycloakInstanceRecord {
-    const now = new Date().toISOString();
-    return {
-      runtime: 'process',
-      version: config.version,
-      baseUrl: `http://127.0.0.1:${config.httpPort}`,
-      managementUrl: `http://127.0.0.1:${config.managementPort}`,
-      hostname: config.hostname,
-      httpPort: config.httpPort,
-      managementPort: config.managementPort,
-      adminUser: config.bootstrapAdmin.username,
-      adminPassword: config.bootstrapAdmin.password.value!,
-      configHash: configHash(config),
-      config,
-      desiredState: 'running',
-      installedAt: previous?.installedAt ?? now,
-      updatedAt: now,
-      process: { installDir, supervisor, javaHome },
-    };
+    return newInstanceRecord(config, { runtime: 'process', process: { installDir, supervisor, javaHome } }, previous);
   }
 
   async install(config: KeycloakConfig, previous: KeycloakInstanceRecord | undefined, ctx: RuntimeContext): Promise<KeycloakInstanceRecord> {
