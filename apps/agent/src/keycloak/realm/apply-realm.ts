@@ -7,6 +7,7 @@ import { connectKeycloakAdmin, type KeycloakAdminCredentials } from './connect-k
 import { diffRealm, type RealmChange } from './diff-realm.js';
 import { inspectRealm } from './inspect-realm.js';
 import type { RealmDiff, RealmTaskOptions } from './plan-realm.js';
+import { realmSettings } from './realm-settings.js';
 import { readLiveRealm, type LiveRealm } from './read-live-realm.js';
 import { FINGERPRINT_KEYS, fingerprintSecret } from './secret-fingerprint.js';
 import { validateRealmSpec } from './validate-realm-spec.js';
@@ -196,14 +197,7 @@ function realmPayload(spec: RealmSpec, current: RealmRepresentation | undefined,
   const bf = spec.bruteForce;
   return {
     realm: spec.realm,
-    enabled: spec.enabled,
-    displayName: spec.displayName,
-    loginWithEmailAllowed: spec.loginWithEmailAllowed,
-    registrationAllowed: spec.registrationAllowed,
-    sslRequired: spec.sslRequired,
-    accessTokenLifespan: spec.accessTokenLifespan,
-    ssoSessionIdleTimeout: spec.ssoSessionIdleTimeout,
-    passwordPolicy: spec.passwordPolicy,
+    ...realmSettings(spec),
     ...(bf && {
       bruteForceProtected: bf.enabled,
       failureFactor: bf.failureFactor,

@@ -8,6 +8,7 @@ import type { GroupSpec, RealmSpec, SecretRef, realmChange } from '@keyfleet/pro
 import { isKeycloakBuiltin, type BuiltinKind } from './keycloak-builtins.js';
 import { passwordPolicyTerms } from './password-policy.js';
 import type { LiveRealm } from './read-live-realm.js';
+import { realmSettings } from './realm-settings.js';
 import { FINGERPRINT_KEYS, fingerprintMatches } from './secret-fingerprint.js';
 
 export type RealmChange = z.infer<typeof realmChange>;
@@ -107,13 +108,8 @@ function diffGroups(groups: GroupSpec[] | undefined, live: LiveRealm | undefined
 
 function realmFields(spec: RealmSpec): Fields {
   return defined({
-    enabled: spec.enabled,
-    displayName: spec.displayName,
-    loginWithEmailAllowed: spec.loginWithEmailAllowed,
-    registrationAllowed: spec.registrationAllowed,
-    sslRequired: spec.sslRequired,
-    accessTokenLifespan: spec.accessTokenLifespan,
-    ssoSessionIdleTimeout: spec.ssoSessionIdleTimeout,
+    ...realmSettings(spec),
+    // Compared term by term, in a normal order: Keycloak may list the policy differently.
     passwordPolicy: spec.passwordPolicy === undefined ? undefined : passwordPolicyTerms(spec.passwordPolicy).join(' and '),
   });
 }
