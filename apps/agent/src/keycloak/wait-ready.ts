@@ -3,6 +3,8 @@ import { keycloakFetch } from './keycloak-fetch.js';
 
 export interface WaitReadyOptions {
   managementUrl: string;
+  /** The public listener; it must answer too, since the management one can be UP before it fails to bind. */
+  baseUrl: string;
   timeoutMs: number;
   signal: AbortSignal;
   /** Why the instance can no longer become ready (it exited, it is crash-looping), or undefined while it may. */
@@ -27,7 +29,12 @@ function excerpt(log: string): string {
     .join('\n');
 }
 
-/** Polls `/health/ready` until Keycloak is UP; resolves with the time it took, fails with the last log lines. */
+/**
+ * Polls `/health/ready` until Keycloak is UP and its public listener answers HTTP; resolves with
+ * the time it took, fails with the last log lines. The second probe matters: Keycloak reports UP on
+ * the management port a moment before its public port fails to bind (another process holds it),
+ * and then exits.
+ */
 export async function waitReady(opts: WaitReadyOptions): Promise<number> {
   const started = Date.now();
   const url = `${opts.managementUrl}/health/ready`;
@@ -40,15 +47,24 @@ export async function waitReady(opts: WaitReadyOptions): Promise<number> {
     opts.signal.throwIfAborted();
     try {
       const res = await keycloakFetch(url, { signal: opts.signal, timeoutMs: 3_000 });
-      if (res.status === 200 && (res.json as { status?: string } | undefined)?.status === 'UP') return Date.now() - started;
-      last = `HTTP ${res.status}`;
+      if (res.status !== 200 || (res.json as { status?: string } | undefined)?.status !== 'UP') {
+        last = `${url}: HTTP ${res.status}`;
+      } else {
+        // Any HTTP status will do: it proves Keycloak, not some other process, serves the port.
+        const notServing = await keycloakFetch(`${opts.baseUrl}/realms/master`, { signal: opts.signal, timeoutMs: 3_000 }).then(
+          () => undefined,
+          (err: Error) => `management port UP but the public listener is not: ${err.message}`,
+        );
+        if (!notServing) return Date.now() - started;
+        last = notServing;
+      }
     } catch (err) {
       if (opts.signal.aborted) throw err;
       last = (err as Error).message;
     }
     const dead = await opts.dead();
     if (dead) throw await fail(`Keycloak will not become ready: ${dead}`);
-    if (Date.now() - started > opts.timeoutMs) throw await fail(`Keycloak not ready within ${Math.round(opts.timeoutMs / 1000)}s (${url}: ${last})`);
+    if (Date.now() - started > opts.timeoutMs) throw await fail(`Keycloak not ready within ${Math.round(opts.timeoutMs / 1000)}s (${last})`);
     await sleep(500, undefined, { signal: opts.signal });
   }
 }

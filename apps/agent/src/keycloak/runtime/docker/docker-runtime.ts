@@ -148,6 +148,7 @@ export class DockerRuntime implements KeycloakRuntime {
     const container = this.docker.getContainer(name);
     return waitReady({
       managementUrl: `http://127.0.0.1:${backend.managementPort}`,
+      baseUrl: `http://127.0.0.1:${backend.httpPort}`,
       timeoutMs,
       signal,
       dead: async () => {

@@ -93,6 +93,7 @@ export class ProcessRuntime implements KeycloakRuntime {
     await supervisor.start({ installDir, javaHome, env: this.launchEnv(record.config) });
     return waitReady({
       managementUrl: record.managementUrl,
+      baseUrl: record.baseUrl,
       timeoutMs: READY_TIMEOUT_MS,
       signal: ctx.signal,
       dead: async () => ((await supervisor.status()).running ? undefined : 'the Keycloak process exited'),
