@@ -44,6 +44,7 @@ for (const n of sizes.length ? sizes : [100, 1000]) {
 
   const client = new pg.Client({ connectionString: db.url });
   await client.connect();
+  const logFrom = hub.proc.output.length;
   const t0 = Date.now();
   const created = await api.call('POST', '/v1/tasks', { type: 'noop', target: { all: true } });
   if (created.status !== 201) throw new Error(`dispatch failed: ${JSON.stringify(created.body)}`);
@@ -73,6 +74,9 @@ for (const n of sizes.length ? sizes : [100, 1000]) {
       `all stored after ${wallMs} ms (client view); not succeeded=${failed}; enrollment of ${n} agents took ${enrollMs} ms`,
   );
   console.log(`  phases (ms after the batch was created): ${phases.rows.map((r) => `${r.state} p50=${Number(r.p50).toFixed(0)} p95=${Number(r.p95).toFixed(0)}`).join(', ')}`);
+  // Warnings explain outliers (a retried send, a failed batch write): show them with the figures.
+  const warnings = hub.proc.output.slice(logFrom).filter((l) => /"level":(40|50|60)/.test(l));
+  if (warnings.length > 0) console.log(`  hub warnings during the run: ${warnings.length}; first: ${warnings.slice(0, 3).join('\n    ')}`);
   await client.end();
   for (const w of workers) w.proc.kill('SIGTERM');
   await hub.stop();

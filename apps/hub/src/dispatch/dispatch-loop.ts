@@ -115,7 +115,14 @@ export function createDispatchLoop(deps: {
     }
     if (retry.length > 0) {
       // Give up the lease so the next run sends again instead of waiting for it to lapse.
-      await db.updateTable('tasks').set({ dispatched_at: null }).where('id', 'in', retry).where('state', '=', 'queued').execute();
+      // Locked in id order first, like every multi-row task write, so it cannot deadlock with them.
+      await db
+        .with('locked', (qb) => qb.selectFrom('tasks').select('id').where('id', 'in', retry).where('state', '=', 'queued').orderBy('id').forUpdate())
+        .updateTable('tasks')
+        .set({ dispatched_at: null })
+        .where((eb) => eb('id', 'in', eb.selectFrom('locked').select('locked.id')))
+        .where('state', '=', 'queued')
+        .execute();
     }
     for (const o of outcomes) {
       if (o.kind !== 'rejected') continue;

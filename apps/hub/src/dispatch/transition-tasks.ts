@@ -14,16 +14,19 @@ export interface TaskTransition {
  * Moves tasks to a new state and writes their `state` events in the same
  * statement, so a state change never exists without its event. A conditional
  * UPDATE means several hubs may run the same transition safely: only one wins
- * each row. Returns the ids that changed.
+ * each row. Rows are locked in id order first, as every multi-row task write does, so
+ * concurrent batches (dispatch outcomes, progress, results) queue behind each other
+ * instead of deadlocking. Returns the ids that changed.
  */
 export async function transitionTasks(db: Kysely<Database>, t: TaskTransition): Promise<string[]> {
   const event = JSON.stringify(t.error ? { state: t.to, error: t.error } : { state: t.to });
   const rows = await db
+    .with('locked', (qb) => qb.selectFrom('tasks').select('id').where(t.where).orderBy('id').forUpdate())
     .with('changed', (qb) =>
       qb
         .updateTable('tasks')
         .set({ ...t.set, state: t.to, ...(t.error ? { error: JSON.stringify(t.error) } : {}) })
-        .where(t.where)
+        .where((eb) => eb.and([eb('id', 'in', eb.selectFrom('locked').select('locked.id')), t.where(eb)]))
         .returning(['id', 'batch_id']),
     )
     .insertInto('task_events')

@@ -56,7 +56,8 @@ export async function writeProgress(db: Kysely<Database>, log: Logger, secrets: 
         set: { started_at: sql<Date>`coalesce(started_at, now())` },
       });
     }
-    for (const { progress: p } of live) {
+    // In id order, like every multi-row task write, so concurrent batches cannot deadlock.
+    for (const { progress: p } of live.toSorted((a, b) => (a.progress.taskId < b.progress.taskId ? -1 : a.progress.taskId > b.progress.taskId ? 1 : 0))) {
       if (p.percent === undefined && p.message === undefined) continue;
       const progress = JSON.stringify({ percent: p.percent, message: masked(p) });
       await trx.updateTable('tasks').set({ progress }).where('id', '=', p.taskId).execute();
