@@ -14,7 +14,7 @@ import { HubApi, repoRoot, startHubProcess, startNats, startPostgres } from '@ke
 const seconds = Number(process.argv[2] ?? 60);
 const bundle = process.env.AGENT_BUNDLE ?? join(repoRoot, 'apps/agent/dist/keyfleet-agent.mjs');
 if (!existsSync(bundle)) throw new Error(`${bundle} missing: run \`pnpm build\` first`);
-const flags = (process.env.AGENT_NODE_FLAGS ?? '--max-semi-space-size=1 --max-old-space-size=64').split(' ').filter(Boolean);
+const flags = (process.env.AGENT_NODE_FLAGS ?? '--enable-source-maps --max-semi-space-size=1').split(' ').filter(Boolean);
 const TICKS_PER_SEC = 100; // USER_HZ on Linux
 
 const [nats, db] = await Promise.all([startNats(), startPostgres()]);
