@@ -5,6 +5,7 @@ import { collectSecretRefs } from '../secrets/collect-secret-refs.js';
 import { redactSecrets } from '../secrets/redact-secrets.js';
 import type { SecretStore } from '../secrets/secret-store.js';
 import { TERMINAL_STATES, type Database } from '../store/database.js';
+import { compareIds } from './compare-ids.js';
 import { transitionTasks } from './transition-tasks.js';
 
 export interface ProgressItem {
@@ -57,7 +58,7 @@ export async function writeProgress(db: Kysely<Database>, log: Logger, secrets: 
       });
     }
     // In id order, like every multi-row task write, so concurrent batches cannot deadlock.
-    for (const { progress: p } of live.toSorted((a, b) => (a.progress.taskId < b.progress.taskId ? -1 : a.progress.taskId > b.progress.taskId ? 1 : 0))) {
+    for (const { progress: p } of live.toSorted((a, b) => compareIds(a.progress.taskId, b.progress.taskId))) {
       if (p.percent === undefined && p.message === undefined) continue;
       const progress = JSON.stringify({ percent: p.percent, message: masked(p) });
       await trx.updateTable('tasks').set({ progress }).where('id', '=', p.taskId).execute();

@@ -5,6 +5,7 @@ import { collectSecretRefs } from '../secrets/collect-secret-refs.js';
 import { redactSecrets } from '../secrets/redact-secrets.js';
 import type { SecretStore } from '../secrets/secret-store.js';
 import { TERMINAL_STATES, type Database } from '../store/database.js';
+import { compareIds } from './compare-ids.js';
 import { resultProjections, type ProjectedResult } from './result-projections.js';
 
 export interface ResultItem {
@@ -93,7 +94,7 @@ export async function writeResults(
                                          ELSE jsonb_build_object('state', state, 'error', error) END
         FROM changed`.execute(trx);
 
-    const byHost = stored.toSorted((a, b) => compare(a.hostId, b.hostId) || compare(a.taskId, b.taskId));
+    const byHost = stored.toSorted((a, b) => compareIds(a.hostId, b.hostId) || compareIds(a.taskId, b.taskId));
     for (const r of byHost) {
       const project = resultProjections[r.type as keyof typeof resultProjections];
       if (project) await project(trx, r, log);
@@ -101,5 +102,3 @@ export async function writeResults(
     return verdicts;
   });
 }
-
-const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
