@@ -65,6 +65,33 @@ describe('waitReady', () => {
     );
   });
 
+  it("quotes Keycloak's start-failure summary, not the errors other threads raise while it shuts down", async () => {
+    // The shape of a real crash-looping container's log (database unreachable), stack frames cut.
+    const log = [
+      '2026-11-23 17:33:50,101 INFO  [org.keycloak.quarkus.runtime.storage.database.jpa] (main) Starting',
+      '2026-11-23 17:33:55,401 ERROR [org.keycloak.quarkus.runtime.cli.ExecutionExceptionHandler] (main) ERROR: Failed to start server in (production) mode',
+      '2026-11-23 17:33:55,402 ERROR [org.keycloak.quarkus.runtime.cli.ExecutionExceptionHandler] (main) ERROR: Connection to 127.0.0.1:1 refused.',
+      '2026-11-23 17:33:55,403 ERROR [org.keycloak.quarkus.runtime.cli.ExecutionExceptionHandler] (main) ERROR: Connection refused',
+      ...Array.from({ length: 10 }, () => [
+        '2026-11-23 17:33:55,452 ERROR [io.quarkus.mutiny.runtime.MutinyInfrastructure] (vert.x-eventloop-thread-0) Mutiny had to drop the following exception [Error Occurred After Shutdown]: java.lang.RuntimeException: Error injecting',
+        'Caused by: java.lang.IllegalStateException: ArC container not initialized: the container is not started',
+        '\tat io.quarkus.arc.Arc.requireContainer(Arc.java:70)',
+      ]).flat(),
+    ].join('\n');
+    const err = await waitReady({
+      managementUrl: 'http://127.0.0.1:1',
+      baseUrl: 'http://127.0.0.1:1',
+      timeoutMs: 60_000,
+      signal: AbortSignal.timeout(10_000),
+      dead: async () => 'container kf-next keeps exiting (exit code 0, 1 restart(s))',
+      logTail: async () => log,
+    }).catch((e: Error) => e);
+    const quoted = (err as Error).message.split('its log says:\n')[1]!.split('\n');
+    expect(quoted).toHaveLength(3);
+    expect(quoted[0]).toMatch(/Failed to start server/);
+    expect(quoted[2]).toMatch(/ERROR: Connection refused$/);
+  });
+
   it('says the public listener is the problem when it times out that way', async () => {
     const refused = await listen(createTcpServer());
     await new Promise((resolve) => servers.pop()!.close(resolve));

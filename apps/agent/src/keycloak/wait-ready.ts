@@ -13,17 +13,28 @@ export interface WaitReadyOptions {
   logTail(): Promise<string>;
 }
 
+/**
+ * How many raw log lines a runtime hands to `logTail`: stack traces of the errors raised while a
+ * failed JVM shuts down run to hundreds of lines, and the start-failure summary sits before them.
+ */
+export const READY_LOG_LINES = 600;
 const LOG_LINES_IN_ERROR = 8;
 const LINE_MAX = 400;
+const SHUTDOWN_NOISE = /After Shutdown|ArC container not initialized/;
 
 /**
- * The log lines that say why: errors first (a failed start ends with them, after pages of
- * INFO and health-check noise), else the last lines. Kept short: it goes into a task error.
+ * The log lines that say why, kept short since they go into a task error. In order of preference:
+ * Keycloak's own summary of a failed start (its ExecutionExceptionHandler names the root cause, e.g.
+ * "Connection to 127.0.0.1:1 refused"); else error lines; else the last lines. Errors that other
+ * threads raise while the JVM shuts down come after the summary and say nothing about the cause,
+ * so they are dropped rather than allowed to push it out.
  */
 function excerpt(log: string): string {
   const lines = log.split('\n').filter((l) => l.trim() !== '' && !/^\s+(at |\.\.\. \d+ more)/.test(l));
-  const errors = lines.filter((l) => /\b(ERROR|FATAL)\b|Exception|Caused by/.test(l));
-  return (errors.length > 0 ? errors : lines)
+  const summary = lines.filter((l) => l.includes('ExecutionExceptionHandler'));
+  const errors = lines.filter((l) => /\b(ERROR|FATAL)\b|Exception|Caused by/.test(l) && !SHUTDOWN_NOISE.test(l));
+  const chosen = summary.length > 0 ? summary : errors.length > 0 ? errors : lines;
+  return chosen
     .slice(-LOG_LINES_IN_ERROR)
     .map((l) => (l.length > LINE_MAX ? `${l.slice(0, LINE_MAX)}…` : l))
     .join('\n');

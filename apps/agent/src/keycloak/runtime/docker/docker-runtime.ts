@@ -14,7 +14,7 @@ import type { KeycloakConfig, VerifyReport } from '../../keycloak-types.js';
 import { secretValue } from '../../secret-value.js';
 import { UpdateRolledBack } from '../../update-rolled-back.js';
 import { verifyFailure } from '../../verify-failure.js';
-import { waitReady } from '../../wait-ready.js';
+import { READY_LOG_LINES, waitReady } from '../../wait-ready.js';
 import { ensureBundledDatabase } from './bundled-database.js';
 import { containerLogs } from './container-logs.js';
 import { bundledDbUrl, type DatabaseContainerInput } from './database-container-spec.js';
@@ -158,7 +158,7 @@ export class DockerRuntime implements KeycloakRuntime {
         if (info.RestartCount > 0) return `container ${name} keeps exiting (exit code ${info.State.ExitCode}, ${info.RestartCount} restart(s))`;
         return info.State.Running ? undefined : `container ${name} exited (exit code ${info.State.ExitCode})`;
       },
-      logTail: () => containerLogs(container, 80),
+      logTail: () => containerLogs(container, READY_LOG_LINES),
     });
   }
 

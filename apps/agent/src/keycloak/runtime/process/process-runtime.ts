@@ -11,7 +11,7 @@ import type { KeycloakRuntime, RuntimeContext, RuntimeStatus, VerifyEndpoints } 
 import type { KeycloakConfig, VerifyReport } from '../../keycloak-types.js';
 import { UpdateRolledBack } from '../../update-rolled-back.js';
 import { verifyFailure } from '../../verify-failure.js';
-import { waitReady } from '../../wait-ready.js';
+import { READY_LOG_LINES, waitReady } from '../../wait-ready.js';
 import { ChildSupervisor } from './child-supervisor.js';
 import { findJavaHome } from './find-java-home.js';
 import type { KeycloakSupervisor } from './keycloak-supervisor.js';
@@ -20,7 +20,6 @@ import { runCommand } from './run-command.js';
 import { SystemdSupervisor } from './systemd-supervisor.js';
 
 const READY_TIMEOUT_MS = 5 * 60_000;
-const LOG_LINES = 60;
 
 /**
  * Keycloak from its server distribution, supervised as a detached child process (default)
@@ -97,7 +96,7 @@ export class ProcessRuntime implements KeycloakRuntime {
       timeoutMs: READY_TIMEOUT_MS,
       signal: ctx.signal,
       dead: async () => ((await supervisor.status()).running ? undefined : 'the Keycloak process exited'),
-      logTail: () => supervisor.logs(LOG_LINES),
+      logTail: () => supervisor.logs(READY_LOG_LINES),
     });
   }
 
