@@ -4,12 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NatsAuthority, type NatsAuthorityFiles } from '@keyfleet/nats-auth';
 import { findBinary, goBinDir } from './find-binary.js';
+import { makeTestCerts } from './make-test-certs.js';
 
 export interface NatsServer {
   url: string;
   /** Operator/account material; `authority.hubCreds()` gives full-access creds. */
   authority: NatsAuthority;
   files: NatsAuthorityFiles;
+  /** With `tls`: the CA file clients verify the server with. */
+  caFile?: string;
   /** Stop (SIGTERM) and wait; the temp dir is removed unless `keepDir`. */
   stop(): Promise<void>;
   /** Kill without cleanup of config, so the same server can be started again on the same port. */
@@ -17,12 +20,13 @@ export interface NatsServer {
 }
 
 /**
- * Starts a real nats-server in operator (JWT) mode on a random port.
+ * Starts a real nats-server in operator (JWT) mode on a random port; with `tls`, every client
+ * must speak TLS and verify the server against a throwaway CA (`caFile`).
  * With KEYFLEET_TEST_NATS_URL and KEYFLEET_TEST_NATS_DIR (a dir made by
  * `keyfleet-hub nats-init` whose auth.conf that server includes) an existing
  * server is used instead and `stop` leaves it running.
  */
-export async function startNats(): Promise<NatsServer> {
+export async function startNats(opts: { tls?: boolean } = {}): Promise<NatsServer> {
   const existingUrl = process.env.KEYFLEET_TEST_NATS_URL;
   const existingDir = process.env.KEYFLEET_TEST_NATS_DIR;
   if (existingUrl && existingDir) {
@@ -33,6 +37,7 @@ export async function startNats(): Promise<NatsServer> {
       hubCredsPath: join(existingDir, 'hub.creds'),
       keysPath: join(existingDir, 'keys.json'),
     };
+    if (opts.tls) throw new Error('startNats({ tls: true }) cannot use the external server from KEYFLEET_TEST_NATS_URL');
     return { url: existingUrl, authority, files, stop: async () => {}, restart: async () => { throw new Error('cannot restart an external NATS server'); } };
   }
 
@@ -42,7 +47,9 @@ export async function startNats(): Promise<NatsServer> {
   const authority = await NatsAuthority.load(files.dir);
   const portsDir = join(dir, 'ports');
   // nats-server resolves includes relative to the including file.
-  await writeFile(join(dir, 'nats.conf'), 'include "auth/auth.conf"\nhost: 127.0.0.1\n');
+  const certs = opts.tls ? await makeTestCerts(dir) : undefined;
+  const tlsConf = certs ? `tls {\n  cert_file: "${certs.certFile}"\n  key_file: "${certs.keyFile}"\n}\n` : '';
+  await writeFile(join(dir, 'nats.conf'), `include "auth/auth.conf"\nhost: 127.0.0.1\n${tlsConf}`);
 
   let port = -1;
   let proc: ChildProcess;
@@ -84,6 +91,7 @@ export async function startNats(): Promise<NatsServer> {
     url,
     authority,
     files,
+    caFile: certs?.caFile,
     async stop() {
       await kill('SIGTERM');
       await rm(dir, { recursive: true, force: true });

@@ -16,12 +16,15 @@ export interface Fleet {
   stop(): Promise<void>;
 }
 
-/** Real NATS + real Postgres + the hub process; agents are added per test. */
-export async function startFleet(opts: { hubEnv?: NodeJS.ProcessEnv } = {}): Promise<Fleet> {
-  const [nats, pg] = await Promise.all([startNats(), startPostgres()]);
+/**
+ * Real NATS + real Postgres + the hub process; agents are added per test. With `natsTls`, NATS
+ * requires TLS and the hub and every agent are given its CA.
+ */
+export async function startFleet(opts: { hubEnv?: NodeJS.ProcessEnv; natsTls?: boolean } = {}): Promise<Fleet> {
+  const [nats, pg] = await Promise.all([startNats({ tls: opts.natsTls }), startPostgres()]);
   let hub: HubProcess;
   try {
-    hub = await startHubProcess({ nats, databaseUrl: pg.url, env: opts.hubEnv });
+    hub = await startHubProcess({ nats, databaseUrl: pg.url, env: { ...(nats.caFile ? { NATS_CA: nats.caFile } : {}), ...opts.hubEnv } });
   } catch (err) {
     await Promise.all([nats.stop(), pg.stop()]);
     throw err;
@@ -34,7 +37,8 @@ export async function startFleet(opts: { hubEnv?: NodeJS.ProcessEnv } = {}): Pro
     api,
     agents: [],
     async addAgent({ labels = {}, heartbeatIntervalMs = 500, start = true } = {}) {
-      const agent = await enrollAgent({ hubUrl: hub.url, token: await api.enrollmentToken(), labels, heartbeatIntervalMs });
+      const env = nats.caFile ? { KEYFLEET_NATS_CA: nats.caFile } : undefined;
+      const agent = await enrollAgent({ hubUrl: hub.url, token: await api.enrollmentToken(), labels, heartbeatIntervalMs, env });
       fleet.agents.push(agent);
       if (start) await agent.start();
       return agent;
