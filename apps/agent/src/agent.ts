@@ -31,6 +31,7 @@ import { identityStore } from './identity-store.js';
 import { Journal } from './journal.js';
 import { KeycloakFront } from './keycloak/keycloak-front.js';
 import { ResultSender } from './result-sender.js';
+import { lockStateDir } from './state-dir-lock.js';
 import { handlers as defaultHandlers, type Handlers } from './tasks/index.js';
 
 export interface AgentOptions {
@@ -66,9 +67,21 @@ const reasonOf = (err: unknown) => (err instanceof DecodeError ? err.reason : er
 /**
  * Runs the agent: one NATS connection (re-established forever), hello on every
  * (re)connect until welcomed, heartbeats, and tasks executed exactly once in effect
- * through the journal. Resolves once connected and listening for tasks.
+ * through the journal. Resolves once connected and listening for tasks. Holds the state
+ * dir until stopped: a second agent on it would execute every task again.
  */
 export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
+  const lock = await lockStateDir(opts.stateDir);
+  try {
+    const agent = await runAgent(opts);
+    return { hostId: agent.hostId, stop: () => agent.stop().finally(() => lock.release()) };
+  } catch (err) {
+    await lock.release();
+    throw err;
+  }
+}
+
+async function runAgent(opts: AgentOptions): Promise<RunningAgent> {
   const log = opts.log ?? createLogger('keyfleet-agent');
   const { identity, credentials } = await identityStore.load(opts.stateDir);
   const { hostId } = identity;

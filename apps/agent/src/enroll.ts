@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { ids } from '@keyfleet/proto/v1';
 import { AGENT_VERSION } from './agent-version.js';
 import { identityStore, type Identity } from './identity-store.js';
+import { lockStateDir } from './state-dir-lock.js';
 
 export interface EnrollOptions {
   hubUrl: string;
@@ -29,6 +30,16 @@ const dec = new TextDecoder();
  * the host), sends only the public key with the token, and stores what the hub returns.
  */
 export async function enroll(opts: EnrollOptions): Promise<Identity> {
+  // A running agent would keep using the identity this replaces.
+  const lock = await lockStateDir(opts.stateDir);
+  try {
+    return await enrollLocked(opts);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function enrollLocked(opts: EnrollOptions): Promise<Identity> {
   // Checked before contacting the hub so a mistaken re-run does not burn a one-time token.
   if (!opts.force && (await identityStore.exists(opts.stateDir))) {
     const { identity } = await identityStore.load(opts.stateDir).catch(() => ({ identity: undefined }));

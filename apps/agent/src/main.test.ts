@@ -87,7 +87,7 @@ describe('keyfleet-agent CLI', () => {
     expect(out.stderr + out.stdout).not.toContain('kfe_wrong_secret');
   });
 
-  it('enrolls, runs, reports a task cut off by a crash as interrupted, and stops cleanly on SIGTERM', async () => {
+  it('enrolls, runs, reports a task cut off by a crash as interrupted, refuses a second agent on its state dir, and stops cleanly on SIGTERM', async () => {
     const enrolled = cli(['enroll', '--hub', hubUrl, '--state-dir', stateDir, '--label', 'env=cli'], { KEYFLEET_ENROLL_TOKEN: 'kfe_good' });
     expect(await enrolled.exited).toBe(0);
     expect(enrolled.out.stdout).toContain('enrolled as h-cli');
@@ -115,6 +115,14 @@ describe('keyfleet-agent CLI', () => {
       timeout: 20_000,
       interval: 100,
     });
+    // While it runs, nothing else may use its state dir: a second agent would run every task again.
+    const intruder = cli(['run', '--state-dir', stateDir]);
+    expect(await intruder.exited).toBe(1);
+    expect(intruder.out.stderr).toContain(`another keyfleet-agent (pid ${second.child.pid}) is using state dir`);
+    const reenroll = cli(['enroll', '--hub', hubUrl, '--state-dir', stateDir, '--force'], { KEYFLEET_ENROLL_TOKEN: 'kfe_good' });
+    expect(await reenroll.exited).toBe(1);
+    expect(reenroll.out.stderr).toContain(`another keyfleet-agent (pid ${second.child.pid}) is using state dir`);
+
     const signalled = Date.now();
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
