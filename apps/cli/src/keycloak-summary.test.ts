@@ -27,8 +27,8 @@ describe('keycloakSummary', () => {
     expect(keycloakSummary({ type: 'keycloak.install', state: 'succeeded', output: { changed: false, instance, steps: [], verify: report(true) }, error: null }).detail).toBe(
       'already installed, no change; verified (health, login)',
     );
-    expect(keycloakSummary({ type: 'keycloak.update', state: 'succeeded', output: { outcome: 'rolled-back', instance, verify: report(false), timeline: [] }, error: null }).detail).toBe(
-      'rolled-back; verify failed: login (invalid_client)',
+    expect(keycloakSummary({ type: 'keycloak.update', state: 'succeeded', output: { outcome: 'unchanged', instance, verify: report(false), timeline: [] }, error: null }).detail).toBe(
+      'unchanged; verify failed: login (invalid_client)',
     );
     expect(keycloakSummary({ type: 'keycloak.verify', state: 'succeeded', output: report(true), error: null })).toEqual({ detail: 'verified (health, login)' });
   });

@@ -9,7 +9,8 @@ export const keycloakUpdate = defineTask({
     'Moves Keycloak to a new version or config: compatibility check, pre-update hook, new instance beside the old one (docker), verify, switch, stop the old one; rolls back on failure.',
   input: keycloakConfig,
   output: z.object({
-    outcome: z.enum(['updated', 'unchanged', 'rolled-back']),
+    // A rolled-back update is a failed task whose error says "update rolled back: <why>", not an outcome.
+    outcome: z.enum(['updated', 'unchanged']),
     instance: keycloakInstance,
     verify: verifyReport.optional(),
     timeline: z.array(z.object({ at: z.iso.datetime(), step: z.string(), detail: z.string().optional() })),
