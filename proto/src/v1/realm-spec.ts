@@ -34,7 +34,7 @@ const webOrigin = z.string().refine(
 
 const name = z.string().min(1).max(255);
 
-export const clientSpec = z
+const clientSpec = z
   .object({
     clientId: name,
     name: z.string().optional(),
@@ -52,11 +52,11 @@ export const clientSpec = z
   })
   .strict();
 
-export const clientScopeSpec = z
+const clientScopeSpec = z
   .object({ name, description: z.string().optional(), protocol: z.literal('openid-connect').default('openid-connect'), includeInTokenScope: z.boolean().default(true) })
   .strict();
 
-export const roleSpec = z.object({ name, description: z.string().optional() }).strict();
+const roleSpec = z.object({ name, description: z.string().optional() }).strict();
 
 export interface GroupSpec {
   name: string;
@@ -74,7 +74,7 @@ export const groupSpec: z.ZodType<GroupSpec> = z.lazy(() =>
     .strict(),
 );
 
-export const identityProviderSpec = z
+const identityProviderSpec = z
   .object({
     alias: z.string().regex(/^[a-zA-Z0-9._-]+$/),
     providerId: z.string().min(1),
@@ -92,7 +92,7 @@ export const identityProviderSpec = z
     }
   });
 
-export const smtpSpec = z
+const smtpSpec = z
   .object({
     host: z.string().min(1),
     port: z.number().int().min(1).max(65535),
@@ -106,7 +106,7 @@ export const smtpSpec = z
   .strict()
   .refine((s) => s.password === undefined || s.user !== undefined, { message: 'an SMTP password needs a user', path: ['user'] });
 
-export const bruteForceSpec = z
+const bruteForceSpec = z
   .object({
     enabled: z.boolean(),
     failureFactor: z.number().int().min(1).optional(),

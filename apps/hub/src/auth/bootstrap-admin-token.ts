@@ -3,7 +3,7 @@ import type { Database } from '../store/database.js';
 import { newId } from '../store/new-id.js';
 import { generateSecretToken } from './secret-token.js';
 
-export const INITIAL_ADMIN_TOKEN_NAME = 'initial-admin';
+const INITIAL_ADMIN_TOKEN_NAME = 'initial-admin';
 
 /**
  * On a database with no API tokens at all, creates the `initial-admin` token and

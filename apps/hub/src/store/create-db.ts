@@ -25,7 +25,7 @@ export interface CreateDbOptions {
   snapshot?: Blob;
 }
 
-export const DEFAULT_DATA_DIR = '.keyfleet/hub-db';
+const DEFAULT_DATA_DIR = '.keyfleet/hub-db';
 
 // bigserial ids and count(*) come back as int8; they stay far below 2^53, so numbers are safe.
 const types = {

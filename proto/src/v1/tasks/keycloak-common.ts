@@ -13,7 +13,7 @@ export const keycloakInstance = z.object({
 });
 
 /** One check of `keycloak.verify`. */
-export const verifyCheck = z.object({
+const verifyCheck = z.object({
   name: z.enum(['health', 'discovery', 'jwks', 'tls', 'admin-api', 'login']),
   ok: z.boolean(),
   detail: z.string().max(2000),

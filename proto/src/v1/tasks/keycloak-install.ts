@@ -3,7 +3,7 @@ import { defineTask } from '../define-task.js';
 import { secretRef } from '../secret-ref.js';
 import { keycloakInstance, verifyLogin, verifyReport } from './keycloak-common.js';
 
-export const keycloakDatabase = z.discriminatedUnion('kind', [
+const keycloakDatabase = z.discriminatedUnion('kind', [
   /** Keycloak's embedded H2 file database: development and tests only. */
   z.object({ kind: z.literal('dev-file') }).strict(),
   /** A Postgres container the agent runs beside Keycloak (docker runtime only). */

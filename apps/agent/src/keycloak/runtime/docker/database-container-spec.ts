@@ -11,7 +11,7 @@ export interface DatabaseContainerInput {
   instance: string;
 }
 
-export const DATABASE_NAME = 'keycloak';
+const DATABASE_NAME = 'keycloak';
 export const DATABASE_USER = 'keycloak';
 
 /**
