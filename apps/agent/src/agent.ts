@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import { z } from 'zod';
+import { lockDir } from '@keyfleet/dir-lock';
 import { createLogger, type Logger } from '@keyfleet/log';
 import {
   ack,
@@ -31,7 +32,6 @@ import { identityStore } from './identity-store.js';
 import { Journal } from './journal.js';
 import { KeycloakFront } from './keycloak/keycloak-front.js';
 import { ResultSender } from './result-sender.js';
-import { lockStateDir } from './state-dir-lock.js';
 import { handlers as defaultHandlers, type Handlers } from './tasks/index.js';
 
 export interface AgentOptions {
@@ -71,7 +71,7 @@ const reasonOf = (err: unknown) => (err instanceof DecodeError ? err.reason : er
  * dir until stopped: a second agent on it would execute every task again.
  */
 export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
-  const lock = await lockStateDir(opts.stateDir);
+  const lock = await lockDir(opts.stateDir, 'keyfleet-agent');
   try {
     const agent = await runAgent(opts);
     return { hostId: agent.hostId, stop: () => agent.stop().finally(() => lock.release()) };

@@ -1,10 +1,10 @@
 import { hostname as osHostname } from 'node:os';
 import { createUser } from '@nats-io/nkeys';
 import { z } from 'zod';
+import { lockDir } from '@keyfleet/dir-lock';
 import { ids } from '@keyfleet/proto/v1';
 import { AGENT_VERSION } from './agent-version.js';
 import { identityStore, type Identity } from './identity-store.js';
-import { lockStateDir } from './state-dir-lock.js';
 
 export interface EnrollOptions {
   hubUrl: string;
@@ -31,7 +31,7 @@ const dec = new TextDecoder();
  */
 export async function enroll(opts: EnrollOptions): Promise<Identity> {
   // A running agent would keep using the identity this replaces.
-  const lock = await lockStateDir(opts.stateDir);
+  const lock = await lockDir(opts.stateDir, 'keyfleet-agent');
   try {
     return await enrollLocked(opts);
   } finally {

@@ -118,10 +118,10 @@ describe('keyfleet-agent CLI', () => {
     // While it runs, nothing else may use its state dir: a second agent would run every task again.
     const intruder = cli(['run', '--state-dir', stateDir]);
     expect(await intruder.exited).toBe(1);
-    expect(intruder.out.stderr).toContain(`another keyfleet-agent (pid ${second.child.pid}) is using state dir`);
+    expect(intruder.out.stderr).toContain(`is in use by keyfleet-agent (pid ${second.child.pid}); stop it first`);
     const reenroll = cli(['enroll', '--hub', hubUrl, '--state-dir', stateDir, '--force'], { KEYFLEET_ENROLL_TOKEN: 'kfe_good' });
     expect(await reenroll.exited).toBe(1);
-    expect(reenroll.out.stderr).toContain(`another keyfleet-agent (pid ${second.child.pid}) is using state dir`);
+    expect(reenroll.out.stderr).toContain(`is in use by keyfleet-agent (pid ${second.child.pid}); stop it first`);
 
     const signalled = Date.now();
     second.child.kill('SIGTERM');

@@ -68,7 +68,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
   };
 
   try {
-    const handle: DbHandle = await createDb({ databaseUrl: opts.databaseUrl, dataDir: opts.dataDir });
+    const handle: DbHandle = await createDb({ databaseUrl: opts.databaseUrl, dataDir: opts.dataDir, log });
     cleanups.push(() => handle.close());
     const { db } = handle;
     const migrated = await migrateUp(db);
