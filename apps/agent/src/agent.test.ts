@@ -133,7 +133,6 @@ describe('agent against a real NATS server', () => {
   });
 
   afterAll(async () => {
-    if (process.env.KF_DEBUG_LOG) await import('node:fs/promises').then((fs) => fs.writeFile(process.env.KF_DEBUG_LOG!, logLines.join('')));
     await agent?.stop();
     await hubNc?.close();
     await nats?.stop();
