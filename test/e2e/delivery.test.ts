@@ -74,6 +74,24 @@ describe('delivery: nothing lost, nothing run twice (real processes, killed for 
     expect(done.output.delayedMs).toBeGreaterThanOrEqual(3000);
   });
 
+  it('Postgres down while a task finishes: the same hub rides it out and stores the result once Postgres is back', async () => {
+    const taskId = await run({ delayMs: 1500 });
+    await fleet.api.waitForTask(taskId, ['running']);
+    const hubPid = fleet.hub.proc.pid;
+    const logFrom = fleet.hub.proc.output.length;
+    // The result arrives while the database is down; the agent keeps it until the hub acks it.
+    await fleet.pg.restart(4000);
+    const done = await fleet.api.waitForTask(taskId, ['succeeded', 'failed'], 60_000);
+    expect(done.state).toBe('succeeded');
+    expect(done.output.delayedMs).toBeGreaterThanOrEqual(1500);
+    expect(fleet.hub.proc.running).toBe(true);
+    expect(fleet.hub.proc.pid).toBe(hubPid);
+    const during = fleet.hub.proc.output.slice(logFrom).join('\n');
+    expect(during).toContain('lost an idle database connection');
+    const host = await fleet.api.call('GET', `/v1/hosts/${agent.hostId}`);
+    expect(host.status).toBe(200);
+  });
+
   it('an agent killed mid-task ends the task failed with a reason once its timeout passes', async () => {
     const taskId = await run({ delayMs: 60_000 }, { timeoutMs: 2000 });
     await fleet.api.waitForTask(taskId, ['running']);

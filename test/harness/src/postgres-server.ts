@@ -17,6 +17,11 @@ export interface PostgresServer {
   dir: string | undefined;
   /** Stops the cluster and removes its dir, or drops the database on an external server. */
   stop(): Promise<void>;
+  /**
+   * Fast shutdown (every connection is cut), `downMs` of outage, then the same cluster on the
+   * same port again. Not available on an external server.
+   */
+  restart(downMs?: number): Promise<void>;
 }
 
 const PG_HINT = 'apt-get install postgresql (Debian 12 ships 15), or set KEYFLEET_PG_BIN_DIR';
@@ -44,7 +49,7 @@ export async function startPostgres(): Promise<PostgresServer> {
     }
     const dataDir = join(dir, 'data');
     await runChecked(asUser, initdb, ['-D', dataDir, '-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--locale=C', '--no-sync', '--no-instructions']);
-    const { proc, port } = await launch(asUser, postgres, dataDir, dir);
+    let { proc, port } = await launch(asUser, postgres, dataDir, dir);
     const url = `postgres://postgres@127.0.0.1:${port}/keyfleet`;
     // A crashed test run must not leave a postmaster behind on a 2-core machine.
     const killOnExit = () => proc.kill('SIGKILL');
@@ -63,6 +68,11 @@ export async function startPostgres(): Promise<PostgresServer> {
         await shutdown(proc);
         await rm(dir, { recursive: true, force: true });
       },
+      async restart(downMs = 0) {
+        await shutdown(proc);
+        await new Promise((r) => setTimeout(r, downMs));
+        ({ proc } = await launch(asUser, postgres, dataDir, dir, port));
+      },
     };
   } catch (err) {
     await rm(dir, { recursive: true, force: true });
@@ -78,6 +88,9 @@ async function createExternalDatabase(adminUrl: string): Promise<PostgresServer>
   return {
     url: url.toString(),
     dir: undefined,
+    async restart() {
+      throw new Error('cannot restart an external Postgres (KEYFLEET_TEST_DATABASE_URL)');
+    },
     async stop() {
       const client = new pg.Client({ connectionString: adminUrl });
       await client.connect();
@@ -138,10 +151,10 @@ async function runChecked(prefix: string[], bin: string, args: string[]): Promis
   }
 }
 
-async function launch(prefix: string[], postgres: string, dataDir: string, socketDir: string): Promise<{ proc: ChildProcess; port: number }> {
+async function launch(prefix: string[], postgres: string, dataDir: string, socketDir: string, fixedPort?: number): Promise<{ proc: ChildProcess; port: number }> {
   // A port picked free can be taken before the postmaster binds it; try a few.
   for (let attempt = 1; ; attempt++) {
-    const port = await freePort();
+    const port = fixedPort ?? (await freePort());
     const args = ['-D', dataDir, '-k', socketDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=200'];
     const [cmd, ...rest] = [...prefix, postgres, ...args];
     const proc = spawn(cmd!, rest, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
@@ -154,7 +167,11 @@ async function launch(prefix: string[], postgres: string, dataDir: string, socke
       return { proc, port };
     } catch (err) {
       await shutdown(proc);
-      if (attempt < 3 && stderr.includes('Address already in use')) continue;
+      if (attempt < 3 && stderr.includes('Address already in use')) {
+        // The same port again (a restart) may need the old socket to be gone first.
+        if (fixedPort) await new Promise((r) => setTimeout(r, 500));
+        continue;
+      }
       throw err;
     }
   }
