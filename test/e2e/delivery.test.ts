@@ -74,6 +74,17 @@ describe('delivery: nothing lost, nothing run twice (real processes, killed for 
     expect(done.output.delayedMs).toBeGreaterThanOrEqual(3000);
   });
 
+  it('NATS killed mid-task and restarted: the result is stored, and a task created meanwhile goes out', async () => {
+    const taskId = await run({ delayMs: 1500 });
+    await fleet.api.waitForTask(taskId, ['running']);
+    await fleet.nats.restart();
+    const createdDuring = await run({});
+    const done = await fleet.api.waitForTask(taskId, ['succeeded', 'failed'], 60_000);
+    expect(done.state).toBe('succeeded');
+    expect(done.output.delayedMs).toBeGreaterThanOrEqual(1500);
+    expect((await fleet.api.waitForTask(createdDuring, ['succeeded', 'failed'], 60_000)).state).toBe('succeeded');
+  });
+
   it('Postgres down while a task finishes: the same hub rides it out and stores the result once Postgres is back', async () => {
     const taskId = await run({ delayMs: 1500 });
     await fleet.api.waitForTask(taskId, ['running']);
