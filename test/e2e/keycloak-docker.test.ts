@@ -79,9 +79,14 @@ describe('keycloak docker runtime through the hub (real dockerd, locally built i
     expect(again.output.verify.checks.find((c: any) => c.name === 'login').ok).toBe(true);
   }, 40 * 60_000);
 
-  it('the front comes back with a restarted agent; stop → verify fails with the reason', async () => {
-    await agent.kill('SIGTERM');
+  it('Keycloak stays reachable while its agent is down (the front is its own process); stop → verify fails with the reason', async () => {
+    await agent.kill('SIGKILL');
+    // No agent now: the public port must still lead to Keycloak.
+    const res = await fetch(`http://127.0.0.1:${httpPort}/realms/master/.well-known/openid-configuration`);
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { issuer: string }).issuer).toBe(`http://127.0.0.1:${httpPort}/realms/master`);
     await agent.start();
+    expect(agent.proc.output.join('\n')).toContain('Keycloak front still serving');
     const after = await runTask(fleet, agent.hostId, 'keycloak.verify', {}, 120_000);
     expectSucceeded(after);
 

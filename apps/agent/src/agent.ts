@@ -95,7 +95,8 @@ async function runAgent(opts: AgentOptions): Promise<RunningAgent> {
 
   const journal = await Journal.open(join(opts.stateDir, 'journal'), log);
   await journal.prune(JOURNAL_RETENTION_MS);
-  // A docker-runtime Keycloak is reachable only through the agent's front: up before NATS is.
+  // A docker-runtime Keycloak is reachable only through its front process, which normally
+  // outlived the last agent; if not (a reboot), it is started before NATS is even tried.
   await KeycloakFront.restore(opts.stateDir, log);
 
   const lifetime = new AbortController();
@@ -315,7 +316,6 @@ async function runAgent(opts: AgentOptions): Promise<RunningAgent> {
   const early = await Promise.race([ready, connectionEnded]);
   if (early !== undefined) {
     lifetime.abort();
-    await KeycloakFront.release(opts.stateDir);
     throw new Error(`agent did not start: ${reasonOf(early)}`);
   }
 
@@ -340,7 +340,6 @@ async function runAgent(opts: AgentOptions): Promise<RunningAgent> {
         await Promise.race([nc.drain().catch(() => undefined), sleep(5_000, undefined, { ref: false })]);
         if (!nc.isClosed()) await nc.close();
       }
-      await KeycloakFront.release(opts.stateDir);
       const err = await connectionEnded;
       if (err !== undefined && !(err instanceof Error && err.name === 'AbortError')) log.warn({ reason: reasonOf(err) }, 'NATS connection loop ended with an error');
       log.info({ hostId }, 'agent stopped');

@@ -6,6 +6,8 @@ import { hello } from '@keyfleet/proto/v1';
 import { startAgent } from './agent.js';
 import { AGENT_VERSION } from './agent-version.js';
 import { enroll } from './enroll.js';
+import { serveFront } from './keycloak/front-server.js';
+import { KeycloakFront } from './keycloak/keycloak-front.js';
 
 const DEFAULT_STATE_DIR = '/var/lib/keyfleet-agent';
 
@@ -90,6 +92,22 @@ program
       if (startup.signal.aborted) return;
       log.fatal({ reason: (err as Error).message }, 'agent could not start');
       process.stderr.write(`keyfleet-agent: ${(err as Error).message}\n`);
+      process.exitCode = 1;
+    }
+  });
+
+program
+  .command('front', { hidden: true })
+  .description('serve the public ports of a docker-runtime Keycloak (started by the agent itself)')
+  .addOption(stateDirOption())
+  .option('--close', 'close the running front of this state dir (Keycloak becomes unreachable) and exit', false)
+  .action(async (o: { stateDir: string; close: boolean }) => {
+    const log = createLogger('keyfleet-front');
+    try {
+      if (o.close) await KeycloakFront.for(o.stateDir, log).close();
+      else await serveFront(o.stateDir, log);
+    } catch (err) {
+      log.fatal({ reason: (err as Error).message }, 'front could not run');
       process.exitCode = 1;
     }
   });

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,6 +42,10 @@ export async function enrollAgent(opts: {
     },
     async remove() {
       await agent.proc.kill('SIGTERM');
+      // A docker-runtime Keycloak's front is its own process and outlives the agent by design.
+      if (existsSync(join(stateDir, 'keycloak-front.log'))) {
+        await new ServiceProcess('agent-front-close', 'apps/agent/src/main.ts', ['front', '--close', '--state-dir', stateDir], {}).start().exited();
+      }
       await rm(stateDir, { recursive: true, force: true });
     },
   };

@@ -83,6 +83,14 @@ export class ServiceProcess {
     });
   }
 
+  /** Resolves with the exit code (null after a signal) once the process has exited. */
+  async exited(): Promise<number | null> {
+    const proc = this.proc;
+    if (!proc) throw new Error(`${this.name} was never started`);
+    if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;
+    return new Promise((resolve) => proc.once('exit', (code) => resolve(code)));
+  }
+
   /** Sends `signal` and waits for the exit. SIGKILL simulates a crash. */
   async kill(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     const proc = this.proc;

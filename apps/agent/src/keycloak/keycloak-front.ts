@@ -1,90 +1,151 @@
+import { spawn } from 'node:child_process';
+import { open, readFile } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Logger } from '@keyfleet/log';
-import { FrontProxy } from './front-proxy.js';
+import { frontControl, type FrontCommand, type FrontReply } from './front-control.js';
+import type { PortPair } from './front-pair.js';
 import { loadInstance } from './instance-store.js';
 
-/** An HTTP port and a management port: the public pair the front listens on, or a container's backend pair. */
-export interface PortPair {
-  httpPort: number;
-  managementPort: number;
-}
+export type { PortPair } from './front-pair.js';
 
 const fronts = new Map<string, KeycloakFront>();
+const START_TIMEOUT_MS = 15_000;
+const LOG_FILE = 'keycloak-front.log';
+
+/** How to run this agent again as `front`: the bundle runs itself; from source (dev, tests) through tsx. */
+function frontArgv(stateDir: string): { argv: string[]; cwd: string } {
+  const self = fileURLToPath(import.meta.url);
+  if (self.endsWith('.mjs')) return { argv: [...process.execArgv, self, 'front', '--state-dir', stateDir], cwd: dirname(self) };
+  const main = join(dirname(self), '..', 'main.ts');
+  return { argv: ['--import', 'tsx', main, 'front', '--state-dir', stateDir], cwd: dirname(main) };
+}
+
+const pair = (p: PortPair): PortPair => ({ httpPort: p.httpPort, managementPort: p.managementPort });
 
 /**
- * The agent-run front of a docker-runtime Keycloak: the public HTTP and management ports,
- * each forwarding to the active container's loopback ports. It lets an update start the new
- * container beside the old one and switch atomically. It lives in the agent process, so the
- * agent re-opens it at start from the instance record; while the agent is down, Keycloak is
- * not reachable on its public ports. One per agent state dir.
+ * The agent's handle on the front of a docker-runtime Keycloak: the public HTTP and management
+ * ports, each forwarding to the active container's loopback ports, so an update can start the
+ * new container beside the old one and switch atomically. The front runs as its own process
+ * (`keyfleet-agent front`, started on first use, detached) so Keycloak stays reachable while the
+ * agent restarts; this class sends it commands over its control socket. One per state dir.
  */
 export class KeycloakFront {
-  private http: FrontProxy | undefined;
-  private management: FrontProxy | undefined;
-  private ports: PortPair | undefined;
+  private chain: Promise<unknown> = Promise.resolve();
 
-  private constructor(private readonly log: Logger) {}
+  private constructor(
+    private readonly stateDir: string,
+    private readonly log: Logger,
+  ) {}
 
   static for(stateDir: string, log: Logger): KeycloakFront {
     let front = fronts.get(stateDir);
-    if (!front) fronts.set(stateDir, (front = new KeycloakFront(log)));
+    if (!front) fronts.set(stateDir, (front = new KeycloakFront(stateDir, log)));
     return front;
   }
 
-  /** At agent start: opens the front again when a running docker-runtime Keycloak is installed. Never throws. */
+  /** At agent start: makes sure a running docker-runtime Keycloak has its front (normally still running). Never throws. */
   static async restore(stateDir: string, log: Logger): Promise<void> {
     try {
       const record = await loadInstance(stateDir);
       if (record?.runtime !== 'docker' || !record.docker || record.desiredState !== 'running') return;
-      await KeycloakFront.for(stateDir, log).open(record, { httpPort: record.docker.backendHttpPort, managementPort: record.docker.backendManagementPort });
-      log.info({ httpPort: record.httpPort, managementPort: record.managementPort }, 'Keycloak front re-opened');
+      const front = KeycloakFront.for(stateDir, log);
+      const wasOpen = await front.isOpen();
+      await front.open(record, { httpPort: record.docker.backendHttpPort, managementPort: record.docker.backendManagementPort });
+      log.info({ httpPort: record.httpPort, managementPort: record.managementPort, wasOpen }, wasOpen ? 'Keycloak front still serving' : 'Keycloak front re-opened');
     } catch (err) {
       log.error({ reason: (err as Error).message }, 'could not re-open the Keycloak front; Keycloak is unreachable on its public ports');
     }
   }
 
-  /** At agent stop. */
-  static async release(stateDir: string): Promise<void> {
-    await fronts.get(stateDir)?.close();
-    fronts.delete(stateDir);
+  /** Whether a front process serves the public ports right now. */
+  async isOpen(): Promise<boolean> {
+    const reply = await this.send({ kind: 'status' }).catch(() => undefined);
+    return reply?.kind === 'ok' && reply.open;
   }
 
-  get isOpen(): boolean {
-    return !!this.http?.listening;
-  }
-
-  /** Listens on the public ports (re-listening when they changed) and forwards to `backends`. */
+  /** Serves `ports` and forwards to `backends`, starting the front process if none runs; on the same ports this is the atomic switch. */
   async open(ports: PortPair, backends: PortPair): Promise<void> {
-    if (this.isOpen && this.ports?.httpPort === ports.httpPort && this.ports.managementPort === ports.managementPort) {
-      this.switchTo(backends);
-      return;
-    }
-    await this.close();
-    const http = new FrontProxy('http', backends.httpPort, this.log);
-    const management = new FrontProxy('management', backends.managementPort, this.log);
-    await http.listen(ports.httpPort);
-    try {
-      await management.listen(ports.managementPort);
-    } catch (err) {
-      await http.close();
-      throw err;
-    }
-    Object.assign(this, { http, management, ports });
+    await this.serialized(async () => {
+      await this.ensureRunning();
+      this.check(await this.send({ kind: 'open', ports: pair(ports), backends: pair(backends) }));
+    });
   }
 
-  switchTo(backends: PortPair): void {
-    if (!this.http || !this.management) throw new Error('the Keycloak front is not open');
-    this.http.switchTo(backends.httpPort);
-    this.management.switchTo(backends.managementPort);
-  }
-
-  /** Waits for requests still running on the old backends. */
+  /** Waits for requests still running on the old backends; false if some were still in flight at the timeout. */
   async drain(old: PortPair, timeoutMs: number): Promise<boolean> {
-    const [a, b] = await Promise.all([this.http?.drain(old.httpPort, timeoutMs), this.management?.drain(old.managementPort, timeoutMs)]);
-    return a !== false && b !== false;
+    return this.serialized(async () => {
+      const reply = this.check(await this.send({ kind: 'drain', old: pair(old), timeoutMs }));
+      return reply.drained ?? true;
+    });
   }
 
+  /** Closes the public ports and ends the front process (nothing to do when none runs). */
   async close(): Promise<void> {
-    await Promise.all([this.http?.close(), this.management?.close()]);
-    this.http = this.management = this.ports = undefined;
+    await this.serialized(async () => {
+      const reply = await this.send({ kind: 'close' }).catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'ECONNREFUSED' || err.code === 'ENOENT') return undefined;
+        throw err;
+      });
+      if (reply) this.check(reply);
+    });
+  }
+
+  private serialized<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.chain.then(fn, fn);
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  private check(reply: FrontReply): Extract<FrontReply, { kind: 'ok' }> {
+    if (reply.kind === 'error') throw new Error(`Keycloak front: ${reply.message}`);
+    return reply;
+  }
+
+  private async send(command: FrontCommand, timeoutMs = 120_000): Promise<FrontReply> {
+    const path = await frontControl.socketPath(this.stateDir);
+    return new Promise((resolve, reject) => {
+      let text = '';
+      const socket = connect({ path });
+      socket.setEncoding('utf8');
+      socket.setTimeout(timeoutMs, () => socket.destroy(new Error(`Keycloak front did not answer ${command.kind} within ${timeoutMs / 1000}s`)));
+      socket.once('connect', () => socket.write(`${JSON.stringify(command)}\n`));
+      socket.on('data', (d: string) => (text += d));
+      socket.once('error', reject);
+      socket.once('close', (hadError) => {
+        if (hadError) return;
+        try {
+          resolve(frontControl.reply.parse(JSON.parse(text)));
+        } catch {
+          reject(new Error(`Keycloak front sent an unreadable reply to ${command.kind}: ${JSON.stringify(text.slice(0, 200))}`));
+        }
+      });
+    });
+  }
+
+  private async ensureRunning(): Promise<void> {
+    if (await this.send({ kind: 'status' }).then(() => true, () => false)) return;
+    const logPath = join(this.stateDir, LOG_FILE);
+    const logFile = await open(logPath, 'a', 0o600);
+    const { argv, cwd } = frontArgv(this.stateDir);
+    let exited: string | undefined;
+    try {
+      // Detached in its own session: it must outlive this agent process.
+      const child = spawn(process.execPath, argv, { cwd, detached: true, stdio: ['ignore', logFile.fd, logFile.fd], env: process.env });
+      child.once('exit', (code, signal) => (exited = `exited with ${code ?? signal}`));
+      child.unref();
+      this.log.info({ pid: child.pid, log: logPath }, 'started the Keycloak front process');
+    } finally {
+      await logFile.close();
+    }
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    while (Date.now() < deadline) {
+      if (await this.send({ kind: 'status' }, 2_000).then(() => true, () => false)) return;
+      if (exited) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const tail = (await readFile(logPath, 'utf8').catch(() => '')).split('\n').slice(-6).join('\n');
+    throw new Error(`the Keycloak front process ${exited ?? `did not answer within ${START_TIMEOUT_MS / 1000}s`}; ${logPath} ends with:\n${tail}`);
   }
 }

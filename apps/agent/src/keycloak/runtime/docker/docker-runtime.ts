@@ -302,8 +302,7 @@ export class DockerRuntime implements KeycloakRuntime {
       throw new UpdateRolledBack(reason);
     }
 
-    if (!this.front.isOpen) await this.front.open(config, backend);
-    else this.front.switchTo(backend);
+    await this.front.open(config, backend);
     ctx.note('switched traffic to the new container');
     const deployed: DockerDeployment = {
       containerName: nextName,

@@ -1,0 +1,52 @@
+import type { Logger } from '@keyfleet/log';
+import { FrontProxy } from './front-proxy.js';
+
+/** An HTTP port and a management port: the public pair the front listens on, or a container's backend pair. */
+export interface PortPair {
+  httpPort: number;
+  managementPort: number;
+}
+
+/** The two proxies of one Keycloak front (public HTTP and management ports), run by the front process. */
+export class FrontPair {
+  private http: FrontProxy | undefined;
+  private management: FrontProxy | undefined;
+  private ports: PortPair | undefined;
+
+  constructor(private readonly log: Logger) {}
+
+  get isOpen(): boolean {
+    return !!this.http?.listening;
+  }
+
+  /** Listens on the public ports (re-listening when they changed) and forwards to `backends`; on the same ports it only switches. */
+  async open(ports: PortPair, backends: PortPair): Promise<void> {
+    if (this.isOpen && this.ports?.httpPort === ports.httpPort && this.ports.managementPort === ports.managementPort) {
+      this.http!.switchTo(backends.httpPort);
+      this.management!.switchTo(backends.managementPort);
+      return;
+    }
+    await this.close();
+    const http = new FrontProxy('http', backends.httpPort, this.log);
+    const management = new FrontProxy('management', backends.managementPort, this.log);
+    await http.listen(ports.httpPort);
+    try {
+      await management.listen(ports.managementPort);
+    } catch (err) {
+      await http.close();
+      throw err;
+    }
+    Object.assign(this, { http, management, ports });
+  }
+
+  /** Waits for requests still running on the old backends. */
+  async drain(old: PortPair, timeoutMs: number): Promise<boolean> {
+    const [a, b] = await Promise.all([this.http?.drain(old.httpPort, timeoutMs), this.management?.drain(old.managementPort, timeoutMs)]);
+    return a !== false && b !== false;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.http?.close(), this.management?.close()]);
+    this.http = this.management = this.ports = undefined;
+  }
+}

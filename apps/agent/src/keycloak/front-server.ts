@@ -1,0 +1,78 @@
+import { createServer, type Socket } from 'node:net';
+import type { Logger } from '@keyfleet/log';
+import { frontControl, type FrontCommand, type FrontReply } from './front-control.js';
+import { FrontPair } from './front-pair.js';
+
+const MAX_LINE = 4096;
+
+/**
+ * The front process of a docker-runtime Keycloak (`keyfleet-agent front`): owns the public
+ * ports and forwards to the active container, so Keycloak stays reachable while the agent
+ * restarts or is upgraded. The agent steers it over the control socket; commands are applied
+ * one at a time. Resolves once told to close (or on SIGTERM/SIGINT), with the ports released.
+ */
+export async function serveFront(stateDir: string, log: Logger): Promise<void> {
+  const pair = new FrontPair(log);
+  let queue = Promise.resolve();
+  let finish!: () => void;
+  const finished = new Promise<void>((r) => (finish = r));
+
+  const apply = async (command: FrontCommand): Promise<FrontReply> => {
+    switch (command.kind) {
+      case 'open':
+        await pair.open(command.ports, command.backends);
+        log.info({ ports: command.ports, backends: command.backends }, 'front serving');
+        return { kind: 'ok', open: true };
+      case 'drain':
+        return { kind: 'ok', open: pair.isOpen, drained: await pair.drain(command.old, command.timeoutMs) };
+      case 'status':
+        return { kind: 'ok', open: pair.isOpen };
+      case 'close':
+        await pair.close();
+        finish();
+        return { kind: 'ok', open: false };
+    }
+  };
+
+  const handle = (socket: Socket) => {
+    let line = '';
+    socket.setEncoding('utf8');
+    socket.on('error', () => socket.destroy());
+    socket.on('data', (chunk: string) => {
+      line += chunk;
+      if (line.length > MAX_LINE) return void socket.destroy();
+      const end = line.indexOf('\n');
+      if (end < 0) return;
+      socket.removeAllListeners('data');
+      let command: FrontCommand;
+      try {
+        command = frontControl.command.parse(JSON.parse(line.slice(0, end)));
+      } catch (err) {
+        log.warn({ reason: (err as Error).message }, 'front refused a malformed control command');
+        return void socket.end(`${JSON.stringify({ kind: 'error', message: 'malformed command' } satisfies FrontReply)}\n`);
+      }
+      queue = queue.then(async () => {
+        const reply = await apply(command).catch((err: Error): FrontReply => ({ kind: 'error', message: err.message }));
+        socket.end(`${JSON.stringify(reply)}\n`);
+      });
+    });
+  };
+
+  const control = createServer(handle);
+  const path = await frontControl.socketPath(stateDir);
+  await new Promise<void>((listening, failed) => {
+    control.once('error', (err: NodeJS.ErrnoException) =>
+      failed(new Error(err.code === 'EADDRINUSE' ? `a Keycloak front already runs for state dir ${stateDir}` : `front control socket: ${err.message}`)),
+    );
+    control.listen({ path }, () => listening());
+  });
+  const onSignal = () => void queue.then(() => pair.close()).then(finish);
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+  log.info({ stateDir }, 'front control listening');
+  await finished;
+  await new Promise<void>((closed) => control.close(() => closed()));
+  process.off('SIGTERM', onSignal);
+  process.off('SIGINT', onSignal);
+  log.info('front closed');
+}
