@@ -1,5 +1,7 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureKeycloakImage, ensurePostgresImage, KEYCLOAK_VERSION, startDockerd, startFleet, type AgentProcess, type DockerEngine, type Fleet } from '@keyfleet/test-harness';
@@ -87,6 +89,13 @@ describe('keycloak docker runtime through the hub (real dockerd, locally built i
     expect(((await res.json()) as { issuer: string }).issuer).toBe(`http://127.0.0.1:${httpPort}/realms/master`);
     await agent.start();
     expect(agent.proc.output.join('\n')).toContain('Keycloak front still serving');
+
+    // And if the front itself dies (OOM, a stray kill), the running agent starts it again.
+    const frontLog = (await readFile(join(agent.stateDir, 'keycloak-front.log'), 'utf8')).split('\n');
+    const frontPid = (JSON.parse(frontLog.filter((l) => l.includes('front control listening')).at(-1)!) as { pid: number }).pid;
+    process.kill(frontPid, 'SIGKILL');
+    await fleet.api.until('the front serving again', async () => ((await fetch(`http://127.0.0.1:${httpPort}/realms/master`).then((r) => r.status, () => 0)) === 200 ? true : undefined), 30_000, 250);
+    await agent.proc.waitFor(/the Keycloak front was not serving; started it again/, 5_000);
     const after = await runTask(fleet, agent.hostId, 'keycloak.verify', {}, 120_000);
     expectSucceeded(after);
 

@@ -60,6 +60,7 @@ export interface RunningAgent {
 
 const JOURNAL_RETENTION_MS = 7 * 24 * 3600_000;
 const PRUNE_EVERY_MS = 6 * 3600_000;
+const FRONT_CHECK_MS = 10_000;
 const helloReply = z.discriminatedUnion('kind', [welcome, rejection]);
 const resultReply = z.discriminatedUnion('kind', [ack, rejection]);
 const reasonOf = (err: unknown) => (err instanceof DecodeError ? err.reason : err instanceof Error ? err.message : String(err));
@@ -97,7 +98,8 @@ async function runAgent(opts: AgentOptions): Promise<RunningAgent> {
   await journal.prune(JOURNAL_RETENTION_MS);
   // A docker-runtime Keycloak is reachable only through its front process, which normally
   // outlived the last agent; if not (a reboot), it is started before NATS is even tried.
-  await KeycloakFront.restore(opts.stateDir, log);
+  const front = await KeycloakFront.ensure(opts.stateDir, log);
+  if (front === 'serving' || front === 'reopened') log.info({ front }, front === 'serving' ? 'Keycloak front still serving' : 'Keycloak front re-opened');
 
   const lifetime = new AbortController();
   let stopping = false;
@@ -324,6 +326,12 @@ async function runAgent(opts: AgentOptions): Promise<RunningAgent> {
   const heartbeatTimer = setInterval(() => void beat(), heartbeatIntervalMs);
   const pruneTimer = setInterval(() => void journal.prune(JOURNAL_RETENTION_MS).catch((err: unknown) => log.warn({ reason: reasonOf(err) }, 'journal prune failed')), PRUNE_EVERY_MS);
   pruneTimer.unref();
+  // A front that died (killed, OOM) would leave Keycloak unreachable until the next agent start.
+  // Checked only while no task runs, so it never races a task that is switching or closing it.
+  const frontTimer = setInterval(() => {
+    if (executor.runningCount > 0) return;
+    void KeycloakFront.ensure(opts.stateDir, log).then((r) => r === 'reopened' && log.warn('the Keycloak front was not serving; started it again'));
+  }, FRONT_CHECK_MS);
 
   let stopped: Promise<void> | undefined;
   const stop = () =>
@@ -332,6 +340,7 @@ async function runAgent(opts: AgentOptions): Promise<RunningAgent> {
       log.info({ hostId, running: executor.runningCount }, 'agent stopping');
       clearInterval(heartbeatTimer);
       clearInterval(pruneTimer);
+      clearInterval(frontTimer);
       lifetime.abort();
       for (const sub of subs) sub.unsubscribe();
       await executor.stop(opts.stopGraceMs ?? 10_000);

@@ -10,6 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '@keyfleet/log';
 import { frontControl } from './front-control.js';
 import { freePort } from './free-port.js';
+import { keycloakConfig } from '@keyfleet/proto/v1';
+import { saveInstance, type KeycloakInstanceRecord } from './instance-store.js';
 import { KeycloakFront, type PortPair } from './keycloak-front.js';
 
 const log = createLogger('front-test', { level: 'silent' });
@@ -91,5 +93,60 @@ describe('KeycloakFront (a real front process)', () => {
     await expect(get(pub.httpPort)).rejects.toThrow();
     // Closing again, with no front running, is not an error.
     await front.close();
+  });
+});
+
+describe('KeycloakFront.ensure (the agent start and its watchdog)', () => {
+  let stateDir: string;
+  let a: Awaited<ReturnType<typeof backend>>;
+  let pub: PortPair;
+  beforeAll(async () => {
+    stateDir = await mkdtemp(join(tmpdir(), 'kf-front-'));
+    a = await backend('a');
+    pub = { httpPort: await freePort(), managementPort: await freePort() };
+  });
+  afterAll(async () => {
+    await KeycloakFront.for(stateDir, log).close();
+    for (const s of a?.servers ?? []) s.close();
+    await rm(stateDir, { recursive: true, force: true });
+  });
+
+  const record = (desiredState: 'running' | 'stopped'): KeycloakInstanceRecord => ({
+    runtime: 'docker',
+    version: '26.7.4',
+    baseUrl: `http://127.0.0.1:${pub.httpPort}`,
+    managementUrl: `http://127.0.0.1:${pub.managementPort}`,
+    hostname: 'id.example.com',
+    ...pub,
+    adminUser: 'admin',
+    adminPassword: 'very-secret-admin',
+    configHash: 'abc',
+    config: keycloakConfig.parse({
+      version: '26.7.4',
+      runtime: 'docker',
+      image: 'quay.io/keycloak/keycloak:26.7.4',
+      database: { kind: 'dev-file' },
+      hostname: 'id.example.com',
+      httpPort: pub.httpPort,
+      managementPort: pub.managementPort,
+      bootstrapAdmin: { username: 'admin', password: { $secret: 'a', value: 'very-secret-admin' } },
+    }),
+    desiredState,
+    installedAt: '2026-01-01T00:00:00.000Z',
+    updatedAt: '2026-01-01T00:00:00.000Z',
+    docker: { containerName: 'kc', image: 'kc:opt', slot: 'a', backendHttpPort: a.ports.httpPort, backendManagementPort: a.ports.managementPort, networkMode: 'host' },
+  });
+
+  it('starts a front for a running docker Keycloak when none serves, leaves a serving one alone, and ignores a stopped one', async () => {
+    expect(await KeycloakFront.ensure(stateDir, log)).toBe('no-front');
+    await saveInstance(stateDir, record('running'));
+    expect(await KeycloakFront.ensure(stateDir, log)).toBe('reopened');
+    expect(await get(pub.httpPort)).toBe('a-http');
+    expect(await KeycloakFront.ensure(stateDir, log)).toBe('serving');
+
+    await KeycloakFront.for(stateDir, log).close();
+    await saveInstance(stateDir, record('stopped'));
+    expect(await KeycloakFront.ensure(stateDir, log)).toBe('no-front');
+    await expect(get(pub.httpPort)).rejects.toThrow();
   });
 });

@@ -45,17 +45,22 @@ export class KeycloakFront {
     return front;
   }
 
-  /** At agent start: makes sure a running docker-runtime Keycloak has its front (normally still running). Never throws. */
-  static async restore(stateDir: string, log: Logger): Promise<void> {
+  /**
+   * Starts the front of a running docker-runtime Keycloak when none serves (after a reboot, or if
+   * it died). A serving front is left alone: it holds the latest switch, which the instance record
+   * may not show yet mid-update. Says what it did; never throws (an error is logged).
+   */
+  static async ensure(stateDir: string, log: Logger): Promise<'no-front' | 'serving' | 'reopened' | 'failed'> {
     try {
       const record = await loadInstance(stateDir);
-      if (record?.runtime !== 'docker' || !record.docker || record.desiredState !== 'running') return;
+      if (record?.runtime !== 'docker' || !record.docker || record.desiredState !== 'running') return 'no-front';
       const front = KeycloakFront.for(stateDir, log);
-      const wasOpen = await front.isOpen();
+      if (await front.isOpen()) return 'serving';
       await front.open(record, { httpPort: record.docker.backendHttpPort, managementPort: record.docker.backendManagementPort });
-      log.info({ httpPort: record.httpPort, managementPort: record.managementPort, wasOpen }, wasOpen ? 'Keycloak front still serving' : 'Keycloak front re-opened');
+      return 'reopened';
     } catch (err) {
       log.error({ reason: (err as Error).message }, 'could not re-open the Keycloak front; Keycloak is unreachable on its public ports');
+      return 'failed';
     }
   }
 
