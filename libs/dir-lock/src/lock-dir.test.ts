@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, symlink } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { createServer } from 'node:net';
+import { mkdtemp, rm, stat, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,6 +37,24 @@ describe('lockDir', () => {
     await first.release();
     held.push(await lockDir(dir, 'keyfleet-test'));
     await rm(other, { recursive: true, force: true });
+  });
+
+  it('cannot be taken ahead of the owner by a process that knows only the path', async () => {
+    // A squatter on every name derivable from the path alone (abstract sockets are open to all users).
+    const hash = createHash('sha256').update(dir).digest('hex');
+    const squatters = [32, 40].map((length) => createServer().listen({ path: `\0keyfleet-lock-${hash.slice(0, length)}` }));
+    try {
+      held.push(await lockDir(dir, 'keyfleet-test'));
+      expect((await stat(join(dir, '.keyfleet-lock-id'))).mode & 0o777).toBe(0o600);
+    } finally {
+      for (const s of squatters) s.close();
+    }
+  });
+
+  it('creates a missing directory 0700', async () => {
+    const fresh = join(dir, 'new', 'state');
+    held.push(await lockDir(fresh, 'keyfleet-test'));
+    expect((await stat(fresh)).mode & 0o777).toBe(0o700);
   });
 
   it('leaves no stale lock behind when its holder is killed', async () => {

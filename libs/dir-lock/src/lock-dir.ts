@@ -1,16 +1,38 @@
-import { createHash } from 'node:crypto';
-import { realpath } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, readFile, realpath, writeFile } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
-import { resolve } from 'node:path';
+import { join } from 'node:path';
 
 export interface DirLock {
   release(): Promise<void>;
 }
 
-/** The lock's name: an abstract Unix socket (Linux), one per directory. */
+const ID_FILE = '.keyfleet-lock-id';
+
+/**
+ * The lock's name: an abstract Unix socket (Linux) named after the directory's real path and a
+ * random id kept in a 0600 file inside it. Abstract names are open to every local user; with the
+ * id in the name, one who cannot read the directory cannot take the name before us and keep the
+ * owner of the directory from starting.
+ */
 async function socketName(dir: string): Promise<{ real: string; path: string }> {
-  const real = await realpath(dir).catch(() => resolve(dir));
-  return { real, path: `\0keyfleet-lock-${createHash('sha256').update(real).digest('hex').slice(0, 32)}` };
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const real = await realpath(dir);
+  const idFile = join(real, ID_FILE);
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const id = (await readFile(idFile, 'utf8').catch(() => '')).trim();
+    if (id) return { real, path: `\0keyfleet-lock-${createHash('sha256').update(`${real}\n${id}`).digest('hex').slice(0, 40)}` };
+    const created = await writeFile(idFile, randomBytes(16).toString('hex'), { mode: 0o600, flag: 'wx' }).then(
+      () => true,
+      (err: NodeJS.ErrnoException) => {
+        if (err.code !== 'EEXIST') throw new Error(`cannot lock ${real}: ${err.message}`);
+        return false;
+      },
+    );
+    // Lost the race to create it: the winner may not have written the id yet.
+    if (!created) await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`cannot lock ${real}: ${idFile} stays empty`);
 }
 
 /** Asks the holder who it is, for the error message; undefined if it does not say in time. */
@@ -30,10 +52,10 @@ function holder(path: string): Promise<string | undefined> {
 
 /**
  * Holds a directory for this process, for state that one process at a time may own (an
- * agent's identity and journal, an embedded database). The lock is an abstract Unix socket
- * named after the directory's real path, so the kernel frees it when the process dies and a
- * crash never leaves a stale lock (a pid file would). A second claimant learns from the socket
- * who holds it, for its error message. `owner` names this process in that message.
+ * agent's identity and journal, an embedded database); creates it (0700) if missing. The lock
+ * is an abstract Unix socket, so the kernel frees it when the process dies and a crash never
+ * leaves a stale lock (a pid file would). A second claimant learns from the socket who holds
+ * it, for its error message. `owner` names this process in that message.
  */
 export async function lockDir(dir: string, owner: string): Promise<DirLock> {
   const { real, path } = await socketName(dir);

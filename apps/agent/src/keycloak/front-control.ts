@@ -1,14 +1,16 @@
-import { createHash } from 'node:crypto';
-import { realpath } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { z } from 'zod';
 
 const portPair = z.object({ httpPort: z.number().int().min(1).max(65535), managementPort: z.number().int().min(1).max(65535) });
 
+/** Longest path a Unix socket address holds on Linux (sun_path is 108 bytes with the NUL). */
+const MAX_SOCKET_PATH = 107;
+
 /**
- * The agent ↔ front-process protocol: one JSON line per connection each way, over an abstract
- * Unix socket named after the state dir (so only processes on this host reach it, and it
- * vanishes with the front process).
+ * The agent ↔ front-process protocol: one JSON line per connection each way, over a Unix socket
+ * file in the agent's 0700 state dir. Only the agent's user can reach it: the front decides
+ * where Keycloak's public traffic goes, so an abstract socket (open to every local user) would
+ * let anyone on the host redirect logins.
  */
 export const frontControl = {
   command: z.discriminatedUnion('kind', [
@@ -21,9 +23,10 @@ export const frontControl = {
     z.object({ kind: z.literal('ok'), open: z.boolean(), drained: z.boolean().optional() }),
     z.object({ kind: z.literal('error'), message: z.string() }),
   ]),
-  async socketPath(stateDir: string): Promise<string> {
-    const dir = await realpath(stateDir).catch(() => resolve(stateDir));
-    return `\0keyfleet-front-${createHash('sha256').update(dir).digest('hex').slice(0, 32)}`;
+  socketPath(stateDir: string): string {
+    const path = join(resolve(stateDir), 'keycloak-front.sock');
+    if (Buffer.byteLength(path) > MAX_SOCKET_PATH) throw new Error(`state dir path too long for the Keycloak front's control socket (${path}); use a shorter --state-dir`);
+    return path;
   },
 };
 

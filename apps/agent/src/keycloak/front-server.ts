@@ -1,9 +1,21 @@
-import { createServer, type Socket } from 'node:net';
+import { chmod, unlink } from 'node:fs/promises';
+import { connect, createServer, type Socket } from 'node:net';
 import type { Logger } from '@keyfleet/log';
 import { frontControl, type FrontCommand, type FrontReply } from './front-control.js';
 import { FrontPair } from './front-pair.js';
 
 const MAX_LINE = 4096;
+
+function answers(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ path });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
 
 /**
  * The front process of a docker-runtime Keycloak (`keyfleet-agent front`): owns the public
@@ -59,18 +71,30 @@ export async function serveFront(stateDir: string, log: Logger): Promise<void> {
   };
 
   const control = createServer(handle);
-  const path = await frontControl.socketPath(stateDir);
-  await new Promise<void>((listening, failed) => {
-    control.once('error', (err: NodeJS.ErrnoException) =>
-      failed(new Error(err.code === 'EADDRINUSE' ? `a Keycloak front already runs for state dir ${stateDir}` : `front control socket: ${err.message}`)),
-    );
-    control.listen({ path }, () => listening());
+  const path = frontControl.socketPath(stateDir);
+  const listen = () =>
+    new Promise<void>((listening, failed) => {
+      control.once('error', failed);
+      control.listen({ path }, () => {
+        control.off('error', failed);
+        listening();
+      });
+    });
+  await listen().catch(async (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EADDRINUSE') throw new Error(`front control socket ${path}: ${err.message}`);
+    // The file outlives a killed front; only a live one answers on it.
+    if (await answers(path)) throw new Error(`a Keycloak front already runs for state dir ${stateDir}`);
+    await unlink(path);
+    await listen();
   });
+  // Owner only, whatever the umask: the state dir already is, this is belt and braces.
+  await chmod(path, 0o600);
   const onSignal = () => void queue.then(() => pair.close()).then(finish);
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
   log.info({ stateDir }, 'front control listening');
   await finished;
+  // Closing the server removes its socket file.
   await new Promise<void>((closed) => control.close(() => closed()));
   process.off('SIGTERM', onSignal);
   process.off('SIGINT', onSignal);

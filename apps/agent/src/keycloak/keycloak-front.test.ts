@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { connect } from 'node:net';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -76,9 +76,9 @@ describe('KeycloakFront (a real front process)', () => {
   });
 
   it('answers a malformed command with an error and keeps serving', async () => {
-    const reply = await new Promise<string>(async (resolve) => {
+    const reply = await new Promise<string>((resolve) => {
       let text = '';
-      const socket = connect({ path: await frontControl.socketPath(stateDir) });
+      const socket = connect({ path: frontControl.socketPath(stateDir) });
       socket.on('data', (d: Buffer) => (text += d.toString()));
       socket.on('close', () => resolve(text));
       socket.write('{"kind":"open","ports":{"httpPort":"eighty"}}\n');
@@ -143,6 +143,15 @@ describe('KeycloakFront.ensure (the agent start and its watchdog)', () => {
     expect(await KeycloakFront.ensure(stateDir, log)).toBe('reopened');
     expect(await get(pub.httpPort)).toBe('a-http');
     expect(await KeycloakFront.ensure(stateDir, log)).toBe('serving');
+    // Only the agent's user may steer it: the control socket is a 0600 file in the 0700 state dir.
+    expect((await stat(frontControl.socketPath(stateDir))).mode & 0o777).toBe(0o600);
+
+    // A front killed outright leaves its socket file behind; the next one must not trip over it.
+    const lines = (await readFile(join(stateDir, 'keycloak-front.log'), 'utf8')).split('\n');
+    process.kill((JSON.parse(lines.filter((l) => l.includes('front control listening')).at(-1)!) as { pid: number }).pid, 'SIGKILL');
+    await expect.poll(() => get(pub.httpPort).then(() => 'up', () => 'down')).toBe('down');
+    expect(await KeycloakFront.ensure(stateDir, log)).toBe('reopened');
+    expect(await get(pub.httpPort)).toBe('a-http');
 
     await KeycloakFront.for(stateDir, log).close();
     await saveInstance(stateDir, record('stopped'));

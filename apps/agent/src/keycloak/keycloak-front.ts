@@ -109,7 +109,7 @@ export class KeycloakFront {
   }
 
   private async send(command: FrontCommand, timeoutMs = 120_000): Promise<FrontReply> {
-    const path = await frontControl.socketPath(this.stateDir);
+    const path = frontControl.socketPath(this.stateDir);
     return new Promise((resolve, reject) => {
       let text = '';
       const socket = connect({ path });
