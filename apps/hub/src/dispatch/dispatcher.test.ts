@@ -114,12 +114,16 @@ describe('progress and results', () => {
     await agent.progress(taskId, 'progress', { percent: 40, message: 'halfway-ish' });
     await waitFor(async () => (await fleet.task(taskId)).progress?.percent === 40, 'progress stored');
 
+    const startedAt = '2029-12-31T23:59:58.000Z';
     const finishedAt = '2030-01-01T00:00:00.000Z';
-    const reply = await agent.result(taskId, 'succeeded', { output: { answer: 42 }, finishedAt });
+    const reply = await agent.result(taskId, 'succeeded', { output: { answer: 42 }, startedAt, finishedAt });
     expect(reply).toMatchObject({ kind: 'ack', taskId });
     // The ack came back, so the row must already be there.
     const row = await fleet.task(taskId);
     expect(row).toMatchObject({ state: 'succeeded', output: { answer: 42 }, error: null, progress: { percent: 40, message: 'halfway-ish' } });
+    // Both ends from the agent's clock: the hub noted 'started' on its own clock when the progress
+    // arrived, which can even be later than the agent's finish (negative durations for quick tasks).
+    expect(row.started_at?.toISOString()).toBe(startedAt);
     expect(row.finished_at?.toISOString()).toBe(finishedAt);
     expect(await fleet.events(taskId)).toEqual([
       { kind: 'state', data: { state: 'dispatched' } },

@@ -84,7 +84,9 @@ export async function writeResults(
       ), changed AS (
         UPDATE tasks t
            SET state = r.state, output = r.output, error = r.error,
-               started_at = coalesce(t.started_at, r.started_at), finished_at = r.finished_at
+               -- The agent's start and finish come from one clock; the hub's own note of 'started'
+               -- (its clock, when the progress arrived) is only a fallback, or durations go negative.
+               started_at = coalesce(r.started_at, t.started_at), finished_at = r.finished_at
           FROM r
          WHERE t.id = r.id AND t.state IN ('queued', 'dispatched', 'running')
         RETURNING t.id, t.batch_id, t.state, t.error
