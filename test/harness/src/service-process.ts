@@ -95,7 +95,7 @@ export class ServiceProcess {
   async kill(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     const proc = this.proc;
     if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
-    const exited = new Promise((r) => proc.once('exit', r));
+    const exited = this.exited();
     proc.kill(signal);
     const timer = setTimeout(() => proc.kill('SIGKILL'), 15_000);
     await exited;

@@ -129,8 +129,16 @@ export class KeycloakFront {
     });
   }
 
+  /** Whether a front process answers on the control socket at all (open or not). */
+  private answers(timeoutMs?: number): Promise<boolean> {
+    return this.send({ kind: 'status' }, timeoutMs).then(
+      () => true,
+      () => false,
+    );
+  }
+
   private async ensureRunning(): Promise<void> {
-    if (await this.send({ kind: 'status' }).then(() => true, () => false)) return;
+    if (await this.answers()) return;
     const logPath = join(this.stateDir, LOG_FILE);
     const logFile = await open(logPath, 'a', 0o600);
     const { argv, cwd } = frontArgv(this.stateDir);
@@ -146,7 +154,7 @@ export class KeycloakFront {
     }
     const deadline = Date.now() + START_TIMEOUT_MS;
     while (Date.now() < deadline) {
-      if (await this.send({ kind: 'status' }, 2_000).then(() => true, () => false)) return;
+      if (await this.answers(2_000)) return;
       if (exited) break;
       await new Promise((r) => setTimeout(r, 50));
     }
