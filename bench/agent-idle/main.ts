@@ -56,7 +56,10 @@ const api = new HubApi(hub.url, hub.adminToken);
 const stateDir = await mkdtemp(join(tmpdir(), 'kf-idle-'));
 // Flags apply to `run` only: that is the long-lived process (enroll needs fetch, whose wasm parser --lite-mode disables).
 const run = (args: string[]) =>
-  spawn(process.execPath, [...(args[0] === 'run' ? flags : []), bundle, ...args, '--state-dir', stateDir], { env: { ...env, KEYFLEET_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  spawn(process.execPath, [...(args[0] === 'run' ? flags : []), bundle, ...args, '--state-dir', stateDir], {
+    env: { ...env, KEYFLEET_LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 
 const enroll = run(['enroll', '--hub', hub.url, '--token', await api.enrollmentToken()]);
 await new Promise((resolve, reject) => enroll.once('exit', (code) => (code === 0 ? resolve(code) : reject(new Error(`enroll exited ${code}`)))));
@@ -74,7 +77,11 @@ const floorScript = `
   const nc = await connect({ servers: ${JSON.stringify(nats.url)}, authenticator: credsAuthenticator(readFileSync(${JSON.stringify(nats.files.hubCredsPath)})) });
   setInterval(() => nc.publish('bench.floor', JSON.stringify(loadavg())), 15000);
   console.log('connected');`;
-const floor = spawn(process.execPath, [...flags, '--input-type=module', '-e', floorScript], { cwd: join(repoRoot, 'apps/agent'), env, stdio: ['ignore', 'pipe', 'inherit'] });
+const floor = spawn(process.execPath, [...flags, '--input-type=module', '-e', floorScript], {
+  cwd: join(repoRoot, 'apps/agent'),
+  env,
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
 await new Promise<void>((resolve, reject) => {
   floor.stdout!.on('data', (d: Buffer) => d.toString().includes('connected') && resolve());
   floor.once('exit', (code) => reject(new Error(`floor process exited ${code}`)));

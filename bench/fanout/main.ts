@@ -15,7 +15,10 @@ import { HubApi, repoRoot, startHubProcess, startNats, startPostgres } from '@ke
 const WORKERS = 4;
 /** Batches per fleet size: the first one runs on a cold hub (JIT, pool), so one figure would mislead. */
 const ROUNDS = Number(process.env.FANOUT_ROUNDS ?? 5);
-const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
+const sizes = process.argv
+  .slice(2)
+  .map(Number)
+  .filter((n) => n > 0);
 const here = dirname(fileURLToPath(import.meta.url));
 
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
@@ -40,10 +43,15 @@ for (const n of sizes.length ? sizes : [100, 1000]) {
   const enrollStart = Date.now();
   await Promise.all(workers.map((w) => w.ready));
   const enrollMs = Date.now() - enrollStart;
-  await api.until(`${n} hosts online`, async () => {
-    const r = await api.call('GET', '/v1/hosts?status=online');
-    return r.body.items.length === n ? true : undefined;
-  }, 60_000, 250);
+  await api.until(
+    `${n} hosts online`,
+    async () => {
+      const r = await api.call('GET', '/v1/hosts?status=online');
+      return r.body.items.length === n ? true : undefined;
+    },
+    60_000,
+    250,
+  );
 
   const client = new pg.Client({ connectionString: db.url });
   await client.connect();
@@ -54,10 +62,17 @@ for (const n of sizes.length ? sizes : [100, 1000]) {
     const created = await api.call('POST', '/v1/tasks', { type: 'noop', target: { all: true } });
     if (created.status !== 201) throw new Error(`dispatch failed: ${JSON.stringify(created.body)}`);
     const batchId: string = created.body.batch.id;
-    await api.until('every result stored', async () => {
-      const r = await client.query("select count(*)::int as n from tasks where batch_id = $1 and state in ('succeeded','failed','cancelled','expired')", [batchId]);
-      return r.rows[0].n === n ? true : undefined;
-    }, 120_000, 20);
+    await api.until(
+      'every result stored',
+      async () => {
+        const r = await client.query("select count(*)::int as n from tasks where batch_id = $1 and state in ('succeeded','failed','cancelled','expired')", [
+          batchId,
+        ]);
+        return r.rows[0].n === n ? true : undefined;
+      },
+      120_000,
+      20,
+    );
     const wallMs = Date.now() - t0;
     const rows = await client.query(
       `select extract(epoch from (e.at - b.created_at)) * 1000 as ms, t.state
@@ -79,7 +94,9 @@ for (const n of sizes.length ? sizes : [100, 1000]) {
       `fanout N=${n} round ${round}/${ROUNDS}: results stored p50=${pct(lat, 50).toFixed(0)} ms p95=${pct(lat, 95).toFixed(0)} ms max=${lat.at(-1)!.toFixed(0)} ms; ` +
         `all stored after ${wallMs} ms (client view); not succeeded=${failed}`,
     );
-    console.log(`  phases (ms after the batch was created): ${phases.rows.map((r) => `${r.state} p50=${Number(r.p50).toFixed(0)} p95=${Number(r.p95).toFixed(0)}`).join(', ')}`);
+    console.log(
+      `  phases (ms after the batch was created): ${phases.rows.map((r) => `${r.state} p50=${Number(r.p50).toFixed(0)} p95=${Number(r.p95).toFixed(0)}`).join(', ')}`,
+    );
     // Warnings explain outliers (a retried send, a failed batch write): show them with the figures.
     const warnings = hub.proc.output.slice(logFrom).filter((l) => /"level":(40|50|60)/.test(l));
     if (warnings.length > 0) console.log(`  hub warnings during the run: ${warnings.length}; first: ${warnings.slice(0, 3).join('\n    ')}`);

@@ -26,8 +26,19 @@ async function post(path: string, body: unknown, token?: string): Promise<any> {
 async function simAgent(i: number): Promise<NatsConnection> {
   const user = createUser();
   const { token } = await post('/v1/enrollment-tokens', { labels: { bench: 'fanout' } }, admin);
-  const { hostId, jwt } = await post('/v1/enroll', { token, publicKey: user.getPublicKey(), hostname: `sim-${process.pid}-${i}`, labels: {}, agentVersion: 'bench' });
-  const nc = await connect({ servers: natsUrl, authenticator: jwtAuthenticator(jwt, user.getSeed()), inboxPrefix: v1.subjects.inboxPrefix(hostId), maxReconnectAttempts: -1 });
+  const { hostId, jwt } = await post('/v1/enroll', {
+    token,
+    publicKey: user.getPublicKey(),
+    hostname: `sim-${process.pid}-${i}`,
+    labels: {},
+    agentVersion: 'bench',
+  });
+  const nc = await connect({
+    servers: natsUrl,
+    authenticator: jwtAuthenticator(jwt, user.getSeed()),
+    inboxPrefix: v1.subjects.inboxPrefix(hostId),
+    maxReconnectAttempts: -1,
+  });
   nc.subscribe(v1.subjects.agent.task(hostId), {
     callback: (err, msg) => {
       if (err) return;
@@ -58,7 +69,16 @@ async function simAgent(i: number): Promise<NatsConnection> {
   });
   await nc.request(
     v1.subjects.hub.hello(hostId),
-    v1.encode(v1.hello, { kind: 'hello', hostId, hostname: `sim-${i}`, agentVersion: 'bench', taskTypes: ['noop'], labels: {}, heartbeatIntervalMs: 600_000, maxConcurrency: 4 }),
+    v1.encode(v1.hello, {
+      kind: 'hello',
+      hostId,
+      hostname: `sim-${i}`,
+      agentVersion: 'bench',
+      taskTypes: ['noop'],
+      labels: {},
+      heartbeatIntervalMs: 600_000,
+      maxConcurrency: 4,
+    }),
     { timeout: 30_000 },
   );
   return nc;

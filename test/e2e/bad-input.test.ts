@@ -32,7 +32,19 @@ describe('bad input is refused with a reason and nothing breaks', () => {
       [v1.subjects.hub.result(agent.hostId), enc.encode(JSON.stringify({ proto: 'v1', kind: 'result', msgId: 'm1', sentAt: new Date().toISOString() }))],
       [`kf.v1.hub.${agent.hostId}.reboot`, enc.encode('{}')],
       // A body that claims to be another host than its subject.
-      [v1.subjects.hub.hello(agent.hostId), v1.encode(v1.hello, { kind: 'hello', hostId: 'h_someone_else', hostname: 'x', agentVersion: '0', taskTypes: [], labels: {}, heartbeatIntervalMs: 1000, maxConcurrency: 1 })],
+      [
+        v1.subjects.hub.hello(agent.hostId),
+        v1.encode(v1.hello, {
+          kind: 'hello',
+          hostId: 'h_someone_else',
+          hostname: 'x',
+          agentVersion: '0',
+          taskTypes: [],
+          labels: {},
+          heartbeatIntervalMs: 1000,
+          maxConcurrency: 1,
+        }),
+      ],
     ];
     for (const [subject, data] of cases) {
       const from = fleet.hub.proc.output.length;
@@ -58,7 +70,14 @@ describe('bad input is refused with a reason and nothing breaks', () => {
 
     const unknown = await hubNc.request(
       v1.subjects.agent.task(agent.hostId),
-      v1.encode(v1.task, { kind: 'task', taskId: 't_unknown_type_1', type: 'rm.rf', params: {}, timeoutMs: 1000, expiresAt: new Date(Date.now() + 60_000).toISOString() }),
+      v1.encode(v1.task, {
+        kind: 'task',
+        taskId: 't_unknown_type_1',
+        type: 'rm.rf',
+        params: {},
+        timeoutMs: 1000,
+        expiresAt: new Date(Date.now() + 60_000).toISOString(),
+      }),
       { timeout: 5000 },
     );
     const r = v1.decode(v1.taskReply, unknown.data);

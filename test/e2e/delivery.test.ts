@@ -26,7 +26,11 @@ describe('delivery: nothing lost, nothing run twice (real processes, killed for 
     return r.body.tasks[0].id as string;
   };
   const offline = () =>
-    fleet.api.until('host offline', async () => ((await fleet.api.call('GET', `/v1/hosts/${agent.hostId}`)).body.status === 'offline' ? true : undefined), 15_000);
+    fleet.api.until(
+      'host offline',
+      async () => ((await fleet.api.call('GET', `/v1/hosts/${agent.hostId}`)).body.status === 'offline' ? true : undefined),
+      15_000,
+    );
 
   it('a task for a stopped agent waits queued and runs when the agent is back; its id is never run twice', async () => {
     await agent.kill('SIGTERM');
@@ -42,7 +46,14 @@ describe('delivery: nothing lost, nothing run twice (real processes, killed for 
     // Redeliver the same task id straight to the agent, as a retrying hub would.
     const reply = await hubNc.request(
       v1.subjects.agent.task(agent.hostId),
-      v1.encode(v1.task, { kind: 'task', taskId, type: 'noop', params: { delayMs: 10 }, timeoutMs: 5000, expiresAt: new Date(Date.now() + 60_000).toISOString() }),
+      v1.encode(v1.task, {
+        kind: 'task',
+        taskId,
+        type: 'noop',
+        params: { delayMs: 10 },
+        timeoutMs: 5000,
+        expiresAt: new Date(Date.now() + 60_000).toISOString(),
+      }),
       { timeout: 5000 },
     );
     expect(v1.decode(v1.taskReply, reply.data).status).toBe('duplicate');

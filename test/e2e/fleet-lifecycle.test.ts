@@ -25,10 +25,14 @@ describe('fleet lifecycle (real NATS, Postgres, hub and agents)', () => {
 
     await agent.kill('SIGKILL');
     const killedAt = Date.now();
-    await fleet.api.until('the host to go offline', async () => {
-      const r = await fleet.api.call('GET', `/v1/hosts/${agent.hostId}`);
-      return r.body.status === 'offline' ? true : undefined;
-    }, 15_000);
+    await fleet.api.until(
+      'the host to go offline',
+      async () => {
+        const r = await fleet.api.call('GET', `/v1/hosts/${agent.hostId}`);
+        return r.body.status === 'offline' ? true : undefined;
+      },
+      15_000,
+    );
     // Three missed 500 ms heartbeats, not one: offline no sooner than ~1.5 s after the last one.
     expect(Date.now() - killedAt).toBeGreaterThanOrEqual(1000);
     await agent.remove();

@@ -4,7 +4,16 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureKeycloakImage, ensurePostgresImage, KEYCLOAK_VERSION, startDockerd, startFleet, type AgentProcess, type DockerEngine, type Fleet } from '@keyfleet/test-harness';
+import {
+  ensureKeycloakImage,
+  ensurePostgresImage,
+  KEYCLOAK_VERSION,
+  startDockerd,
+  startFleet,
+  type AgentProcess,
+  type DockerEngine,
+  type Fleet,
+} from '@keyfleet/test-harness';
 import { createLoginClient, expectSucceeded, freePort, keycloakAgent, putSecret, removeDockerInstance, runTask } from './keycloak-e2e.js';
 
 describe('keycloak docker runtime through the hub (real dockerd, locally built image)', () => {
@@ -54,55 +63,78 @@ describe('keycloak docker runtime through the hub (real dockerd, locally built i
     console.log(`[keycloak-docker] file took ${((Date.now() - started) / 1000).toFixed(0)}s`);
   }, 180_000);
 
-  it('installs with a bundled Postgres behind the agent front, verifies with a real login; a second install changes nothing', async () => {
-    const first = await runTask(fleet, agent.hostId, 'keycloak.install', install, 20 * 60_000);
-    expectSucceeded(first);
-    expect(first.output.changed).toBe(true);
-    expect(first.output.instance).toMatchObject({ runtime: 'docker', version: KEYCLOAK_VERSION, ready: true, baseUrl: `http://127.0.0.1:${httpPort}` });
-    expect(first.output.verify.ok).toBe(true);
-    const { stdout: memory } = await promisify(execFile)('docker', ['stats', '--no-stream', '--format', '{{.MemUsage}}', prefix], { env: { ...process.env, DOCKER_HOST: engine.dockerHost } });
-    console.log(`[keycloak-docker] install took ${((Date.parse(first.finishedAt) - Date.parse(first.startedAt)) / 1000).toFixed(1)}s (container memory ${memory.trim()}): ${first.output.steps.join(' | ')}`);
+  it(
+    'installs with a bundled Postgres behind the agent front, verifies with a real login; a second install changes nothing',
+    async () => {
+      const first = await runTask(fleet, agent.hostId, 'keycloak.install', install, 20 * 60_000);
+      expectSucceeded(first);
+      expect(first.output.changed).toBe(true);
+      expect(first.output.instance).toMatchObject({ runtime: 'docker', version: KEYCLOAK_VERSION, ready: true, baseUrl: `http://127.0.0.1:${httpPort}` });
+      expect(first.output.verify.ok).toBe(true);
+      const { stdout: memory } = await promisify(execFile)('docker', ['stats', '--no-stream', '--format', '{{.MemUsage}}', prefix], {
+        env: { ...process.env, DOCKER_HOST: engine.dockerHost },
+      });
+      console.log(
+        `[keycloak-docker] install took ${((Date.parse(first.finishedAt) - Date.parse(first.startedAt)) / 1000).toFixed(1)}s (container memory ${memory.trim()}): ${first.output.steps.join(' | ')}`,
+      );
 
-    await createLoginClient(`http://127.0.0.1:${httpPort}`, adminPassword, 'kf-e2e', 'kf-probe', clientSecret);
-    const login = { grant: 'client_credentials', realm: 'kf-e2e', clientId: 'kf-probe', clientSecret: { $secret: 'kc-probe-secret' } };
-    const verified = await runTask(fleet, agent.hostId, 'keycloak.verify', { login }, 120_000);
-    expectSucceeded(verified);
-    expect(verified.output.checks.every((c: any) => c.ok)).toBe(true);
-    expect(verified.output.checks.find((c: any) => c.name === 'login').detail).toMatch(/access token issued/);
+      await createLoginClient(`http://127.0.0.1:${httpPort}`, adminPassword, 'kf-e2e', 'kf-probe', clientSecret);
+      const login = { grant: 'client_credentials', realm: 'kf-e2e', clientId: 'kf-probe', clientSecret: { $secret: 'kc-probe-secret' } };
+      const verified = await runTask(fleet, agent.hostId, 'keycloak.verify', { login }, 120_000);
+      expectSucceeded(verified);
+      expect(verified.output.checks.every((c: any) => c.ok)).toBe(true);
+      expect(verified.output.checks.find((c: any) => c.name === 'login').detail).toMatch(/access token issued/);
 
-    const status = await runTask(fleet, agent.hostId, 'keycloak.status', {}, 60_000);
-    expectSucceeded(status);
-    expect(status.output.instance).toMatchObject({ runtime: 'docker', ready: true });
-    expect(status.output.instance.realms).toEqual(expect.arrayContaining(['master', 'kf-e2e']));
+      const status = await runTask(fleet, agent.hostId, 'keycloak.status', {}, 60_000);
+      expectSucceeded(status);
+      expect(status.output.instance).toMatchObject({ runtime: 'docker', ready: true });
+      expect(status.output.instance.realms).toEqual(expect.arrayContaining(['master', 'kf-e2e']));
 
-    const again = await runTask(fleet, agent.hostId, 'keycloak.install', { ...install, verifyLogin: login }, 10 * 60_000);
-    expectSucceeded(again);
-    expect(again.output.changed).toBe(false);
-    expect(again.output.verify.checks.find((c: any) => c.name === 'login').ok).toBe(true);
-  }, 40 * 60_000);
+      const again = await runTask(fleet, agent.hostId, 'keycloak.install', { ...install, verifyLogin: login }, 10 * 60_000);
+      expectSucceeded(again);
+      expect(again.output.changed).toBe(false);
+      expect(again.output.verify.checks.find((c: any) => c.name === 'login').ok).toBe(true);
+    },
+    40 * 60_000,
+  );
 
-  it('Keycloak stays reachable while its agent is down (the front is its own process); stop → verify fails with the reason', async () => {
-    await agent.kill('SIGKILL');
-    // No agent now: the public port must still lead to Keycloak.
-    const res = await fetch(`http://127.0.0.1:${httpPort}/realms/master/.well-known/openid-configuration`);
-    expect(res.status).toBe(200);
-    expect(((await res.json()) as { issuer: string }).issuer).toBe(`http://127.0.0.1:${httpPort}/realms/master`);
-    await agent.start();
-    expect(agent.proc.output.join('\n')).toContain('Keycloak front still serving');
+  it(
+    'Keycloak stays reachable while its agent is down (the front is its own process); stop → verify fails with the reason',
+    async () => {
+      await agent.kill('SIGKILL');
+      // No agent now: the public port must still lead to Keycloak.
+      const res = await fetch(`http://127.0.0.1:${httpPort}/realms/master/.well-known/openid-configuration`);
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as { issuer: string }).issuer).toBe(`http://127.0.0.1:${httpPort}/realms/master`);
+      await agent.start();
+      expect(agent.proc.output.join('\n')).toContain('Keycloak front still serving');
 
-    // And if the front itself dies (OOM, a stray kill), the running agent starts it again.
-    const frontLog = (await readFile(join(agent.stateDir, 'keycloak-front.log'), 'utf8')).split('\n');
-    const frontPid = (JSON.parse(frontLog.filter((l) => l.includes('front control listening')).at(-1)!) as { pid: number }).pid;
-    process.kill(frontPid, 'SIGKILL');
-    await fleet.api.until('the front serving again', async () => ((await fetch(`http://127.0.0.1:${httpPort}/realms/master`).then((r) => r.status, () => 0)) === 200 ? true : undefined), 30_000, 250);
-    await agent.proc.waitFor(/the Keycloak front was not serving; started it again/, 5_000);
-    const after = await runTask(fleet, agent.hostId, 'keycloak.verify', {}, 120_000);
-    expectSucceeded(after);
+      // And if the front itself dies (OOM, a stray kill), the running agent starts it again.
+      const frontLog = (await readFile(join(agent.stateDir, 'keycloak-front.log'), 'utf8')).split('\n');
+      const frontPid = (JSON.parse(frontLog.filter((l) => l.includes('front control listening')).at(-1)!) as { pid: number }).pid;
+      process.kill(frontPid, 'SIGKILL');
+      await fleet.api.until(
+        'the front serving again',
+        async () =>
+          (await fetch(`http://127.0.0.1:${httpPort}/realms/master`).then(
+            (r) => r.status,
+            () => 0,
+          )) === 200
+            ? true
+            : undefined,
+        30_000,
+        250,
+      );
+      await agent.proc.waitFor(/the Keycloak front was not serving; started it again/, 5_000);
+      const after = await runTask(fleet, agent.hostId, 'keycloak.verify', {}, 120_000);
+      expectSucceeded(after);
 
-    const stopped = await runTask(fleet, agent.hostId, 'keycloak.stop', {}, 120_000);
-    expectSucceeded(stopped);
-    const down = await runTask(fleet, agent.hostId, 'keycloak.verify', {}, 120_000);
-    expect(down.state).toBe('failed');
-    expect(down.error.message).toMatch(/health: connection refused to http:\/\/127\.0\.0\.1:\d+\/health\/ready/);
-  }, 10 * 60_000);
+      const stopped = await runTask(fleet, agent.hostId, 'keycloak.stop', {}, 120_000);
+      expectSucceeded(stopped);
+      const down = await runTask(fleet, agent.hostId, 'keycloak.verify', {}, 120_000);
+      expect(down.state).toBe('failed');
+      expect(down.error.message).toMatch(/health: connection refused to http:\/\/127\.0\.0\.1:\d+\/health\/ready/);
+    },
+    10 * 60_000,
+  );
 });

@@ -56,7 +56,11 @@ async function adminToken(baseUrl: string, password: string): Promise<string> {
 export async function createLoginClient(baseUrl: string, adminPassword: string, realm: string, clientId: string, secret: string): Promise<void> {
   const token = await adminToken(baseUrl, adminPassword);
   const post = async (path: string, body: unknown) => {
-    const res = await fetch(`${baseUrl}/admin${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const res = await fetch(`${baseUrl}/admin${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     if (res.status !== 201) throw new Error(`POST ${path}: ${res.status} ${await res.text()}`);
   };
   await post('/realms', { realm, enabled: true });

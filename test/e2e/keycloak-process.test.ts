@@ -6,7 +6,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureKeycloakDist, findJavaHome, repoRoot, startFleet, type AgentProcess, type Fleet, type KeycloakDist } from '@keyfleet/test-harness';
-import { createLoginClient, expectSucceeded, freePort, keycloakAgent, killProcessRuntime, login, mb, processRuntimeRss, putSecret, runTask, startProbe } from './keycloak-e2e.js';
+import {
+  createLoginClient,
+  expectSucceeded,
+  freePort,
+  keycloakAgent,
+  killProcessRuntime,
+  login,
+  mb,
+  processRuntimeRss,
+  putSecret,
+  runTask,
+  startProbe,
+} from './keycloak-e2e.js';
 
 describe('keycloak process runtime through the hub (real Keycloak, real hub and agent)', () => {
   const started = Date.now();
@@ -55,177 +67,199 @@ describe('keycloak process runtime through the hub (real Keycloak, real hub and 
     console.log(`[keycloak-process] file took ${((Date.now() - started) / 1000).toFixed(0)}s`);
   }, 120_000);
 
-  it('installs from the dist tarball, verifies, logs in for real, reports status; a second install changes nothing', async () => {
-    const first = await runTask(fleet, agent.hostId, 'keycloak.install', install);
-    expectSucceeded(first);
-    expect(first.output.changed).toBe(true);
-    expect(first.output.instance).toMatchObject({ runtime: 'process', version: dist.version, ready: true, baseUrl: `http://127.0.0.1:${httpPort}` });
-    expect(first.output.steps.join('\n')).toMatch(/kc\.sh build --db=dev-file --health-enabled=true --metrics-enabled=true/);
-    expect(first.output.verify.ok).toBe(true);
-    expect(first.output.verify.checks.map((c: any) => c.name)).toEqual(['health', 'discovery', 'jwks', 'tls', 'admin-api', 'login']);
-    expect(first.output.verify.checks.find((c: any) => c.name === 'login').detail).toBe('no login configured');
-    // The admin password went to the agent only: not into the stored task.
-    expect(JSON.stringify(first)).not.toContain(adminPassword);
-    const rss = await processRuntimeRss(agent.stateDir);
-    console.log(`[keycloak-process] install took ${((Date.parse(first.finishedAt) - Date.parse(first.startedAt)) / 1000).toFixed(1)}s; ${first.output.steps.filter((s: string) => /ready in/.test(s)).join('; ')}; JVM RSS ${mb(rss)}`);
-
-    await createLoginClient(`http://127.0.0.1:${httpPort}`, adminPassword, 'kf-e2e', 'kf-probe', clientSecret);
-    const verified = await runTask(fleet, agent.hostId, 'keycloak.verify', { login: goodLogin }, 120_000);
-    expectSucceeded(verified);
-    const loginCheck = verified.output.checks.find((c: any) => c.name === 'login');
-    expect(loginCheck).toMatchObject({ ok: true });
-    expect(loginCheck.detail).toMatch(/client_credentials grant for client kf-probe in realm kf-e2e: access token issued/);
-    expect(verified.output.checks.find((c: any) => c.name === 'discovery').detail).toBe(`issuer http://127.0.0.1:${httpPort}/realms/kf-e2e`);
-    expect(verified.output.checks.find((c: any) => c.name === 'tls').detail).toBe('TLS not enabled');
-
-    const status = await runTask(fleet, agent.hostId, 'keycloak.status', {}, 60_000);
-    expectSucceeded(status);
-    expect(status.output.installed).toBe(true);
-    expect(status.output.instance).toMatchObject({ runtime: 'process', version: dist.version, ready: true });
-    expect(status.output.instance.realms).toEqual(expect.arrayContaining(['master', 'kf-e2e']));
-    expect(status.output.instance.uptimeSec).toBeGreaterThanOrEqual(0);
-
-    const again = await runTask(fleet, agent.hostId, 'keycloak.install', install);
-    expectSucceeded(again);
-    expect(again.output.changed).toBe(false);
-    expect(again.output.steps[0]).toMatch(/configuration unchanged .*running and ready/);
-    expect(again.output.verify.ok).toBe(true);
-  }, 20 * 60_000);
-
-  it('verify fails with the reason when the client secret is wrong', async () => {
-    const wrong = await runTask(fleet, agent.hostId, 'keycloak.verify', { login: { ...goodLogin, clientSecret: { $secret: 'kc-wrong-secret' } } }, 120_000);
-    expect(wrong.state).toBe('failed');
-    expect(wrong.error.code).toBe('handler_error');
-    expect(wrong.error.message).toMatch(/login: (invalid_client|unauthorized_client)[^;]*Invalid client/);
-    expect(wrong.error.message).toMatch(/Passed: health, discovery, jwks, tls, admin-api/);
-    expect(wrong.error.message).not.toContain('not-the-secret');
-  }, 5 * 60_000);
-
-  it('realm as code through the CLI: plan creates → apply → in sync → one change planned exactly → apply → rollback restores it', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'kf-realm-e2e-'));
-    const backendSecret = randomBytes(18).toString('base64url');
-    await putSecret(fleet, 'kc-backend', backendSecret);
-    const spec = (viewerDescription: string) =>
-      [
-        'realm: kf-shop',
-        'displayName: Shop',
-        'roles:',
-        '  - name: viewer',
-        `    description: ${viewerDescription}`,
-        'clients:',
-        '  - clientId: web',
-        '    publicClient: true',
-        '    redirectUris: ["https://shop.example.com/*"]',
-        '  - clientId: backend',
-        '    secret: { $secret: kc-backend }',
-        '    serviceAccountsEnabled: true',
-        '    standardFlowEnabled: false',
-        '',
-      ].join('\n');
-    const v1File = join(dir, 'v1.yaml');
-    const v2File = join(dir, 'v2.yaml');
-    const badFile = join(dir, 'bad.yaml');
-    await writeFile(v1File, spec('Can view'));
-    await writeFile(v2File, spec('Can view orders'));
-    await writeFile(badFile, `${spec('Can view')}colour: blue\n`);
-    const realm = (...args: string[]) => cli(['realm', ...args]);
-    try {
-      const created = await realm('plan', '--target', agent.hostId, '--spec', v1File, '--output', 'json');
-      expect(created.code, created.stderr).toBe(0);
-      const createPlan = JSON.parse(created.stdout).results[0];
-      expect(createPlan).toMatchObject({ ok: true, realm: 'kf-shop', inSync: false });
-      expect(createPlan.changes.map((c: any) => `${c.action} ${c.resource} ${c.id}`)).toEqual(
-        expect.arrayContaining(['create realm kf-shop', 'create role viewer', 'create client web', 'create client backend']),
+  it(
+    'installs from the dist tarball, verifies, logs in for real, reports status; a second install changes nothing',
+    async () => {
+      const first = await runTask(fleet, agent.hostId, 'keycloak.install', install);
+      expectSucceeded(first);
+      expect(first.output.changed).toBe(true);
+      expect(first.output.instance).toMatchObject({ runtime: 'process', version: dist.version, ready: true, baseUrl: `http://127.0.0.1:${httpPort}` });
+      expect(first.output.steps.join('\n')).toMatch(/kc\.sh build --db=dev-file --health-enabled=true --metrics-enabled=true/);
+      expect(first.output.verify.ok).toBe(true);
+      expect(first.output.verify.checks.map((c: any) => c.name)).toEqual(['health', 'discovery', 'jwks', 'tls', 'admin-api', 'login']);
+      expect(first.output.verify.checks.find((c: any) => c.name === 'login').detail).toBe('no login configured');
+      // The admin password went to the agent only: not into the stored task.
+      expect(JSON.stringify(first)).not.toContain(adminPassword);
+      const rss = await processRuntimeRss(agent.stateDir);
+      console.log(
+        `[keycloak-process] install took ${((Date.parse(first.finishedAt) - Date.parse(first.startedAt)) / 1000).toFixed(1)}s; ${first.output.steps.filter((s: string) => /ready in/.test(s)).join('; ')}; JVM RSS ${mb(rss)}`,
       );
-      expect(createPlan.changes.every((c: any) => c.action === 'create')).toBe(true);
-      expect(created.stdout).not.toContain(backendSecret);
 
-      const applied = await realm('apply', '--target', agent.hostId, '--spec', v1File);
-      expect(applied.code, applied.stderr).toBe(0);
-      expect(applied.stdout).toMatch(/\+ client backend/);
-      // The created confidential client logs in with the secret the hub filled in.
-      expect(await login(`http://127.0.0.1:${httpPort}`, 'kf-shop', 'backend', backendSecret)).toBe(true);
+      await createLoginClient(`http://127.0.0.1:${httpPort}`, adminPassword, 'kf-e2e', 'kf-probe', clientSecret);
+      const verified = await runTask(fleet, agent.hostId, 'keycloak.verify', { login: goodLogin }, 120_000);
+      expectSucceeded(verified);
+      const loginCheck = verified.output.checks.find((c: any) => c.name === 'login');
+      expect(loginCheck).toMatchObject({ ok: true });
+      expect(loginCheck.detail).toMatch(/client_credentials grant for client kf-probe in realm kf-e2e: access token issued/);
+      expect(verified.output.checks.find((c: any) => c.name === 'discovery').detail).toBe(`issuer http://127.0.0.1:${httpPort}/realms/kf-e2e`);
+      expect(verified.output.checks.find((c: any) => c.name === 'tls').detail).toBe('TLS not enabled');
 
-      const inSync = await realm('plan', '--target', agent.hostId, '--spec', v1File, '--detailed-exitcode');
-      expect(inSync.code, inSync.stdout + inSync.stderr).toBe(0);
-      expect(inSync.stdout).toMatch(/realm kf-shop: in sync/);
+      const status = await runTask(fleet, agent.hostId, 'keycloak.status', {}, 60_000);
+      expectSucceeded(status);
+      expect(status.output.installed).toBe(true);
+      expect(status.output.instance).toMatchObject({ runtime: 'process', version: dist.version, ready: true });
+      expect(status.output.instance.realms).toEqual(expect.arrayContaining(['master', 'kf-e2e']));
+      expect(status.output.instance.uptimeSec).toBeGreaterThanOrEqual(0);
 
-      const changed = await realm('plan', '--target', agent.hostId, '--spec', v2File, '--detailed-exitcode', '--output', 'json');
-      expect(changed.code, changed.stderr).toBe(2);
-      expect(JSON.parse(changed.stdout).results[0].changes).toEqual([
-        { resource: 'role', id: 'viewer', action: 'update', fields: [{ path: 'description', from: 'Can view', to: 'Can view orders' }] },
-      ]);
-      const appliedV2 = await realm('apply', '--target', agent.hostId, '--spec', v2File);
-      expect(appliedV2.code, appliedV2.stderr).toBe(0);
+      const again = await runTask(fleet, agent.hostId, 'keycloak.install', install);
+      expectSucceeded(again);
+      expect(again.output.changed).toBe(false);
+      expect(again.output.steps[0]).toMatch(/configuration unchanged .*running and ready/);
+      expect(again.output.verify.ok).toBe(true);
+    },
+    20 * 60_000,
+  );
 
-      // Refused by the hub before any task exists: exit 2, "the command itself failed".
-      const bad = await realm('apply', '--target', agent.hostId, '--spec', badFile);
-      expect(bad.code).toBe(2);
-      expect(bad.stderr).toMatch(/colour/);
+  it(
+    'verify fails with the reason when the client secret is wrong',
+    async () => {
+      const wrong = await runTask(fleet, agent.hostId, 'keycloak.verify', { login: { ...goodLogin, clientSecret: { $secret: 'kc-wrong-secret' } } }, 120_000);
+      expect(wrong.state).toBe('failed');
+      expect(wrong.error.code).toBe('handler_error');
+      expect(wrong.error.message).toMatch(/login: (invalid_client|unauthorized_client)[^;]*Invalid client/);
+      expect(wrong.error.message).toMatch(/Passed: health, discovery, jwks, tls, admin-api/);
+      expect(wrong.error.message).not.toContain('not-the-secret');
+    },
+    5 * 60_000,
+  );
 
-      const history = await realm('history', '--host', agent.hostId, '--realm', 'kf-shop', '--output', 'json');
-      expect(history.code, history.stderr).toBe(0);
-      const versions = JSON.parse(history.stdout).items;
-      // The refused spec left no version behind.
-      expect(versions.map((v: any) => v.version)).toEqual([2, 1]);
-      expect(versions[0].changes).toEqual([expect.objectContaining({ resource: 'role', id: 'viewer', action: 'update' })]);
-      // Stored with the secret reference, never its value.
-      expect(versions[1].spec.clients[1].secret).toEqual({ $secret: 'kc-backend' });
-      expect(history.stdout).not.toContain(backendSecret);
+  it(
+    'realm as code through the CLI: plan creates → apply → in sync → one change planned exactly → apply → rollback restores it',
+    async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'kf-realm-e2e-'));
+      const backendSecret = randomBytes(18).toString('base64url');
+      await putSecret(fleet, 'kc-backend', backendSecret);
+      const spec = (viewerDescription: string) =>
+        [
+          'realm: kf-shop',
+          'displayName: Shop',
+          'roles:',
+          '  - name: viewer',
+          `    description: ${viewerDescription}`,
+          'clients:',
+          '  - clientId: web',
+          '    publicClient: true',
+          '    redirectUris: ["https://shop.example.com/*"]',
+          '  - clientId: backend',
+          '    secret: { $secret: kc-backend }',
+          '    serviceAccountsEnabled: true',
+          '    standardFlowEnabled: false',
+          '',
+        ].join('\n');
+      const v1File = join(dir, 'v1.yaml');
+      const v2File = join(dir, 'v2.yaml');
+      const badFile = join(dir, 'bad.yaml');
+      await writeFile(v1File, spec('Can view'));
+      await writeFile(v2File, spec('Can view orders'));
+      await writeFile(badFile, `${spec('Can view')}colour: blue\n`);
+      const realm = (...args: string[]) => cli(['realm', ...args]);
+      try {
+        const created = await realm('plan', '--target', agent.hostId, '--spec', v1File, '--output', 'json');
+        expect(created.code, created.stderr).toBe(0);
+        const createPlan = JSON.parse(created.stdout).results[0];
+        expect(createPlan).toMatchObject({ ok: true, realm: 'kf-shop', inSync: false });
+        expect(createPlan.changes.map((c: any) => `${c.action} ${c.resource} ${c.id}`)).toEqual(
+          expect.arrayContaining(['create realm kf-shop', 'create role viewer', 'create client web', 'create client backend']),
+        );
+        expect(createPlan.changes.every((c: any) => c.action === 'create')).toBe(true);
+        expect(created.stdout).not.toContain(backendSecret);
 
-      const rolledBack = await realm('rollback', '--host', agent.hostId, '--realm', 'kf-shop', '--version', '1', '--wait', '--output', 'json');
-      expect(rolledBack.code, rolledBack.stderr).toBe(0);
-      expect(JSON.parse(rolledBack.stdout).results[0].changes).toEqual([
-        { resource: 'role', id: 'viewer', action: 'update', fields: [{ path: 'description', from: 'Can view orders', to: 'Can view' }] },
-      ]);
-      expect((await realm('plan', '--target', agent.hostId, '--spec', v1File, '--detailed-exitcode')).code).toBe(0);
-      expect(await login(`http://127.0.0.1:${httpPort}`, 'kf-shop', 'backend', backendSecret)).toBe(true);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  }, 10 * 60_000);
+        const applied = await realm('apply', '--target', agent.hostId, '--spec', v1File);
+        expect(applied.code, applied.stderr).toBe(0);
+        expect(applied.stdout).toMatch(/\+ client backend/);
+        // The created confidential client logs in with the secret the hub filled in.
+        expect(await login(`http://127.0.0.1:${httpPort}`, 'kf-shop', 'backend', backendSecret)).toBe(true);
 
-  it('update: a config Keycloak cannot start with rolls back to the old one; a good one applies after a measured outage', async () => {
-    const blockedPort = await freePort();
-    const blocker = createServer();
-    await new Promise<void>((resolve) => blocker.listen(blockedPort, '0.0.0.0', resolve));
-    const broken = await runTask(fleet, agent.hostId, 'keycloak.update', { ...install, httpPort: blockedPort, hostname: `http://127.0.0.1:${blockedPort}` });
-    blocker.close();
-    expect(broken.state).toBe('failed');
-    expect(broken.error.message).toMatch(/^update rolled back: Keycloak will not become ready: the Keycloak process exited; timeline: /);
-    expect(broken.error.message).toMatch(/Address already in use|port.*in use/i);
-    expect(broken.error.message).toMatch(/timeline: .*compatibility check.*stopped the old instance.*update failed.*rolled back: old instance ready/);
-    expect(await login(`http://127.0.0.1:${httpPort}`, 'kf-e2e', 'kf-probe', clientSecret)).toBe(true);
+        const inSync = await realm('plan', '--target', agent.hostId, '--spec', v1File, '--detailed-exitcode');
+        expect(inSync.code, inSync.stdout + inSync.stderr).toBe(0);
+        expect(inSync.stdout).toMatch(/realm kf-shop: in sync/);
 
-    const probe = startProbe(`http://127.0.0.1:${httpPort}`, clientSecret);
-    const updated = await runTask(fleet, agent.hostId, 'keycloak.update', { ...install, proxyHeaders: 'xforwarded', verifyLogin: goodLogin });
-    const figures = await probe.stop();
-    expectSucceeded(updated);
-    expect(updated.output.outcome).toBe('updated');
-    expect(updated.output.verify.checks.find((c: any) => c.name === 'login').ok).toBe(true);
-    console.log(
-      `[keycloak-process] update took ${((Date.parse(updated.finishedAt) - Date.parse(updated.startedAt)) / 1000).toFixed(1)}s; ` +
-        `probe: ${figures.failed}/${figures.total} logins failed, longest outage ${(figures.longestOutageMs / 1000).toFixed(1)}s (stop, then start)`,
-    );
-    // The process runtime stops before it starts: an outage, but a bounded one that ends.
-    expect(figures.longestOutageMs).toBeGreaterThan(0);
-    expect(await login(`http://127.0.0.1:${httpPort}`, 'kf-e2e', 'kf-probe', clientSecret)).toBe(true);
-  }, 20 * 60_000);
+        const changed = await realm('plan', '--target', agent.hostId, '--spec', v2File, '--detailed-exitcode', '--output', 'json');
+        expect(changed.code, changed.stderr).toBe(2);
+        expect(JSON.parse(changed.stdout).results[0].changes).toEqual([
+          { resource: 'role', id: 'viewer', action: 'update', fields: [{ path: 'description', from: 'Can view', to: 'Can view orders' }] },
+        ]);
+        const appliedV2 = await realm('apply', '--target', agent.hostId, '--spec', v2File);
+        expect(appliedV2.code, appliedV2.stderr).toBe(0);
 
-  it('stop → verify fails with "connection refused"; start → ready again', async () => {
-    const stopped = await runTask(fleet, agent.hostId, 'keycloak.stop', {}, 120_000);
-    expectSucceeded(stopped);
-    expect(stopped.output).toMatchObject({ changed: true, instance: { ready: false } });
+        // Refused by the hub before any task exists: exit 2, "the command itself failed".
+        const bad = await realm('apply', '--target', agent.hostId, '--spec', badFile);
+        expect(bad.code).toBe(2);
+        expect(bad.stderr).toMatch(/colour/);
 
-    const down = await runTask(fleet, agent.hostId, 'keycloak.verify', {}, 120_000);
-    expect(down.state).toBe('failed');
-    expect(down.error.message).toMatch(new RegExp(`health: connection refused to http://127\\.0\\.0\\.1:${managementPort}/health/ready`));
+        const history = await realm('history', '--host', agent.hostId, '--realm', 'kf-shop', '--output', 'json');
+        expect(history.code, history.stderr).toBe(0);
+        const versions = JSON.parse(history.stdout).items;
+        // The refused spec left no version behind.
+        expect(versions.map((v: any) => v.version)).toEqual([2, 1]);
+        expect(versions[0].changes).toEqual([expect.objectContaining({ resource: 'role', id: 'viewer', action: 'update' })]);
+        // Stored with the secret reference, never its value.
+        expect(versions[1].spec.clients[1].secret).toEqual({ $secret: 'kc-backend' });
+        expect(history.stdout).not.toContain(backendSecret);
 
-    const restarted = await runTask(fleet, agent.hostId, 'keycloak.start', {}, 10 * 60_000);
-    expectSucceeded(restarted);
-    expect(restarted.output).toMatchObject({ changed: true, instance: { ready: true } });
-    console.log(`[keycloak-process] optimized start took ${((Date.parse(restarted.finishedAt) - Date.parse(restarted.startedAt)) / 1000).toFixed(1)}s`);
-    const stoppedAgain = await runTask(fleet, agent.hostId, 'keycloak.stop', {}, 120_000);
-    expectSucceeded(stoppedAgain);
-  }, 15 * 60_000);
+        const rolledBack = await realm('rollback', '--host', agent.hostId, '--realm', 'kf-shop', '--version', '1', '--wait', '--output', 'json');
+        expect(rolledBack.code, rolledBack.stderr).toBe(0);
+        expect(JSON.parse(rolledBack.stdout).results[0].changes).toEqual([
+          { resource: 'role', id: 'viewer', action: 'update', fields: [{ path: 'description', from: 'Can view orders', to: 'Can view' }] },
+        ]);
+        expect((await realm('plan', '--target', agent.hostId, '--spec', v1File, '--detailed-exitcode')).code).toBe(0);
+        expect(await login(`http://127.0.0.1:${httpPort}`, 'kf-shop', 'backend', backendSecret)).toBe(true);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+    10 * 60_000,
+  );
+
+  it(
+    'update: a config Keycloak cannot start with rolls back to the old one; a good one applies after a measured outage',
+    async () => {
+      const blockedPort = await freePort();
+      const blocker = createServer();
+      await new Promise<void>((resolve) => blocker.listen(blockedPort, '0.0.0.0', resolve));
+      const broken = await runTask(fleet, agent.hostId, 'keycloak.update', { ...install, httpPort: blockedPort, hostname: `http://127.0.0.1:${blockedPort}` });
+      blocker.close();
+      expect(broken.state).toBe('failed');
+      expect(broken.error.message).toMatch(/^update rolled back: Keycloak will not become ready: the Keycloak process exited; timeline: /);
+      expect(broken.error.message).toMatch(/Address already in use|port.*in use/i);
+      expect(broken.error.message).toMatch(/timeline: .*compatibility check.*stopped the old instance.*update failed.*rolled back: old instance ready/);
+      expect(await login(`http://127.0.0.1:${httpPort}`, 'kf-e2e', 'kf-probe', clientSecret)).toBe(true);
+
+      const probe = startProbe(`http://127.0.0.1:${httpPort}`, clientSecret);
+      const updated = await runTask(fleet, agent.hostId, 'keycloak.update', { ...install, proxyHeaders: 'xforwarded', verifyLogin: goodLogin });
+      const figures = await probe.stop();
+      expectSucceeded(updated);
+      expect(updated.output.outcome).toBe('updated');
+      expect(updated.output.verify.checks.find((c: any) => c.name === 'login').ok).toBe(true);
+      console.log(
+        `[keycloak-process] update took ${((Date.parse(updated.finishedAt) - Date.parse(updated.startedAt)) / 1000).toFixed(1)}s; ` +
+          `probe: ${figures.failed}/${figures.total} logins failed, longest outage ${(figures.longestOutageMs / 1000).toFixed(1)}s (stop, then start)`,
+      );
+      // The process runtime stops before it starts: an outage, but a bounded one that ends.
+      expect(figures.longestOutageMs).toBeGreaterThan(0);
+      expect(await login(`http://127.0.0.1:${httpPort}`, 'kf-e2e', 'kf-probe', clientSecret)).toBe(true);
+    },
+    20 * 60_000,
+  );
+
+  it(
+    'stop → verify fails with "connection refused"; start → ready again',
+    async () => {
+      const stopped = await runTask(fleet, agent.hostId, 'keycloak.stop', {}, 120_000);
+      expectSucceeded(stopped);
+      expect(stopped.output).toMatchObject({ changed: true, instance: { ready: false } });
+
+      const down = await runTask(fleet, agent.hostId, 'keycloak.verify', {}, 120_000);
+      expect(down.state).toBe('failed');
+      expect(down.error.message).toMatch(new RegExp(`health: connection refused to http://127\\.0\\.0\\.1:${managementPort}/health/ready`));
+
+      const restarted = await runTask(fleet, agent.hostId, 'keycloak.start', {}, 10 * 60_000);
+      expectSucceeded(restarted);
+      expect(restarted.output).toMatchObject({ changed: true, instance: { ready: true } });
+      console.log(`[keycloak-process] optimized start took ${((Date.parse(restarted.finishedAt) - Date.parse(restarted.startedAt)) / 1000).toFixed(1)}s`);
+      const stoppedAgain = await runTask(fleet, agent.hostId, 'keycloak.stop', {}, 120_000);
+      expectSucceeded(stoppedAgain);
+    },
+    15 * 60_000,
+  );
 });

@@ -2,7 +2,16 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureKeycloakImage, ensurePostgresImage, KEYCLOAK_VERSION, startDockerd, startFleet, type AgentProcess, type DockerEngine, type Fleet } from '@keyfleet/test-harness';
+import {
+  ensureKeycloakImage,
+  ensurePostgresImage,
+  KEYCLOAK_VERSION,
+  startDockerd,
+  startFleet,
+  type AgentProcess,
+  type DockerEngine,
+  type Fleet,
+} from '@keyfleet/test-harness';
 import { createLoginClient, expectSucceeded, freePort, keycloakAgent, login, putSecret, removeDockerInstance, runTask, startProbe } from './keycloak-e2e.js';
 
 const run = promisify(execFile);
@@ -60,50 +69,66 @@ describe('keycloak.update on the docker runtime (real dockerd): rollback and zer
     console.log(`[keycloak-update] file took ${((Date.now() - started) / 1000).toFixed(0)}s`);
   }, 180_000);
 
-  it('a broken config (database unreachable) rolls back automatically; the old container serves throughout', async () => {
-    const before = await docker('inspect', '--format', '{{.Id}}', prefix);
-    const probe = startProbe(baseUrl, clientSecret);
-    const broken = await runTask(fleet, agent.hostId, 'keycloak.update', {
-      ...config,
-      database: { kind: 'external', url: 'jdbc:postgresql://127.0.0.1:1/keycloak', username: 'keycloak', password: { $secret: 'kc-db' } },
-    });
-    const figures = await probe.stop();
-    console.log(`[keycloak-update] broken update: ${figures.failed}/${figures.total} probe logins failed, longest outage ${figures.longestOutageMs} ms`);
-    expect(broken.state).toBe('failed');
-    expect(broken.error.code).toBe('handler_error');
-    expect(broken.error.message).toMatch(/^update rolled back: Keycloak will not become ready: container \S+-next keeps exiting .*; timeline: /);
-    expect(broken.error.message).toMatch(/127\.0\.0\.1:1|Connection refused/);
-    expect(broken.error.message).toMatch(/timeline: .*compatibility check.*started the new container.*update failed.*removed the new container/);
-    expect(figures.failed).toBe(0);
-    // The old container is the same one and still the one serving.
-    expect(await docker('inspect', '--format', '{{.Id}}', prefix)).toBe(before);
-    expect(await docker('ps', '-aq', '--filter', `name=^${prefix}-next$`)).toBe('');
-    expect(await login(baseUrl, 'kf-e2e', 'kf-probe', clientSecret)).toBe(true);
-  }, 30 * 60_000);
+  it(
+    'a broken config (database unreachable) rolls back automatically; the old container serves throughout',
+    async () => {
+      const before = await docker('inspect', '--format', '{{.Id}}', prefix);
+      const probe = startProbe(baseUrl, clientSecret);
+      const broken = await runTask(fleet, agent.hostId, 'keycloak.update', {
+        ...config,
+        database: { kind: 'external', url: 'jdbc:postgresql://127.0.0.1:1/keycloak', username: 'keycloak', password: { $secret: 'kc-db' } },
+      });
+      const figures = await probe.stop();
+      console.log(`[keycloak-update] broken update: ${figures.failed}/${figures.total} probe logins failed, longest outage ${figures.longestOutageMs} ms`);
+      expect(broken.state).toBe('failed');
+      expect(broken.error.code).toBe('handler_error');
+      expect(broken.error.message).toMatch(/^update rolled back: Keycloak will not become ready: container \S+-next keeps exiting .*; timeline: /);
+      expect(broken.error.message).toMatch(/127\.0\.0\.1:1|Connection refused/);
+      expect(broken.error.message).toMatch(/timeline: .*compatibility check.*started the new container.*update failed.*removed the new container/);
+      expect(figures.failed).toBe(0);
+      // The old container is the same one and still the one serving.
+      expect(await docker('inspect', '--format', '{{.Id}}', prefix)).toBe(before);
+      expect(await docker('ps', '-aq', '--filter', `name=^${prefix}-next$`)).toBe('');
+      expect(await login(baseUrl, 'kf-e2e', 'kf-probe', clientSecret)).toBe(true);
+    },
+    30 * 60_000,
+  );
 
-  it('a good config change switches to a new container with 0 failed logins for a probe logging in every 200 ms', async () => {
-    const probe = startProbe(baseUrl, clientSecret);
-    const updated = await runTask(fleet, agent.hostId, 'keycloak.update', { ...config, proxyHeaders: 'xforwarded' });
-    const figures = await probe.stop();
-    expectSucceeded(updated);
-    const steps = updated.output.timeline.map((t: any) => t.step);
-    const at = (step: string) => Date.parse(updated.output.timeline.find((t: any) => t.step === step).at);
-    console.log(
-      `[keycloak-update] good update took ${((Date.parse(updated.finishedAt) - Date.parse(updated.startedAt)) / 1000).toFixed(1)}s ` +
-        `(new container ready after ${((at('new container ready') - at('update started')) / 1000).toFixed(1)}s); ` +
-        `probe: ${figures.failed}/${figures.total} logins failed, longest outage ${figures.longestOutageMs} ms`,
-    );
-    expect(updated.output.outcome).toBe('updated');
-    expect(steps).toEqual(expect.arrayContaining(['compatibility check', 'new container ready', 'verified the new container', 'switched traffic to the new container', 'removed the old container']));
-    expect(updated.output.verify.ok).toBe(true);
-    expect(figures.total).toBeGreaterThan(50);
-    expect(figures.failed).toBe(0);
-    // The new container (renamed into place) runs the new config; the side container is gone.
-    expect(await docker('inspect', '--format', '{{range .Config.Env}}{{println .}}{{end}}', prefix)).toMatch(/^KC_PROXY_HEADERS=xforwarded$/m);
-    expect(await docker('ps', '-aq', '--filter', `name=^${prefix}-next$`)).toBe('');
+  it(
+    'a good config change switches to a new container with 0 failed logins for a probe logging in every 200 ms',
+    async () => {
+      const probe = startProbe(baseUrl, clientSecret);
+      const updated = await runTask(fleet, agent.hostId, 'keycloak.update', { ...config, proxyHeaders: 'xforwarded' });
+      const figures = await probe.stop();
+      expectSucceeded(updated);
+      const steps = updated.output.timeline.map((t: any) => t.step);
+      const at = (step: string) => Date.parse(updated.output.timeline.find((t: any) => t.step === step).at);
+      console.log(
+        `[keycloak-update] good update took ${((Date.parse(updated.finishedAt) - Date.parse(updated.startedAt)) / 1000).toFixed(1)}s ` +
+          `(new container ready after ${((at('new container ready') - at('update started')) / 1000).toFixed(1)}s); ` +
+          `probe: ${figures.failed}/${figures.total} logins failed, longest outage ${figures.longestOutageMs} ms`,
+      );
+      expect(updated.output.outcome).toBe('updated');
+      expect(steps).toEqual(
+        expect.arrayContaining([
+          'compatibility check',
+          'new container ready',
+          'verified the new container',
+          'switched traffic to the new container',
+          'removed the old container',
+        ]),
+      );
+      expect(updated.output.verify.ok).toBe(true);
+      expect(figures.total).toBeGreaterThan(50);
+      expect(figures.failed).toBe(0);
+      // The new container (renamed into place) runs the new config; the side container is gone.
+      expect(await docker('inspect', '--format', '{{range .Config.Env}}{{println .}}{{end}}', prefix)).toMatch(/^KC_PROXY_HEADERS=xforwarded$/m);
+      expect(await docker('ps', '-aq', '--filter', `name=^${prefix}-next$`)).toBe('');
 
-    const again = await runTask(fleet, agent.hostId, 'keycloak.update', { ...config, proxyHeaders: 'xforwarded' }, 5 * 60_000);
-    expectSucceeded(again);
-    expect(again.output.outcome).toBe('unchanged');
-  }, 30 * 60_000);
+      const again = await runTask(fleet, agent.hostId, 'keycloak.update', { ...config, proxyHeaders: 'xforwarded' }, 5 * 60_000);
+      expectSucceeded(again);
+      expect(again.output.outcome).toBe('unchanged');
+    },
+    30 * 60_000,
+  );
 });

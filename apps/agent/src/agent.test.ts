@@ -22,7 +22,6 @@ import {
   rejection,
   result,
   subjects,
-  task,
   taskReply,
   welcome,
   type Heartbeat,
@@ -122,7 +121,12 @@ describe('agent against a real NATS server', () => {
 
   beforeAll(async () => {
     nats = await startNats();
-    hubNc = await connect({ servers: nats.url, authenticator: credsAuthenticator(enc.encode(await nats.authority.hubCreds())), maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+    hubNc = await connect({
+      servers: nats.url,
+      authenticator: credsAuthenticator(enc.encode(await nats.authority.hubCreds())),
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 100,
+    });
     hub = new FakeHub(hubNc);
     await hubNc.flush();
     stateDir = await mkdtemp(join(tmpdir(), 'kf-agent-'));
@@ -142,7 +146,13 @@ describe('agent against a real NATS server', () => {
   it('says hello with its task types and labels, then sends heartbeats', async () => {
     expect(agent.hostId).toBe(HOST);
     await vi.waitFor(() => expect(hub.hellos.length).toBeGreaterThan(0));
-    expect(hub.hellos[0]).toMatchObject({ hostId: HOST, taskTypes: Object.keys(handlers), labels: { env: 'test' }, heartbeatIntervalMs: 250, maxConcurrency: 1 });
+    expect(hub.hellos[0]).toMatchObject({
+      hostId: HOST,
+      taskTypes: Object.keys(handlers),
+      labels: { env: 'test' },
+      heartbeatIntervalMs: 250,
+      maxConcurrency: 1,
+    });
     await vi.waitFor(() => expect(hub.heartbeats.length).toBeGreaterThanOrEqual(2));
     expect(hub.heartbeats[0]).toMatchObject({ hostId: HOST, runningTasks: 0 });
     expect(hub.heartbeats[0]!.memory.totalBytes).toBeGreaterThan(0);

@@ -324,7 +324,10 @@ async function runAgent(opts: AgentOptions): Promise<RunningAgent> {
   for (const task of recovered.run) executor.submit(task);
   for (const { taskId, result } of recovered.resend) sender.send(taskId, result);
   const heartbeatTimer = setInterval(() => void beat(), heartbeatIntervalMs);
-  const pruneTimer = setInterval(() => void journal.prune(JOURNAL_RETENTION_MS).catch((err: unknown) => log.warn({ reason: reasonOf(err) }, 'journal prune failed')), PRUNE_EVERY_MS);
+  const pruneTimer = setInterval(
+    () => void journal.prune(JOURNAL_RETENTION_MS).catch((err: unknown) => log.warn({ reason: reasonOf(err) }, 'journal prune failed')),
+    PRUNE_EVERY_MS,
+  );
   pruneTimer.unref();
   // A front that died (killed, OOM) would leave Keycloak unreachable until the next agent start.
   // Checked only while no task runs, so it never races a task that is switching or closing it.
@@ -350,7 +353,8 @@ async function runAgent(opts: AgentOptions): Promise<RunningAgent> {
         if (!nc.isClosed()) await nc.close();
       }
       const err = await connectionEnded;
-      if (err !== undefined && !(err instanceof Error && err.name === 'AbortError')) log.warn({ reason: reasonOf(err) }, 'NATS connection loop ended with an error');
+      if (err !== undefined && !(err instanceof Error && err.name === 'AbortError'))
+        log.warn({ reason: reasonOf(err) }, 'NATS connection loop ended with an error');
       log.info({ hostId }, 'agent stopped');
     })());
   log.info({ hostId, taskTypes, concurrency, heartbeatIntervalMs }, 'agent started');

@@ -43,9 +43,7 @@ async function enrollLocked(opts: EnrollOptions): Promise<Identity> {
   // Checked before contacting the hub so a mistaken re-run does not burn a one-time token.
   if (!opts.force && (await identityStore.exists(opts.stateDir))) {
     const { identity } = await identityStore.load(opts.stateDir).catch(() => ({ identity: undefined }));
-    throw new Error(
-      `already enrolled${identity ? ` as ${identity.hostId}` : ''} (state dir ${opts.stateDir}); pass --force to enroll again`,
-    );
+    throw new Error(`already enrolled${identity ? ` as ${identity.hostId}` : ''} (state dir ${opts.stateDir}); pass --force to enroll again`);
   }
   const user = createUser();
   const hubUrl = opts.hubUrl.replace(/\/+$/, '');

@@ -6,8 +6,26 @@ export type HeartbeatBody = Pick<Heartbeat, 'uptimeSec' | 'cpuPercent' | 'load' 
 
 /** Filesystems that hold data; everything else in /proc/mounts (proc, tmpfs, cgroup, ...) is noise. */
 const DATA_FILESYSTEMS = new Set([
-  'ext2', 'ext3', 'ext4', 'xfs', 'btrfs', 'zfs', 'f2fs', 'jfs', 'reiserfs', 'vfat', 'exfat', 'ntfs', 'ntfs3', 'fuseblk',
-  'nfs', 'nfs4', 'cifs', 'smb3', 'ceph', 'fuse.glusterfs',
+  'ext2',
+  'ext3',
+  'ext4',
+  'xfs',
+  'btrfs',
+  'zfs',
+  'f2fs',
+  'jfs',
+  'reiserfs',
+  'vfat',
+  'exfat',
+  'ntfs',
+  'ntfs3',
+  'fuseblk',
+  'nfs',
+  'nfs4',
+  'cifs',
+  'smb3',
+  'ceph',
+  'fuse.glusterfs',
 ]);
 const MAX_DISKS = 256;
 

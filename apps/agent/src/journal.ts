@@ -71,7 +71,10 @@ export class Journal {
     } catch (err) {
       // The id was seen, so it must still never run again; there is just nothing left to report.
       this.log.error({ taskId, path, reason: (err as Error).message }, 'unreadable journal entry; treating the task as done');
-      const mtime = await stat(path).then((s) => s.mtimeMs, () => Date.now());
+      const mtime = await stat(path).then(
+        (s) => s.mtimeMs,
+        () => Date.now(),
+      );
       this.slots.set(taskId, { state: 'acked', updatedAt: mtime });
     }
   }

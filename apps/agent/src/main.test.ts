@@ -9,7 +9,21 @@ import { fileURLToPath } from 'node:url';
 import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startNats, type NatsServer } from '@keyfleet/test-harness';
-import { ack, decode, encode, hello, parseHubSubject, progress, result, subjects, task as taskMessage, taskReply, welcome, type Progress, type Result } from '@keyfleet/proto/v1';
+import {
+  ack,
+  decode,
+  encode,
+  hello,
+  parseHubSubject,
+  progress,
+  result,
+  subjects,
+  task as taskMessage,
+  taskReply,
+  welcome,
+  type Progress,
+  type Result,
+} from '@keyfleet/proto/v1';
 
 const main = join(dirname(fileURLToPath(import.meta.url)), 'main.ts');
 const enc = new TextEncoder();

@@ -81,7 +81,10 @@ program
         stateDir: o.stateDir,
         heartbeatIntervalMs: o.heartbeatInterval,
         concurrency: o.concurrency,
-        natsServers: o.natsUrl?.split(',').map((s) => s.trim()).filter(Boolean),
+        natsServers: o.natsUrl
+          ?.split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
         natsCa,
         log,
         signal: startup.signal,

@@ -4,7 +4,15 @@ import { BatchProgress } from './batch-progress.js';
 
 function sink(isTTY: boolean) {
   const chunks: string[] = [];
-  const out = Object.assign(new Writable({ write(c, _e, cb) { chunks.push(String(c)); cb(); } }), { isTTY });
+  const out = Object.assign(
+    new Writable({
+      write(c, _e, cb) {
+        chunks.push(String(c));
+        cb();
+      },
+    }),
+    { isTTY },
+  );
   return { out, text: () => chunks.join('') };
 }
 

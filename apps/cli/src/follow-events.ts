@@ -15,7 +15,11 @@ export async function followEvents(ctx: CliContext, id: string, hostIds: string[
   try {
     for (let attempt = 0; ; attempt++) {
       const res = await fetch(url, {
-        headers: { accept: 'text/event-stream', ...(ctx.token ? { authorization: `Bearer ${ctx.token}` } : {}), ...(lastEventId ? { 'last-event-id': lastEventId } : {}) },
+        headers: {
+          accept: 'text/event-stream',
+          ...(ctx.token ? { authorization: `Bearer ${ctx.token}` } : {}),
+          ...(lastEventId ? { 'last-event-id': lastEventId } : {}),
+        },
       }).catch((err: Error) => {
         if (attempt >= 30) throw new HubError(`lost the hub at ${ctx.hubUrl}: ${err.message}`, 0);
         return undefined;
@@ -34,7 +38,11 @@ export async function followEvents(ctx: CliContext, id: string, hostIds: string[
               break;
             }
             if (ev.event === 'error') continue;
-            const e = JSON.parse(ev.data) as { hostId: string; kind: string; data: { state?: string; percent?: number; message?: string; error?: { message: string } } };
+            const e = JSON.parse(ev.data) as {
+              hostId: string;
+              kind: string;
+              data: { state?: string; percent?: number; message?: string; error?: { message: string } };
+            };
             if (e.kind === 'state') live?.update(e.hostId, { state: e.data.state, message: e.data.error?.message });
             else live?.update(e.hostId, { percent: e.data.percent, message: e.data.message });
           }

@@ -4,16 +4,31 @@ import { Output } from './output.js';
 
 function sink() {
   const chunks: string[] = [];
-  return { out: new Writable({ write(c, _e, cb) { chunks.push(String(c)); cb(); } }), text: () => chunks.join('') };
+  return {
+    out: new Writable({
+      write(c, _e, cb) {
+        chunks.push(String(c));
+        cb();
+      },
+    }),
+    text: () => chunks.join(''),
+  };
 }
 
 describe('Output', () => {
   it('aligns a table and marks empty cells', () => {
     const { out, text } = sink();
-    new Output('table', out).table([], [{ id: 'h_1', labels: { env: 'prod' } }, { id: 'h_long', labels: {} }], [
-      ['ID', (r) => r.id],
-      ['LABELS', (r) => r.labels],
-    ]);
+    new Output('table', out).table(
+      [],
+      [
+        { id: 'h_1', labels: { env: 'prod' } },
+        { id: 'h_long', labels: {} },
+      ],
+      [
+        ['ID', (r) => r.id],
+        ['LABELS', (r) => r.labels],
+      ],
+    );
     expect(text()).toBe('ID      LABELS\nh_1     {"env":"prod"}\nh_long  -\n');
   });
 

@@ -11,13 +11,22 @@ export type RealmResult =
   | { hostId: string; taskId: string; ok: false; state: string; reason: string };
 
 /** Reads plan/apply outcomes from a finished batch's tasks; anything but a valid diff is a failure with its reason. */
-export function realmResults(tasks: Array<{ id: string; hostId: string; state: string; output: unknown; error: { code: string; message: string } | null }>): RealmResult[] {
+export function realmResults(
+  tasks: Array<{ id: string; hostId: string; state: string; output: unknown; error: { code: string; message: string } | null }>,
+): RealmResult[] {
   return tasks.map((t): RealmResult => {
     if (t.state !== 'succeeded') {
       return { hostId: t.hostId, taskId: t.id, ok: false, state: t.state, reason: t.error ? `${t.error.code}: ${t.error.message}` : t.state };
     }
     const diff = realmDiff.safeParse(t.output);
-    if (!diff.success) return { hostId: t.hostId, taskId: t.id, ok: false, state: t.state, reason: `the agent returned an output that is not a realm diff: ${JSON.stringify(t.output)?.slice(0, 200)}` };
+    if (!diff.success)
+      return {
+        hostId: t.hostId,
+        taskId: t.id,
+        ok: false,
+        state: t.state,
+        reason: `the agent returned an output that is not a realm diff: ${JSON.stringify(t.output)?.slice(0, 200)}`,
+      };
     return { hostId: t.hostId, taskId: t.id, ok: true, ...diff.data };
   });
 }

@@ -48,8 +48,12 @@ describe('renderRealmDiff', () => {
 
   it('says what an apply changed', () => {
     const one: RealmResult = { ...inSync, hostId: 'h_4', inSync: false, changes: [{ resource: 'clientScope', id: 'profile-x', action: 'create' }] };
-    expect(renderRealmDiff([one, inSync], 'apply')).toBe('h_4  realm demo: 1 change applied\n  + client scope profile-x\nh_2  realm demo: in sync, nothing changed\n');
-    expect(renderRealmDiff([{ ...failed, state: 'expired', reason: 'expired: host did not pick up the task' }], 'apply')).toBe('h_3  expired: expired: host did not pick up the task\n');
+    expect(renderRealmDiff([one, inSync], 'apply')).toBe(
+      'h_4  realm demo: 1 change applied\n  + client scope profile-x\nh_2  realm demo: in sync, nothing changed\n',
+    );
+    expect(renderRealmDiff([{ ...failed, state: 'expired', reason: 'expired: host did not pick up the task' }], 'apply')).toBe(
+      'h_3  expired: expired: host did not pick up the task\n',
+    );
   });
 
   it('summarizes changes on one line', () => {

@@ -27,7 +27,11 @@ export async function runAndFollow(ctx: CliContext, request: TaskRequest, opts: 
 }
 
 /** What `runAndFollow` does once a batch exists (rollbacks create theirs through another route). */
-export async function followBatch(ctx: CliContext, created: { batch: { id: string }; tasks: Array<{ id: string; hostId: string; state: string }> }, opts: RunOptions): Promise<void> {
+export async function followBatch(
+  ctx: CliContext,
+  created: { batch: { id: string }; tasks: Array<{ id: string; hostId: string; state: string }> },
+  opts: RunOptions,
+): Promise<void> {
   if (!opts.wait) {
     ctx.output.table(created, created.tasks, [
       ['TASK', (t) => t.id],
@@ -37,7 +41,11 @@ export async function followBatch(ctx: CliContext, created: { batch: { id: strin
     ctx.output.line(`batch ${created.batch.id}: follow with \`keyfleet tasks show ${created.batch.id} --wait\``);
     return;
   }
-  await followEvents(ctx, created.batch.id, created.tasks.map((t) => t.hostId));
+  await followEvents(
+    ctx,
+    created.batch.id,
+    created.tasks.map((t) => t.hostId),
+  );
   const body = await batchDetail(ctx, created.batch.id);
   (opts.render ?? ((b) => printBatch(ctx.output, b)))(body);
 }

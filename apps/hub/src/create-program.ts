@@ -18,10 +18,7 @@ export interface ProgramIo {
 
 /** The `keyfleet-hub` command line: serve, migrate up|status, nats-init. */
 export function createProgram(io: ProgramIo): Command {
-  const program = new Command('keyfleet-hub')
-    .description('Keyfleet hub: HTTP API, task dispatcher and fleet state')
-    .version(pkg.version)
-    .showHelpAfterError();
+  const program = new Command('keyfleet-hub').description('Keyfleet hub: HTTP API, task dispatcher and fleet state').version(pkg.version).showHelpAfterError();
 
   program
     .command('serve')

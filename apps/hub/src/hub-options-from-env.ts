@@ -4,7 +4,10 @@ import type { HubOptions } from './hub.js';
 import { parseSecretKey } from './secrets/parse-secret-key.js';
 
 const list = (v: string | undefined): string[] | undefined => {
-  const items = v?.split(',').map((s) => s.trim()).filter(Boolean);
+  const items = v
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   return items && items.length > 0 ? items : undefined;
 };
 

@@ -30,7 +30,8 @@ describe('startHub', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  const start = () => startHub({ port: 0, dataDir: join(dir, 'db'), natsUrls: [nats.url], authority: nats.authority, dispatcher: { dispatchIntervalMs: 100 }, log });
+  const start = () =>
+    startHub({ port: 0, dataDir: join(dir, 'db'), natsUrls: [nats.url], authority: nats.authority, dispatcher: { dispatchIntervalMs: 100 }, log });
   const api = (path: string, init: { method?: string; token?: string; body?: unknown } = {}) =>
     fetch(`${hub!.url}${path}`, {
       method: init.method ?? 'GET',
@@ -45,7 +46,9 @@ describe('startHub', () => {
     const ready = await api('/readyz');
     expect(ready.status).toBe(200);
 
-    const { token } = (await (await api('/v1/enrollment-tokens', { method: 'POST', token: hub.adminToken, body: { labels: { env: 'test' } } })).json()) as { token: string };
+    const { token } = (await (await api('/v1/enrollment-tokens', { method: 'POST', token: hub.adminToken, body: { labels: { env: 'test' } } })).json()) as {
+      token: string;
+    };
     const user = createUser();
     const enrolled = await api('/v1/enroll', { method: 'POST', body: { token, publicKey: user.getPublicKey(), hostname: 'kc-test', agentVersion: '0.0.1' } });
     expect(enrolled.status).toBe(201);
@@ -74,10 +77,16 @@ describe('startHub', () => {
   });
 
   it('closes promptly even with an event stream open', async () => {
-    const operator = (await (await api('/v1/api-tokens', { method: 'POST', token: hub!.adminToken, body: { name: 'op', role: 'operator' } })).json()) as { token: string };
+    const operator = (await (await api('/v1/api-tokens', { method: 'POST', token: hub!.adminToken, body: { name: 'op', role: 'operator' } })).json()) as {
+      token: string;
+    };
     const hosts = (await (await api('/v1/hosts', { token: operator.token })).json()) as { items: { id: string }[] };
     // A long delay keeps the task live, so its event stream stays open.
-    const created = await api('/v1/tasks', { method: 'POST', token: operator.token, body: { type: 'noop', target: { hostId: hosts.items[0]!.id }, params: { delayMs: 60_000 } } });
+    const created = await api('/v1/tasks', {
+      method: 'POST',
+      token: operator.token,
+      body: { type: 'noop', target: { hostId: hosts.items[0]!.id }, params: { delayMs: 60_000 } },
+    });
     const { batch } = (await created.json()) as { batch: { id: string } };
     const stream = await api(`/v1/batches/${batch.id}/events`, { token: operator.token });
     expect(stream.status).toBe(200);
@@ -109,7 +118,13 @@ describe('startHub', () => {
         done();
       },
     });
-    hub = await startHub({ port: 0, dataDir: join(dir, 'db'), natsUrls: [nats.url], authority: nats.authority, log: createLogger('hub-test', { destination }) });
+    hub = await startHub({
+      port: 0,
+      dataDir: join(dir, 'db'),
+      natsUrls: [nats.url],
+      authority: nats.authority,
+      log: createLogger('hub-test', { destination }),
+    });
     expect(await readFile(path, 'utf8')).toBe(key);
     expect(lines.some((l) => l.includes('hub secret key loaded from file') && l.includes(path))).toBe(true);
     expect(lines.join('')).not.toContain(key.trim());

@@ -77,7 +77,10 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     const secrets = new SecretStore(db, new SecretBox(await secretKey(opts, log)));
     const foreign = await secrets.countForeign();
     if (foreign > 0) {
-      log.error({ secrets: foreign, keyId: secrets.keyId }, 'stored secrets were sealed under another hub secret key; tasks referring to them will fail until KEYFLEET_SECRET_KEY is the key they were stored with');
+      log.error(
+        { secrets: foreign, keyId: secrets.keyId },
+        'stored secrets were sealed under another hub secret key; tasks referring to them will fail until KEYFLEET_SECRET_KEY is the key they were stored with',
+      );
     }
 
     const nc = await connectNats(opts, log);
@@ -173,7 +176,10 @@ async function secretKey(opts: HubOptions, log: Logger): Promise<Buffer> {
   const path = join(opts.dataDir ?? '.keyfleet', 'secret.key');
   const { key, created } = await loadSecretKey(path);
   if (created) {
-    log.warn({ path }, 'generated the hub secret key (it seals stored secrets): back this file up, and give every other hub on this database the same key via KEYFLEET_SECRET_KEY');
+    log.warn(
+      { path },
+      'generated the hub secret key (it seals stored secrets): back this file up, and give every other hub on this database the same key via KEYFLEET_SECRET_KEY',
+    );
   } else {
     log.info({ path }, 'hub secret key loaded from file');
   }

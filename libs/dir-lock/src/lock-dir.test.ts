@@ -61,7 +61,13 @@ describe('lockDir', () => {
     const module = fileURLToPath(new URL('./lock-dir.ts', import.meta.url));
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', '--input-type=module', '-e', `const { lockDir } = await import(${JSON.stringify(module)}); await lockDir(${JSON.stringify(dir)}, 'child'); console.log('locked'); setInterval(() => {}, 1000);`],
+      [
+        '--import',
+        'tsx',
+        '--input-type=module',
+        '-e',
+        `const { lockDir } = await import(${JSON.stringify(module)}); await lockDir(${JSON.stringify(dir)}, 'child'); console.log('locked'); setInterval(() => {}, 1000);`,
+      ],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     await new Promise<void>((locked) => child.stdout.on('data', (d: Buffer) => d.toString().includes('locked') && locked()));

@@ -53,7 +53,12 @@ const clientSpec = z
   .strict();
 
 const clientScopeSpec = z
-  .object({ name, description: z.string().optional(), protocol: z.literal('openid-connect').default('openid-connect'), includeInTokenScope: z.boolean().default(true) })
+  .object({
+    name,
+    description: z.string().optional(),
+    protocol: z.literal('openid-connect').default('openid-connect'),
+    includeInTokenScope: z.boolean().default(true),
+  })
   .strict();
 
 const roleSpec = z.object({ name, description: z.string().optional() }).strict();
@@ -87,7 +92,8 @@ const identityProviderSpec = z
   .superRefine((idp, ctx) => {
     for (const key of Object.keys(idp.config)) {
       // A secret in plain config would be stored with the task and shown in every plan.
-      if (key === 'clientSecret') ctx.addIssue({ code: 'custom', path: ['config', key], message: 'set the client secret with clientSecret (a secret reference), not in config' });
+      if (key === 'clientSecret')
+        ctx.addIssue({ code: 'custom', path: ['config', key], message: 'set the client secret with clientSecret (a secret reference), not in config' });
       if (key.startsWith('keyfleet.')) ctx.addIssue({ code: 'custom', path: ['config', key], message: 'config keys starting with keyfleet. are reserved' });
     }
   });
@@ -173,7 +179,7 @@ function unique<T>(ctx: z.RefinementCtx, items: T[] | undefined, key: (item: T) 
 
 function uniqueGroups(ctx: z.RefinementCtx, groups: GroupSpec[] | undefined, path: (string | number)[]): void {
   unique(ctx, groups, (g) => g.name, path, 'name');
-  groups?.forEach((g, i) => uniqueGroups(ctx, g.subGroups, [...path, i, 'subGroups']));
+  for (const [i, g] of (groups ?? []).entries()) uniqueGroups(ctx, g.subGroups, [...path, i, 'subGroups']);
 }
 
 export type RealmSpec = z.infer<typeof realmSpec>;

@@ -26,7 +26,12 @@ export async function enrollAgent(opts: {
 }): Promise<AgentProcess> {
   const stateDir = await mkdtemp(join(tmpdir(), 'kf-agent-'));
   const labelArgs = Object.entries(opts.labels ?? {}).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
-  const enroll = new ServiceProcess('agent-enroll', 'apps/agent/src/main.ts', ['enroll', '--hub', opts.hubUrl, '--token', opts.token, '--state-dir', stateDir, ...labelArgs], opts.env ?? {}).start();
+  const enroll = new ServiceProcess(
+    'agent-enroll',
+    'apps/agent/src/main.ts',
+    ['enroll', '--hub', opts.hubUrl, '--token', opts.token, '--state-dir', stateDir, ...labelArgs],
+    opts.env ?? {},
+  ).start();
   const [, hostId] = await enroll.waitFor(/enrolled as (\S+);/, 30_000);
   const env = { KEYFLEET_HEARTBEAT_INTERVAL_MS: String(opts.heartbeatIntervalMs ?? 15_000), ...opts.env };
   const agent: AgentProcess = {

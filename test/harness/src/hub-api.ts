@@ -46,9 +46,13 @@ export class HubApi {
 
   /** Waits for a task to reach one of `states`; returns the task. */
   async waitForTask(taskId: string, states: string[], timeoutMs = 30_000): Promise<any> {
-    return this.until(`task ${taskId} to be ${states.join('|')}`, async () => {
-      const r = await this.call('GET', `/v1/tasks/${taskId}`);
-      return states.includes(r.body.state) ? r.body : undefined;
-    }, timeoutMs);
+    return this.until(
+      `task ${taskId} to be ${states.join('|')}`,
+      async () => {
+        const r = await this.call('GET', `/v1/tasks/${taskId}`);
+        return states.includes(r.body.state) ? r.body : undefined;
+      },
+      timeoutMs,
+    );
   }
 }

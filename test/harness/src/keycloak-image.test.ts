@@ -28,62 +28,124 @@ describe('locally built Keycloak and Postgres images', () => {
     await engine.stop();
   }, 120_000);
 
-  it('builds (or reuses) the images idempotently', async () => {
-    const started = Date.now();
-    const [keycloak, postgres] = [await ensureKeycloakImage(engine.dockerHost), await ensurePostgresImage(engine.dockerHost)];
-    console.info(`images ready in ${Date.now() - started} ms`);
-    expect(keycloak).toMatch(/^keyfleet\/keycloak:26\.\d+\.\d+$/);
-    expect(postgres).toBe('keyfleet/postgres:15');
-    const again = Date.now();
-    expect(await ensureKeycloakImage(engine.dockerHost)).toBe(keycloak);
-    expect(Date.now() - again).toBeLessThan(10_000);
-    const { stdout } = await docker(['image', 'inspect', '--format', '{{json .Config.Entrypoint}} {{.Config.User}}', keycloak]);
-    expect(stdout.trim()).toBe('["/opt/keycloak/bin/kc.sh"] 1000');
-  }, 40 * 60_000);
+  it(
+    'builds (or reuses) the images idempotently',
+    async () => {
+      const started = Date.now();
+      const [keycloak, postgres] = [await ensureKeycloakImage(engine.dockerHost), await ensurePostgresImage(engine.dockerHost)];
+      console.info(`images ready in ${Date.now() - started} ms`);
+      expect(keycloak).toMatch(/^keyfleet\/keycloak:26\.\d+\.\d+$/);
+      expect(postgres).toBe('keyfleet/postgres:15');
+      const again = Date.now();
+      expect(await ensureKeycloakImage(engine.dockerHost)).toBe(keycloak);
+      expect(Date.now() - again).toBeLessThan(10_000);
+      const { stdout } = await docker(['image', 'inspect', '--format', '{{json .Config.Entrypoint}} {{.Config.User}}', keycloak]);
+      expect(stdout.trim()).toBe('["/opt/keycloak/bin/kc.sh"] 1000');
+    },
+    40 * 60_000,
+  );
 
-  it('runs Keycloak on Postgres in host-network containers and logs in', async () => {
-    const [pgPort, httpPort, managementPort] = [await freePort(), await freePort(), await freePort()];
-    const dbPassword = randomBytes(12).toString('hex');
-    const adminPassword = randomBytes(12).toString('hex');
-    await docker(
-      ['run', '-d', '--name', containers[0]!, '--network', 'host', '--memory', '512m', '-e', 'POSTGRES_USER=keycloak', '-e', 'POSTGRES_PASSWORD',
-        '-e', 'POSTGRES_DB=keycloak', '-e', `PGPORT=${pgPort}`, '-e', 'POSTGRES_LISTEN=127.0.0.1', 'keyfleet/postgres:15'],
-      { POSTGRES_PASSWORD: dbPassword },
-    );
-    await eventually(async () => {
+  it(
+    'runs Keycloak on Postgres in host-network containers and logs in',
+    async () => {
+      const [pgPort, httpPort, managementPort] = [await freePort(), await freePort(), await freePort()];
+      const dbPassword = randomBytes(12).toString('hex');
+      const adminPassword = randomBytes(12).toString('hex');
+      await docker(
+        [
+          'run',
+          '-d',
+          '--name',
+          containers[0]!,
+          '--network',
+          'host',
+          '--memory',
+          '512m',
+          '-e',
+          'POSTGRES_USER=keycloak',
+          '-e',
+          'POSTGRES_PASSWORD',
+          '-e',
+          'POSTGRES_DB=keycloak',
+          '-e',
+          `PGPORT=${pgPort}`,
+          '-e',
+          'POSTGRES_LISTEN=127.0.0.1',
+          'keyfleet/postgres:15',
+        ],
+        { POSTGRES_PASSWORD: dbPassword },
+      );
+      await eventually(
+        async () => {
+          const client = new pg.Client({ host: '127.0.0.1', port: pgPort, user: 'keycloak', password: dbPassword, database: 'keycloak' });
+          await client.connect();
+          await client.end();
+        },
+        60_000,
+        containers[0]!,
+        docker,
+      );
+
+      const image = await ensureKeycloakImage(engine.dockerHost);
+      const started = Date.now();
+      // KC_RUN_IN_CONTAINER sizes the heap from the memory limit, so a limit is a must.
+      await docker(
+        [
+          'run',
+          '-d',
+          '--name',
+          containers[1]!,
+          '--network',
+          'host',
+          '--memory',
+          '1536m',
+          '-e',
+          'KC_BOOTSTRAP_ADMIN_USERNAME=admin',
+          '-e',
+          'KC_BOOTSTRAP_ADMIN_PASSWORD',
+          '-e',
+          `KC_DB_URL=jdbc:postgresql://127.0.0.1:${pgPort}/keycloak`,
+          '-e',
+          'KC_DB_USERNAME=keycloak',
+          '-e',
+          'KC_DB_PASSWORD',
+          image,
+          'start',
+          '--optimized',
+          '--http-enabled=true',
+          '--hostname-strict=false',
+          '--http-host=127.0.0.1',
+          `--http-port=${httpPort}`,
+          `--http-management-port=${managementPort}`,
+          '--cache=local',
+        ],
+        { KC_BOOTSTRAP_ADMIN_PASSWORD: adminPassword, KC_DB_PASSWORD: dbPassword },
+      );
+      await eventually(
+        async () => {
+          const res = await fetch(`http://127.0.0.1:${managementPort}/health/ready`, { signal: AbortSignal.timeout(2_000) });
+          if (!res.ok) throw new Error(`ready answered ${res.status}`);
+        },
+        300_000,
+        containers[1]!,
+        docker,
+      );
+      console.info(`keycloak container ready in ${Date.now() - started} ms`);
+
+      const token = await fetch(`http://127.0.0.1:${httpPort}/realms/master/protocol/openid-connect/token`, {
+        method: 'POST',
+        body: new URLSearchParams({ grant_type: 'password', client_id: 'admin-cli', username: 'admin', password: adminPassword }),
+      });
+      expect(token.status).toBe(200);
+      // Keycloak really keeps its state in the Postgres container.
       const client = new pg.Client({ host: '127.0.0.1', port: pgPort, user: 'keycloak', password: dbPassword, database: 'keycloak' });
       await client.connect();
+      const { rows } = await client.query<{ name: string }>('SELECT name FROM realm');
       await client.end();
-    }, 60_000, containers[0]!, docker);
-
-    const image = await ensureKeycloakImage(engine.dockerHost);
-    const started = Date.now();
-    // KC_RUN_IN_CONTAINER sizes the heap from the memory limit, so a limit is a must.
-    await docker(
-      ['run', '-d', '--name', containers[1]!, '--network', 'host', '--memory', '1536m', '-e', 'KC_BOOTSTRAP_ADMIN_USERNAME=admin',
-        '-e', 'KC_BOOTSTRAP_ADMIN_PASSWORD', '-e', `KC_DB_URL=jdbc:postgresql://127.0.0.1:${pgPort}/keycloak`, '-e', 'KC_DB_USERNAME=keycloak',
-        '-e', 'KC_DB_PASSWORD', image, 'start', '--optimized', '--http-enabled=true', '--hostname-strict=false', '--http-host=127.0.0.1',
-        `--http-port=${httpPort}`, `--http-management-port=${managementPort}`, '--cache=local'],
-      { KC_BOOTSTRAP_ADMIN_PASSWORD: adminPassword, KC_DB_PASSWORD: dbPassword },
-    );
-    await eventually(async () => {
-      const res = await fetch(`http://127.0.0.1:${managementPort}/health/ready`, { signal: AbortSignal.timeout(2_000) });
-      if (!res.ok) throw new Error(`ready answered ${res.status}`);
-    }, 300_000, containers[1]!, docker);
-    console.info(`keycloak container ready in ${Date.now() - started} ms`);
-
-    const token = await fetch(`http://127.0.0.1:${httpPort}/realms/master/protocol/openid-connect/token`, {
-      method: 'POST',
-      body: new URLSearchParams({ grant_type: 'password', client_id: 'admin-cli', username: 'admin', password: adminPassword }),
-    });
-    expect(token.status).toBe(200);
-    // Keycloak really keeps its state in the Postgres container.
-    const client = new pg.Client({ host: '127.0.0.1', port: pgPort, user: 'keycloak', password: dbPassword, database: 'keycloak' });
-    await client.connect();
-    const { rows } = await client.query<{ name: string }>('SELECT name FROM realm');
-    await client.end();
-    expect(rows.map((r) => r.name)).toContain('master');
-  }, 8 * 60_000);
+      expect(rows.map((r) => r.name)).toContain('master');
+    },
+    8 * 60_000,
+  );
 });
 
 /** Retries `fn` until it passes; gives up at once, with the container's logs, when the container has stopped. */

@@ -29,7 +29,5 @@ export function findJavaHome(): string {
       }
     }
   }
-  throw new Error(
-    `no JDK 21, 25 or 17 in ${JVM_DIR} for Keycloak (set KEYFLEET_JAVA_HOME or apt-get install openjdk-17-jdk-headless)`,
-  );
+  throw new Error(`no JDK 21, 25 or 17 in ${JVM_DIR} for Keycloak (set KEYFLEET_JAVA_HOME or apt-get install openjdk-17-jdk-headless)`);
 }

@@ -109,7 +109,12 @@ export async function startKeycloak(opts: StartKeycloakOptions = {}): Promise<Ke
   const collect = (chunk: Buffer) => {
     logFile.write(chunk);
     // Stack frames would crowd the reason out of a short tail; the log file keeps them.
-    recent.push(...chunk.toString().split('\n').filter((l) => l.trim() !== '' && !/^\s+(at |\.\.\. \d+ more)/.test(l)));
+    recent.push(
+      ...chunk
+        .toString()
+        .split('\n')
+        .filter((l) => l.trim() !== '' && !/^\s+(at |\.\.\. \d+ more)/.test(l)),
+    );
     if (recent.length > 400) recent.splice(0, recent.length - 400);
   };
   const logTail = (lines = 40) => recent.slice(-lines).join('\n');

@@ -29,6 +29,22 @@ export async function makeTestCerts(dir: string): Promise<TestCerts> {
   await openssl(['req', '-x509', ...ec, '-days', '1', '-subj', '/CN=keyfleet-test-ca', '-keyout', p('ca.key'), '-out', p('ca.pem')]);
   await openssl(['req', ...ec, '-subj', '/CN=127.0.0.1', '-keyout', p('server.key'), '-out', p('server.csr')]);
   await writeFile(p('server.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
-  await openssl(['x509', '-req', '-in', p('server.csr'), '-CA', p('ca.pem'), '-CAkey', p('ca.key'), '-CAcreateserial', '-days', '1', '-extfile', p('server.ext'), '-out', p('server.pem')]);
+  await openssl([
+    'x509',
+    '-req',
+    '-in',
+    p('server.csr'),
+    '-CA',
+    p('ca.pem'),
+    '-CAkey',
+    p('ca.key'),
+    '-CAcreateserial',
+    '-days',
+    '1',
+    '-extfile',
+    p('server.ext'),
+    '-out',
+    p('server.pem'),
+  ]);
   return { caFile: p('ca.pem'), certFile: p('server.pem'), keyFile: p('server.key') };
 }

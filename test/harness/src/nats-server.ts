@@ -38,7 +38,15 @@ export async function startNats(opts: { tls?: boolean } = {}): Promise<NatsServe
       keysPath: join(existingDir, 'keys.json'),
     };
     if (opts.tls) throw new Error('startNats({ tls: true }) cannot use the external server from KEYFLEET_TEST_NATS_URL');
-    return { url: existingUrl, authority, files, stop: async () => {}, restart: async () => { throw new Error('cannot restart an external NATS server'); } };
+    return {
+      url: existingUrl,
+      authority,
+      files,
+      stop: async () => {},
+      restart: async () => {
+        throw new Error('cannot restart an external NATS server');
+      },
+    };
   }
 
   const bin = findBinary('nats-server', 'KEYFLEET_NATS_SERVER', [goBinDir], 'go install github.com/nats-io/nats-server/v2@v2.15.2');

@@ -26,7 +26,7 @@ describe('startPostgres', () => {
 
   it('runs a real Postgres 15+ cluster with an empty database and removes it on stop', async () => {
     const server = await startPostgres();
-    const [row] = await query<{ db: string; v: string }>(server.url, 'select current_database() as db, current_setting(\'server_version_num\') as v');
+    const [row] = await query<{ db: string; v: string }>(server.url, "select current_database() as db, current_setting('server_version_num') as v");
     expect(row!.db).toBe('keyfleet');
     expect(Number(row!.v)).toBeGreaterThanOrEqual(150000);
     await query(server.url, 'create table t (id int primary key)');

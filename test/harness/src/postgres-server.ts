@@ -151,11 +151,34 @@ async function runChecked(prefix: string[], bin: string, args: string[]): Promis
   }
 }
 
-async function launch(prefix: string[], postgres: string, dataDir: string, socketDir: string, fixedPort?: number): Promise<{ proc: ChildProcess; port: number }> {
+async function launch(
+  prefix: string[],
+  postgres: string,
+  dataDir: string,
+  socketDir: string,
+  fixedPort?: number,
+): Promise<{ proc: ChildProcess; port: number }> {
   // A port picked free can be taken before the postmaster binds it; try a few.
   for (let attempt = 1; ; attempt++) {
     const port = fixedPort ?? (await freePort());
-    const args = ['-D', dataDir, '-k', socketDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=200'];
+    const args = [
+      '-D',
+      dataDir,
+      '-k',
+      socketDir,
+      '-p',
+      String(port),
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'fsync=off',
+      '-c',
+      'synchronous_commit=off',
+      '-c',
+      'full_page_writes=off',
+      '-c',
+      'max_connections=200',
+    ];
     const [cmd, ...rest] = [...prefix, postgres, ...args];
     const proc = spawn(cmd!, rest, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
     let stderr = '';

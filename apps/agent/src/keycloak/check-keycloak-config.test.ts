@@ -35,7 +35,9 @@ describe('checkKeycloakConfig', () => {
   it('refuses what the runtime cannot do', () => {
     expect(failure({ ...valid, distUrl: undefined }).message).toMatch(/process runtime needs distUrl/);
     expect(failure({ ...valid, distUrl: 'relative/kc.tar.gz' }).message).toMatch(/absolute path/);
-    expect(failure({ ...valid, database: { kind: 'bundled', password: { $secret: 'db', value: 'x' } } }).message).toMatch(/bundled database needs the docker runtime/);
+    expect(failure({ ...valid, database: { kind: 'bundled', password: { $secret: 'db', value: 'x' } } }).message).toMatch(
+      /bundled database needs the docker runtime/,
+    );
     expect(failure({ ...valid, runtime: 'docker' }).message).toMatch(/docker runtime needs image/);
     expect(failure({ ...valid, httpPort: 9000 }).message).toMatch(/httpPort and managementPort must differ/);
   });

@@ -13,6 +13,11 @@ export function compatVerdict(step: 'metadata' | 'check', code: number, output: 
   if (code === 0) return 'rolling';
   if (UNKNOWN_COMMAND.test(output)) return 'unavailable';
   if (step === 'check' && code === 3) return 'recreate';
-  const tail = output.trim().split('\n').filter((l) => !/^\s+at /.test(l)).slice(-8).join('\n');
+  const tail = output
+    .trim()
+    .split('\n')
+    .filter((l) => !/^\s+at /.test(l))
+    .slice(-8)
+    .join('\n');
   throw new Error(`kc.sh update-compatibility ${step} failed (exit ${code}):\n${tail}`);
 }

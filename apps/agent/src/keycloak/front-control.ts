@@ -25,7 +25,8 @@ export const frontControl = {
   ]),
   socketPath(stateDir: string): string {
     const path = join(resolve(stateDir), 'keycloak-front.sock');
-    if (Buffer.byteLength(path) > MAX_SOCKET_PATH) throw new Error(`state dir path too long for the Keycloak front's control socket (${path}); use a shorter --state-dir`);
+    if (Buffer.byteLength(path) > MAX_SOCKET_PATH)
+      throw new Error(`state dir path too long for the Keycloak front's control socket (${path}); use a shorter --state-dir`);
     return path;
   },
 };

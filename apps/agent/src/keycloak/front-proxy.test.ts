@@ -56,7 +56,10 @@ describe('FrontProxy', () => {
   it('switches per request: a keep-alive client never fails, requests in flight finish on the old backend', async () => {
     const a = await backend('a', 300);
     const b = await backend('b');
-    cleanup.push(() => new Promise((r) => a.server.close(r)), () => new Promise((r) => b.server.close(r)));
+    cleanup.push(
+      () => new Promise((r) => a.server.close(r)),
+      () => new Promise((r) => b.server.close(r)),
+    );
     const { proxy, url } = await setup(a.port);
 
     const slow = fetch(url).then((r) => r.json() as Promise<{ name: string }>);

@@ -2,10 +2,25 @@ import { Agent, createServer, request, type IncomingHttpHeaders, type Server } f
 import type { Logger } from '@keyfleet/log';
 
 /** Hop-by-hop headers belong to one connection and must not be forwarded (RFC 9110 §7.6.1). */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-authorization', 'proxy-authenticate']);
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+  'proxy-authorization',
+  'proxy-authenticate',
+]);
 
 function endToEnd(headers: IncomingHttpHeaders): IncomingHttpHeaders {
-  const listed = new Set(String(headers.connection ?? '').toLowerCase().split(',').map((h) => h.trim()));
+  const listed = new Set(
+    String(headers.connection ?? '')
+      .toLowerCase()
+      .split(',')
+      .map((h) => h.trim()),
+  );
   return Object.fromEntries(Object.entries(headers).filter(([name]) => !HOP_BY_HOP.has(name) && !listed.has(name)));
 }
 
@@ -36,7 +51,10 @@ export class FrontProxy {
 
   private agentFor(port: number): Agent {
     let agent = this.agents.get(port);
-    if (!agent) this.agents.set(port, (agent = new Agent({ keepAlive: true, maxSockets: 512 })));
+    if (!agent) {
+      agent = new Agent({ keepAlive: true, maxSockets: 512 });
+      this.agents.set(port, agent);
+    }
     return agent;
   }
 
@@ -75,7 +93,13 @@ export class FrontProxy {
     server.keepAliveTimeout = 60_000;
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err: NodeJS.ErrnoException) =>
-        reject(new Error(err.code === 'EADDRINUSE' ? `port ${port} is already in use (the ${this.name} front of Keycloak needs it)` : `${this.name} front cannot listen on ${port}: ${err.message}`)),
+        reject(
+          new Error(
+            err.code === 'EADDRINUSE'
+              ? `port ${port} is already in use (the ${this.name} front of Keycloak needs it)`
+              : `${this.name} front cannot listen on ${port}: ${err.message}`,
+          ),
+        ),
       );
       server.listen(port, host, () => resolve());
     });

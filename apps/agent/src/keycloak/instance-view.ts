@@ -5,7 +5,12 @@ import type { KeycloakInstanceView } from './keycloak-types.js';
 import { listRealms } from './list-realms.js';
 
 /** What a task reports about the instance: no secrets, just where it is and how it is doing. */
-export async function instanceView(record: KeycloakInstanceRecord, runtime: KeycloakRuntime, signal: AbortSignal, withRealms = false): Promise<KeycloakInstanceView> {
+export async function instanceView(
+  record: KeycloakInstanceRecord,
+  runtime: KeycloakRuntime,
+  signal: AbortSignal,
+  withRealms = false,
+): Promise<KeycloakInstanceView> {
   const status = await runtime.status(record);
   const ready = status.running && (await isReady(record.managementUrl, signal));
   const view: KeycloakInstanceView = { runtime: record.runtime, version: record.version, ready, baseUrl: record.baseUrl, managementUrl: record.managementUrl };

@@ -16,5 +16,11 @@ export function keycloakBuild(config: KeycloakConfig): KeycloakBuild {
     '--metrics-enabled=true',
     ...(config.features.length > 0 ? [`--features=${[...config.features].sort().join(',')}`] : []),
   ];
-  return { args, key: createHash('sha256').update(`${config.version}\n${args.join('\n')}`).digest('hex').slice(0, 12) };
+  return {
+    args,
+    key: createHash('sha256')
+      .update(`${config.version}\n${args.join('\n')}`)
+      .digest('hex')
+      .slice(0, 12),
+  };
 }

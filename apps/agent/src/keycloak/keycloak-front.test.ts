@@ -53,7 +53,10 @@ describe('KeycloakFront (a real front process)', () => {
       await KeycloakFront.for(${JSON.stringify(stateDir)}, createLogger('x', { level: 'silent' })).open(${JSON.stringify(pub)}, ${JSON.stringify(a.ports)});
       console.log('opened');
       setInterval(() => {}, 1000);`;
-    const agent = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: join(fileURLToPath(new URL('.', import.meta.url)), '..', '..'), stdio: ['ignore', 'pipe', 'inherit'] });
+    const agent = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: join(fileURLToPath(new URL('.', import.meta.url)), '..', '..'),
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     await new Promise<void>((opened, failed) => {
       agent.stdout.on('data', (d: Buffer) => d.toString().includes('opened') && opened());
       agent.once('exit', (code) => failed(new Error(`the agent process exited with ${code}`)));
@@ -134,7 +137,14 @@ describe('KeycloakFront.ensure (the agent start and its watchdog)', () => {
     desiredState,
     installedAt: '2026-01-01T00:00:00.000Z',
     updatedAt: '2026-01-01T00:00:00.000Z',
-    docker: { containerName: 'kc', image: 'kc:opt', slot: 'a', backendHttpPort: a.ports.httpPort, backendManagementPort: a.ports.managementPort, networkMode: 'host' },
+    docker: {
+      containerName: 'kc',
+      image: 'kc:opt',
+      slot: 'a',
+      backendHttpPort: a.ports.httpPort,
+      backendManagementPort: a.ports.managementPort,
+      networkMode: 'host',
+    },
   });
 
   it('starts a front for a running docker Keycloak when none serves, leaves a serving one alone, and ignores a stopped one', async () => {
@@ -149,7 +159,14 @@ describe('KeycloakFront.ensure (the agent start and its watchdog)', () => {
     // A front killed outright leaves its socket file behind; the next one must not trip over it.
     const lines = (await readFile(join(stateDir, 'keycloak-front.log'), 'utf8')).split('\n');
     process.kill((JSON.parse(lines.filter((l) => l.includes('front control listening')).at(-1)!) as { pid: number }).pid, 'SIGKILL');
-    await expect.poll(() => get(pub.httpPort).then(() => 'up', () => 'down')).toBe('down');
+    await expect
+      .poll(() =>
+        get(pub.httpPort).then(
+          () => 'up',
+          () => 'down',
+        ),
+      )
+      .toBe('down');
     expect(await KeycloakFront.ensure(stateDir, log)).toBe('reopened');
     expect(await get(pub.httpPort)).toBe('a-http');
 

@@ -41,7 +41,10 @@ export class KeycloakFront {
 
   static for(stateDir: string, log: Logger): KeycloakFront {
     let front = fronts.get(stateDir);
-    if (!front) fronts.set(stateDir, (front = new KeycloakFront(stateDir, log)));
+    if (!front) {
+      front = new KeycloakFront(stateDir, log);
+      fronts.set(stateDir, front);
+    }
     return front;
   }
 

@@ -34,7 +34,12 @@ export interface KeycloakRuntime {
    * Moves the instance to `config`, verifying the new one with `verify` before it serves;
    * on failure restores the old one and throws UpdateRolledBack. Returns the new record.
    */
-  update(record: KeycloakInstanceRecord, config: KeycloakConfig, ctx: RuntimeContext, verify: (at: VerifyEndpoints) => Promise<VerifyReport>): Promise<KeycloakInstanceRecord>;
+  update(
+    record: KeycloakInstanceRecord,
+    config: KeycloakConfig,
+    ctx: RuntimeContext,
+    verify: (at: VerifyEndpoints) => Promise<VerifyReport>,
+  ): Promise<KeycloakInstanceRecord>;
   /** Stops and deletes the instance and everything the runtime created for it (containers, volumes, dists). */
   remove(record: KeycloakInstanceRecord, ctx: RuntimeContext): Promise<void>;
 }

@@ -88,7 +88,7 @@ async function tls(t: VerifyTarget, signal: AbortSignal): Promise<CheckOutcome> 
   const url = candidates.find((u) => u?.protocol === 'https:');
   if (!url) return { ok: true, detail: 'TLS not enabled' };
   const { cert, authorized, authorizationError } = await peerCertificate(url, signal);
-  if (!cert || !cert.valid_to) return { ok: false, detail: `${url.host} presented no certificate` };
+  if (!cert?.valid_to) return { ok: false, detail: `${url.host} presented no certificate` };
   const problems: string[] = [];
   const notAfter = new Date(cert.valid_to);
   const notBefore = new Date(cert.valid_from);

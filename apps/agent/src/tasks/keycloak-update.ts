@@ -13,7 +13,8 @@ import { verifyKeycloak } from '../keycloak/verify-keycloak.js';
 import type { TaskHandler } from './index.js';
 import { TaskFailure } from './task-failure.js';
 
-const timelineText = (timeline: TimelineEntry[]) => timeline.map((t) => `${t.at.slice(11, 19)} ${t.step}${t.detail ? ` (${t.detail.split('\n')[0]})` : ''}`).join(' | ');
+const timelineText = (timeline: TimelineEntry[]) =>
+  timeline.map((t) => `${t.at.slice(11, 19)} ${t.step}${t.detail ? ` (${t.detail.split('\n')[0]})` : ''}`).join(' | ');
 
 /**
  * Moves Keycloak to a new version or config (see the runtimes for how), verified before it
@@ -47,7 +48,7 @@ export const keycloakUpdate: TaskHandler<'keycloak.update'> = async (config, ctx
   }
 
   note('update started', `${record.version} → ${config.version} (${record.runtime} runtime)`);
-  let next;
+  let next: Awaited<ReturnType<typeof runtime.update>>;
   try {
     next = await runtime.update(record, config, rctx, (at) => verifyKeycloak(target(at), config.verifyLogin, ctx.signal));
   } catch (err) {
@@ -60,6 +61,7 @@ export const keycloakUpdate: TaskHandler<'keycloak.update'> = async (config, ctx
   await saveInstance(ctx.stateDir, next);
   const report = await verifyKeycloak(target(next), config.verifyLogin, ctx.signal);
   note('update finished', report.ok ? 'verified through the public endpoints' : 'verification through the public endpoints failed');
-  if (!report.ok) throw new Error(`${verifyFailure(report, 'updated, but the verification through the public endpoints failed')}; timeline: ${timelineText(timeline)}`);
+  if (!report.ok)
+    throw new Error(`${verifyFailure(report, 'updated, but the verification through the public endpoints failed')}; timeline: ${timelineText(timeline)}`);
   return { outcome: 'updated', instance: await instanceView(next, runtime, ctx.signal), verify: report, timeline };
 };

@@ -2,7 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { createLogger } from '@keyfleet/log';
 import { noop } from './noop.js';
 
-const ctx = (signal = new AbortController().signal) => ({ signal, progress: () => {}, log: createLogger('test', { level: 'silent' }), stateDir: '/nonexistent/keyfleet-agent-state' });
+const ctx = (signal = new AbortController().signal) => ({
+  signal,
+  progress: () => {},
+  log: createLogger('test', { level: 'silent' }),
+  stateDir: '/nonexistent/keyfleet-agent-state',
+});
 
 describe('noop task', () => {
   it('waits the requested delay and returns a payload of the requested size', async () => {

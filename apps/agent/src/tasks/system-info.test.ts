@@ -17,7 +17,15 @@ const onPath = (bin: string) =>
 
 describe('system.info task', () => {
   it('reports this host in the declared shape, with Java detected as present or not', async () => {
-    const out = await systemInfo({}, { signal: new AbortController().signal, progress: () => {}, log: createLogger('test', { level: 'silent' }), stateDir: '/nonexistent/keyfleet-agent-state' });
+    const out = await systemInfo(
+      {},
+      {
+        signal: new AbortController().signal,
+        progress: () => {},
+        log: createLogger('test', { level: 'silent' }),
+        stateDir: '/nonexistent/keyfleet-agent-state',
+      },
+    );
     const parsed = taskDefinitions['system.info'].output.parse(out);
     expect(parsed.memory.totalBytes).toBeGreaterThan(parsed.memory.availableBytes);
     expect(parsed.cpu.cores).toBeGreaterThan(0);

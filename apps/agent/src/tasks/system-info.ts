@@ -42,14 +42,7 @@ async function java(signal: AbortSignal): Promise<{ present: boolean; version?: 
 export const systemInfo: TaskHandler<'system.info'> = async (_input, ctx) => {
   // Loaded here only: systeminformation is large and the idle agent should not pay for it.
   const si = (await import('systeminformation')).default;
-  const [os, cpu, mem, disks, dockerInfo, javaInfo] = await Promise.all([
-    si.osInfo(),
-    si.cpu(),
-    si.mem(),
-    si.fsSize(),
-    docker(ctx.signal),
-    java(ctx.signal),
-  ]);
+  const [os, cpu, mem, disks, dockerInfo, javaInfo] = await Promise.all([si.osInfo(), si.cpu(), si.mem(), si.fsSize(), docker(ctx.signal), java(ctx.signal)]);
   return {
     hostname: os.hostname || hostname(),
     os: { platform: os.platform, distro: os.distro, release: os.release, kernel: os.kernel, arch: os.arch },

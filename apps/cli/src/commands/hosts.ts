@@ -19,10 +19,19 @@ export function hostsCommand(): Command {
         ['HOSTNAME', (h) => h.hostname],
         ['STATUS', (h) => h.status],
         ['AGENT', (h) => h.agentVersion],
-        ['KEYCLOAK', (h) => (h.keycloak?.installed ? `${h.keycloak.version} ${h.keycloak.ready ? 'ready' : 'not ready'}` : h.keycloak ? 'not installed' : null)],
+        [
+          'KEYCLOAK',
+          (h) => (h.keycloak?.installed ? `${h.keycloak.version} ${h.keycloak.ready ? 'ready' : 'not ready'}` : h.keycloak ? 'not installed' : null),
+        ],
         ['VERIFIED', (h) => (h.lastVerification ? (h.lastVerification.ok ? 'ok' : 'FAILED') : null)],
         ['LAST HEARTBEAT', (h) => h.lastHeartbeatAt],
-        ['LABELS', (h) => Object.entries(h.labels).map(([k, v]) => `${k}=${v}`).join(',')],
+        [
+          'LABELS',
+          (h) =>
+            Object.entries(h.labels)
+              .map(([k, v]) => `${k}=${v}`)
+              .join(','),
+        ],
       ]);
     });
 

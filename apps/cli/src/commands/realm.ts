@@ -35,12 +35,16 @@ export function realmCommand(): Command {
       try {
         const ctx = await cliContext(cmd);
         const spec = await readConfigFile(opts.spec, 'realm spec');
-        await runAndFollow(ctx, { type: 'keycloak.realm.plan', target: parseTarget(opts.target), params: { spec } }, {
-          wait: true,
-          render: (batch) => {
-            changes = showRealmDiff(ctx, batch, 'plan');
+        await runAndFollow(
+          ctx,
+          { type: 'keycloak.realm.plan', target: parseTarget(opts.target), params: { spec } },
+          {
+            wait: true,
+            render: (batch) => {
+              changes = showRealmDiff(ctx, batch, 'plan');
+            },
           },
-        });
+        );
       } catch (err) {
         // Under --detailed-exitcode, 2 means "changes"; every failure must then be 1.
         if (opts.detailedExitcode && !(err instanceof TasksFailed)) throw new CliExit(1, `error: ${(err as Error).message}`);
@@ -57,10 +61,14 @@ export function realmCommand(): Command {
     .action(async (opts: { target: string; spec: string }, cmd: Command) => {
       const ctx = await cliContext(cmd);
       const spec = await readConfigFile(opts.spec, 'realm spec');
-      await runAndFollow(ctx, { type: 'keycloak.realm.apply', target: parseTarget(opts.target), params: { spec } }, {
-        wait: true,
-        render: (batch) => void showRealmDiff(ctx, batch, 'apply'),
-      });
+      await runAndFollow(
+        ctx,
+        { type: 'keycloak.realm.apply', target: parseTarget(opts.target), params: { spec } },
+        {
+          wait: true,
+          render: (batch) => void showRealmDiff(ctx, batch, 'apply'),
+        },
+      );
     });
 
   realm

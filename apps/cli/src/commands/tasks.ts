@@ -53,7 +53,13 @@ export function tasksCommand(): Command {
       const { hub, output } = await cliContext(cmd);
       const body = await expectOk(
         await hub.v1.tasks.$get({
-          query: { batch: opts.batch, host: opts.host, state: opts.state as never, type: opts.type, limit: String(positiveInt('--limit', opts.limit)) as never },
+          query: {
+            batch: opts.batch,
+            host: opts.host,
+            state: opts.state as never,
+            type: opts.type,
+            limit: String(positiveInt('--limit', opts.limit)) as never,
+          },
         }),
       );
       output.table(body, body.items, [

@@ -22,7 +22,10 @@ export function auditTrail(db: Kysely<Database>, log: Logger): MiddlewareHandler
     if (outcome !== 'ok') {
       detail.status = status;
       // Error bodies are written by this API and never carry secrets.
-      const body = (await c.res.clone().json().catch(() => undefined)) as { error?: unknown } | undefined;
+      const body = (await c.res
+        .clone()
+        .json()
+        .catch(() => undefined)) as { error?: unknown } | undefined;
       if (typeof body?.error === 'string') detail.error = body.error;
     }
     try {

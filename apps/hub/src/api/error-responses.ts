@@ -1,8 +1,6 @@
 import { z } from '@hono/zod-openapi';
 
-export const ErrorBody = z
-  .object({ error: z.string(), details: z.unknown().optional() })
-  .openapi('Error');
+export const ErrorBody = z.object({ error: z.string(), details: z.unknown().optional() }).openapi('Error');
 
 const descriptions = {
   400: 'Invalid input',
@@ -16,7 +14,7 @@ type ErrorStatus = keyof typeof descriptions;
 
 /** OpenAPI response entries for the given error statuses, all with the common error body. */
 export function errorResponses<const S extends ErrorStatus>(...statuses: S[]) {
-  return Object.fromEntries(
-    statuses.map((s) => [s, { description: descriptions[s], content: { 'application/json': { schema: ErrorBody } } }]),
-  ) as unknown as { [K in S]: { description: string; content: { 'application/json': { schema: typeof ErrorBody } } } };
+  return Object.fromEntries(statuses.map((s) => [s, { description: descriptions[s], content: { 'application/json': { schema: ErrorBody } } }])) as unknown as {
+    [K in S]: { description: string; content: { 'application/json': { schema: typeof ErrorBody } } };
+  };
 }

@@ -96,7 +96,10 @@ export async function createTestContext(opts: { databaseUrl?: string } = {}): Pr
       secrets,
       async tokenFor(role) {
         const { token, hash } = generateSecretToken('kf_');
-        await db.insertInto('api_tokens').values({ id: newId('tok'), name: `test-${role}`, role, token_hash: hash, created_by: 'test' }).execute();
+        await db
+          .insertInto('api_tokens')
+          .values({ id: newId('tok'), name: `test-${role}`, role, token_hash: hash, created_by: 'test' })
+          .execute();
         return token;
       },
       async addHost(h) {

@@ -16,10 +16,7 @@ interface Pending<T, R> {
  * agents) into one `write` call, one batch at a time. `write` returns one outcome
  * per item, in order; if it throws, every item of that batch is rejected.
  */
-export function createBatchWriter<T, R>(
-  write: (items: T[]) => Promise<R[]>,
-  opts: { maxDelayMs: number; maxItems: number },
-): BatchWriter<T, R> {
+export function createBatchWriter<T, R>(write: (items: T[]) => Promise<R[]>, opts: { maxDelayMs: number; maxItems: number }): BatchWriter<T, R> {
   const queue: Pending<T, R>[] = [];
   let timer: NodeJS.Timeout | undefined;
   let writing: Promise<void> | undefined;
@@ -30,13 +27,13 @@ export function createBatchWriter<T, R>(
     if (writing || queue.length === 0) return;
     const batch = queue.splice(0, opts.maxItems);
     writing = write(batch.map((p) => p.item))
-      .then(
-        (outcomes) => {
-          if (outcomes.length !== batch.length) throw new Error(`batch write returned ${outcomes.length} outcomes for ${batch.length} items`);
-          batch.forEach((p, i) => p.resolve(outcomes[i]!));
-        },
-      )
-      .catch((err: unknown) => batch.forEach((p) => p.reject(err)))
+      .then((outcomes) => {
+        if (outcomes.length !== batch.length) throw new Error(`batch write returned ${outcomes.length} outcomes for ${batch.length} items`);
+        for (const [i, p] of batch.entries()) p.resolve(outcomes[i]!);
+      })
+      .catch((err: unknown) => {
+        for (const p of batch) p.reject(err);
+      })
       .finally(() => {
         writing = undefined;
         // Whatever arrived during the write has already waited long enough.

@@ -82,7 +82,10 @@ export function createDispatchLoop(deps: {
       if (reply.status !== 'rejected') return { kind: 'dispatched', task };
       const code = task.task_types.includes(task.type) ? 'invalid_input' : 'unknown_type';
       // An agent quoting its input back in the reason must not put a secret into the task row.
-      const reason = redactSecrets(reply.reason ?? 'rejected by the agent', names.flatMap((n) => secrets.values.get(n) ?? []));
+      const reason = redactSecrets(
+        reply.reason ?? 'rejected by the agent',
+        names.flatMap((n) => secrets.values.get(n) ?? []),
+      );
       return { kind: 'rejected', task, error: { code, message: reason } };
     } catch (err) {
       if (err instanceof DecodeError) {
@@ -95,7 +98,7 @@ export function createDispatchLoop(deps: {
     }
   };
 
-  const record = async (outcomes: Outcome[]): Promise<void[]> => {
+  const record = async (outcomes: Outcome[]): Promise<undefined[]> => {
     const dispatched = outcomes.filter((o) => o.kind === 'dispatched').map((o) => o.task.id);
     const retry = outcomes.filter((o) => o.kind === 'retry').map((o) => o.task.id);
     if (dispatched.length > 0) {
@@ -152,9 +155,7 @@ export function createDispatchLoop(deps: {
       for (const task of claimed) {
         const p: Promise<void> = send(task, secrets)
           .then((o) => outcomes.add(o))
-          .catch((err: unknown) =>
-            log.error({ err, taskId: task.id }, 'recording a dispatch outcome failed; the task is sent again when its lease lapses'),
-          )
+          .catch((err: unknown) => log.error({ err, taskId: task.id }, 'recording a dispatch outcome failed; the task is sent again when its lease lapses'))
           .finally(() => {
             inFlight.delete(p);
             if (saturated && inFlight.size <= deps.maxInFlight / 2) {

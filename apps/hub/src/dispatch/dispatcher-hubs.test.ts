@@ -12,10 +12,7 @@ describe.each(['pglite', 'postgres'] as const)('two hubs on one %s database', (d
   });
 
   it('send each task once, store each result once, expire each task once', async () => {
-    const hubs = [
-      await fleet.startHub({ dispatchIntervalMs: 20 }),
-      await fleet.startHub({ dispatchIntervalMs: 20, db: fleet.database.connect() }),
-    ];
+    const hubs = [await fleet.startHub({ dispatchIntervalMs: 20 }), await fleet.startHub({ dispatchIntervalMs: 20, db: fleet.database.connect() })];
     const hostId = await fleet.addHost();
     const taskIds: string[] = [];
     for (let i = 0; i < 120; i++) taskIds.push(await fleet.addTask(hostId));
@@ -29,7 +26,9 @@ describe.each(['pglite', 'postgres'] as const)('two hubs on one %s database', (d
       return { status: 'accepted' };
     };
     await agent.hello({ maxConcurrency: 40 });
-    const kicking = setInterval(() => hubs.forEach((h) => h.dispatcher.kick()), 5);
+    const kicking = setInterval(() => {
+      for (const h of hubs) h.dispatcher.kick();
+    }, 5);
     try {
       await waitFor(
         async () =>
@@ -61,7 +60,10 @@ describe.each(['pglite', 'postgres'] as const)('two hubs on one %s database', (d
     expect(finals).toHaveLength(taskIds.length);
     expect(finals.every((f) => Number(f.n) === 1)).toBe(true);
 
-    await waitFor(async () => (await fleet.db.selectFrom('tasks').select('id').where('id', 'in', doomed).where('state', '=', 'expired').execute()).length === doomed.length, 'expired');
+    await waitFor(
+      async () => (await fleet.db.selectFrom('tasks').select('id').where('id', 'in', doomed).where('state', '=', 'expired').execute()).length === doomed.length,
+      'expired',
+    );
     const expiredEvents = await fleet.db.selectFrom('task_events').select('task_id').where('task_id', 'in', doomed).execute();
     expect(expiredEvents.map((e) => e.task_id).sort()).toEqual([...doomed].sort());
 

@@ -31,7 +31,14 @@ describe('hello and dispatch', () => {
     expect(reply.kind).toBe('welcome');
 
     const host = await fleet.db.selectFrom('hosts').selectAll().where('id', '=', hostId).executeTakeFirstOrThrow();
-    expect(host).toMatchObject({ status: 'online', agent_version: '0.0.1-test', proto_version: 'v1', task_types: ['noop'], max_concurrency: 2, heartbeat_interval_ms: 5000 });
+    expect(host).toMatchObject({
+      status: 'online',
+      agent_version: '0.0.1-test',
+      proto_version: 'v1',
+      task_types: ['noop'],
+      max_concurrency: 2,
+      heartbeat_interval_ms: 5000,
+    });
     expect(host.labels).toEqual({ env: 'test' });
     expect(host.last_hello_at).toBeInstanceOf(Date);
 
@@ -231,7 +238,14 @@ describe('refused messages', () => {
     await agent.nc.flush();
     await waitFor(() => fleet.logs.some((l) => l.msg === 'agent message rejected' && l.subject === subjects.hub.heartbeat(hostId)), 'heartbeat refusal logged');
 
-    for (const part of ['not UTF-8 JSON', 'malformed result', 'differs from the sender', 'unknown subject', 'is not a task of host', 'unknown host ghost-host']) {
+    for (const part of [
+      'not UTF-8 JSON',
+      'malformed result',
+      'differs from the sender',
+      'unknown subject',
+      'is not a task of host',
+      'unknown host ghost-host',
+    ]) {
       expect(warned(part), part).toBeDefined();
     }
     expect((await agent.hello()).kind).toBe('welcome');

@@ -80,10 +80,7 @@ export async function connectFakeAgent(nats: NatsServer, hostId: string): Promis
       await nc.flush();
     },
     async progress(taskId, stage, extra = {}) {
-      nc.publish(
-        subjects.hub.progress(hostId),
-        encode(messages.progress, { kind: 'progress', hostId, taskId, stage, at: new Date().toISOString(), ...extra }),
-      );
+      nc.publish(subjects.hub.progress(hostId), encode(messages.progress, { kind: 'progress', hostId, taskId, stage, at: new Date().toISOString(), ...extra }));
       await nc.flush();
     },
     async result(taskId, outcome, extra = {}) {

@@ -115,7 +115,13 @@ describe('host Keycloak record', () => {
     const second = await run(agent, 'keycloak.verify');
     const failed = report(false);
     await agent.result(second, 'failed', { error: { code: 'handler_error', message: 'login: invalid_client' }, output: failed });
-    expect((await host(agent)).lastVerification).toEqual({ ok: false, checkedAt: failed.checkedAt, checks: failed.checks, error: 'login: invalid_client', taskId: second });
+    expect((await host(agent)).lastVerification).toEqual({
+      ok: false,
+      checkedAt: failed.checkedAt,
+      checks: failed.checks,
+      error: 'login: invalid_client',
+      taskId: second,
+    });
 
     const third = await run(agent, 'keycloak.verify');
     const passed = report(true);
@@ -153,7 +159,11 @@ describe('realm spec history', () => {
       [2, apply2],
       [1, apply1],
     ]);
-    expect(history[1]).toMatchObject({ spec: { realm: 'demo', clients: [{ clientId: 'web', secret: { $secret: 'web-secret' } }] }, changes: changes1, appliedBy: expect.stringMatching(/^initial-admin/) });
+    expect(history[1]).toMatchObject({
+      spec: { realm: 'demo', clients: [{ clientId: 'web', secret: { $secret: 'web-secret' } }] },
+      changes: changes1,
+      appliedBy: expect.stringMatching(/^initial-admin/),
+    });
     expect(history[0].changes).toEqual(changes2);
     expect(JSON.stringify(history)).not.toContain('web-client-secret');
 
@@ -164,8 +174,17 @@ describe('realm spec history', () => {
     expect(sent.type).toBe('keycloak.realm.apply');
     expect((sent.params as { spec: { displayName?: string; clients: Array<{ secret: unknown }> } }).spec.displayName).toBeUndefined();
     // The agent gets the secret value; the stored spec never had it.
-    expect((sent.params as { spec: { clients: Array<{ secret: unknown }> } }).spec.clients[0]!.secret).toEqual({ $secret: 'web-secret', value: 'web-client-secret-8832' });
-    await agent.result(rollbackId, 'succeeded', { output: { realm: 'demo', inSync: false, changes: [{ resource: 'realm', id: 'demo', action: 'update', fields: [{ path: 'displayName', from: 'Demo', to: null }] }] } });
+    expect((sent.params as { spec: { clients: Array<{ secret: unknown }> } }).spec.clients[0]!.secret).toEqual({
+      $secret: 'web-secret',
+      value: 'web-client-secret-8832',
+    });
+    await agent.result(rollbackId, 'succeeded', {
+      output: {
+        realm: 'demo',
+        inSync: false,
+        changes: [{ resource: 'realm', id: 'demo', action: 'update', fields: [{ path: 'displayName', from: 'Demo', to: null }] }],
+      },
+    });
     const after = (await api.call('GET', `/v1/hosts/${agent.hostId}/realms/demo/history`)).json.items;
     expect(after[0]).toMatchObject({ version: 3, taskId: rollbackId, spec: history[1].spec });
   });

@@ -70,7 +70,13 @@ async function setVerification(trx: Kysely<Database>, r: ProjectedResult, report
   const verification: HostVerification =
     r.outcome === 'succeeded' && report
       ? { ...report, taskId: r.taskId }
-      : { ok: false, checkedAt: report?.checkedAt ?? r.finishedAt, checks: report?.checks ?? [], error: r.error?.message ?? 'verification failed', taskId: r.taskId };
+      : {
+          ok: false,
+          checkedAt: report?.checkedAt ?? r.finishedAt,
+          checks: report?.checks ?? [],
+          error: r.error?.message ?? 'verification failed',
+          taskId: r.taskId,
+        };
   await trx
     .updateTable('hosts')
     .set({ last_verification: JSON.stringify(verification) })

@@ -107,7 +107,9 @@ describe('secret values on the wire', () => {
   it('fails a task whose secret was deleted before it could be sent, saying which and why', async () => {
     await fleet.secrets.put('short-lived', 'short-lived-value-1', 'test');
     const hostId = await fleet.addHost();
-    const taskId = await queue(hostId, 'keycloak.verify', { login: { grant: 'password', realm: 'demo', clientId: 'probe', username: 'u', password: { $secret: 'short-lived' } } });
+    const taskId = await queue(hostId, 'keycloak.verify', {
+      login: { grant: 'password', realm: 'demo', clientId: 'probe', username: 'u', password: { $secret: 'short-lived' } },
+    });
     await fleet.secrets.delete('short-lived');
     const agent = await agentFor(hostId);
     await waitFor(async () => (await fleet.task(taskId)).state === 'failed', 'task failed');
@@ -121,11 +123,15 @@ describe('secret values on the wire', () => {
   it('fails a task whose secret another hub key sealed, pointing at KEYFLEET_SECRET_KEY', async () => {
     await new SecretStore(fleet.db, new SecretBox(randomBytes(32))).put('foreign', 'foreign-value-1', 'other hub');
     const agent = await agentFor(await fleet.addHost());
-    const taskId = await queue(agent.hostId, 'keycloak.verify', { login: { grant: 'client_credentials', realm: 'demo', clientId: 'probe', clientSecret: { $secret: 'foreign' } } });
+    const taskId = await queue(agent.hostId, 'keycloak.verify', {
+      login: { grant: 'client_credentials', realm: 'demo', clientId: 'probe', clientSecret: { $secret: 'foreign' } },
+    });
     await waitFor(async () => (await fleet.task(taskId)).state === 'failed', 'task failed');
     const { error } = await fleet.task(taskId);
     expect(error?.code).toBe('invalid_input');
-    expect(error?.message).toMatch(/^secret "foreign" was sealed under hub secret key [0-9a-f]{16}, but this hub has key [0-9a-f]{16}: every hub sharing a database needs the same KEYFLEET_SECRET_KEY$/);
+    expect(error?.message).toMatch(
+      /^secret "foreign" was sealed under hub secret key [0-9a-f]{16}, but this hub has key [0-9a-f]{16}: every hub sharing a database needs the same KEYFLEET_SECRET_KEY$/,
+    );
     expect(agent.tasks).toEqual([]);
   });
 });

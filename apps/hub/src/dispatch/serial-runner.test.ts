@@ -13,13 +13,16 @@ describe('createSerialRunner', () => {
     let active = 0;
     let maxActive = 0;
     let runs = 0;
-    const runner = createSerialRunner(async () => {
-      active++;
-      maxActive = Math.max(maxActive, active);
-      runs++;
-      await sleep(50);
-      active--;
-    }, { name: 'test', intervalMs: 60_000, log });
+    const runner = createSerialRunner(
+      async () => {
+        active++;
+        maxActive = Math.max(maxActive, active);
+        runs++;
+        await sleep(50);
+        active--;
+      },
+      { name: 'test', intervalMs: 60_000, log },
+    );
     runner.start();
     for (let i = 0; i < 10; i++) runner.kick();
     await sleep(200);
@@ -30,10 +33,13 @@ describe('createSerialRunner', () => {
 
   it('runs on its interval, logs failures and keeps going; stop waits and ends the schedule', async () => {
     let runs = 0;
-    const runner = createSerialRunner(async () => {
-      runs++;
-      throw new Error(`run ${runs} failed`);
-    }, { name: 'flaky', intervalMs: 20, log });
+    const runner = createSerialRunner(
+      async () => {
+        runs++;
+        throw new Error(`run ${runs} failed`);
+      },
+      { name: 'flaky', intervalMs: 20, log },
+    );
     runner.start();
     await sleep(150);
     await runner.stop();

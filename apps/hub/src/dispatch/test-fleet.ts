@@ -133,7 +133,10 @@ export async function startTestFleet(dbKind: 'pglite' | 'postgres' = 'pglite'): 
     async addTask(hostId, opts = {}) {
       if (!batchId) {
         batchId = `b-${randomUUID()}`;
-        await db.insertInto('task_batches').values({ id: batchId, type: 'noop', params: '{}', target: JSON.stringify({ kind: 'all' }), created_by: 'test' }).execute();
+        await db
+          .insertInto('task_batches')
+          .values({ id: batchId, type: 'noop', params: '{}', target: JSON.stringify({ kind: 'all' }), created_by: 'test' })
+          .execute();
       }
       const id = `t-${randomUUID()}`;
       await db

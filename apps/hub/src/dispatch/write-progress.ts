@@ -22,7 +22,12 @@ export type ProgressVerdict = string | undefined;
  * A thousand agents start a fan-out within milliseconds of each other, so the state
  * changes are one statement per batch rather than a transaction per message.
  */
-export async function writeProgress(db: Kysely<Database>, log: Logger, secrets: Pick<SecretStore, 'reveal'>, items: ProgressItem[]): Promise<ProgressVerdict[]> {
+export async function writeProgress(
+  db: Kysely<Database>,
+  log: Logger,
+  secrets: Pick<SecretStore, 'reveal'>,
+  items: ProgressItem[],
+): Promise<ProgressVerdict[]> {
   const ids = [...new Set(items.map((i) => i.progress.taskId))];
   const tasks = new Map(
     (await db.selectFrom('tasks').select(['id', 'state', 'host_id', 'batch_id', 'params']).where('id', 'in', ids).execute()).map((t) => [t.id, t]),
@@ -43,10 +48,17 @@ export async function writeProgress(db: Kysely<Database>, log: Logger, secrets: 
   if (live.length === 0) return verdicts;
 
   // Like results, progress messages are stored and shown: mask any secret the task was sent.
-  const secretsOf = new Map(live.filter((i) => i.progress.message).map((i) => [i.progress.taskId, collectSecretRefs(tasks.get(i.progress.taskId)!.params).map((r) => r.name)]));
+  const secretsOf = new Map(
+    live.filter((i) => i.progress.message).map((i) => [i.progress.taskId, collectSecretRefs(tasks.get(i.progress.taskId)!.params).map((r) => r.name)]),
+  );
   const { values } = await secrets.reveal([...secretsOf.values()].flat());
   const masked = (p: Progress): string | undefined =>
-    p.message === undefined ? undefined : redactSecrets(p.message, (secretsOf.get(p.taskId) ?? []).flatMap((n) => values.get(n) ?? []));
+    p.message === undefined
+      ? undefined
+      : redactSecrets(
+          p.message,
+          (secretsOf.get(p.taskId) ?? []).flatMap((n) => values.get(n) ?? []),
+        );
 
   await db.transaction().execute(async (trx) => {
     const toRunning = live.filter((i) => tasks.get(i.progress.taskId)!.state !== 'running').map((i) => i.progress.taskId);
@@ -62,7 +74,10 @@ export async function writeProgress(db: Kysely<Database>, log: Logger, secrets: 
       if (p.percent === undefined && p.message === undefined) continue;
       const progress = JSON.stringify({ percent: p.percent, message: masked(p) });
       await trx.updateTable('tasks').set({ progress }).where('id', '=', p.taskId).execute();
-      await trx.insertInto('task_events').values({ task_id: p.taskId, batch_id: tasks.get(p.taskId)!.batch_id, kind: 'progress', data: progress }).execute();
+      await trx
+        .insertInto('task_events')
+        .values({ task_id: p.taskId, batch_id: tasks.get(p.taskId)!.batch_id, kind: 'progress', data: progress })
+        .execute();
     }
   });
   return verdicts;

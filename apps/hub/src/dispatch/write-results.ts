@@ -24,12 +24,7 @@ export type ResultVerdict = { ok: true; stored: boolean } | { ok: false; reason:
  * the task was sent is masked before anything is stored, and the read models fed
  * by results (see result-projections.ts) are updated in the same transaction.
  */
-export async function writeResults(
-  db: Kysely<Database>,
-  log: Logger,
-  secrets: Pick<SecretStore, 'reveal'>,
-  items: ResultItem[],
-): Promise<ResultVerdict[]> {
+export async function writeResults(db: Kysely<Database>, log: Logger, secrets: Pick<SecretStore, 'reveal'>, items: ResultItem[]): Promise<ResultVerdict[]> {
   const taskIds = [...new Set(items.map((i) => i.result.taskId))];
   return db.transaction().execute(async (trx) => {
     const rows = await trx

@@ -21,7 +21,11 @@ export class HubMetrics {
       help: 'Hosts whose agent is connected and heartbeating.',
       registers: [this.registry],
       async collect() {
-        const row = await db.selectFrom('hosts').select((eb) => eb.fn.countAll<number>().as('n')).where('status', '=', 'online').executeTakeFirst();
+        const row = await db
+          .selectFrom('hosts')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .where('status', '=', 'online')
+          .executeTakeFirst();
         this.set(Number(row?.n ?? 0));
       },
     });
@@ -32,7 +36,11 @@ export class HubMetrics {
       labelNames: ['state'],
       registers: [this.registry],
       async collect() {
-        const rows = await db.selectFrom('tasks').select(['state', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('state').execute();
+        const rows = await db
+          .selectFrom('tasks')
+          .select(['state', (eb) => eb.fn.countAll<number>().as('n')])
+          .groupBy('state')
+          .execute();
         const counts = new Map(rows.map((r) => [r.state, Number(r.n)]));
         // Every state is reported, 0 included, so rate() and alerts never see gaps.
         for (const state of TASK_STATES) this.set({ state }, counts.get(state) ?? 0);

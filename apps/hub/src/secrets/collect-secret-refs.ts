@@ -18,7 +18,7 @@ export function collectSecretRefs(value: unknown): FoundSecretRef[] {
     if (isSecretRef(v)) {
       found.push({ path: path.join('.'), name: v.$secret, hasValue: Object.hasOwn(v, 'value') });
     } else if (Array.isArray(v)) {
-      v.forEach((item, i) => walk(item, [...path, String(i)]));
+      for (const [i, item] of v.entries()) walk(item, [...path, String(i)]);
     } else if (typeof v === 'object' && v !== null) {
       for (const [k, item] of Object.entries(v)) walk(item, [...path, k]);
     }

@@ -9,7 +9,7 @@ export function parseSecretKey(text: string, source: string): Buffer {
     : /^[A-Za-z0-9+/_-]+={0,2}$/.test(trimmed)
       ? Buffer.from(trimmed.replace(/-/g, '+').replace(/_/g, '/'), 'base64')
       : undefined;
-  if (!key || key.length !== 32) {
+  if (key?.length !== 32) {
     throw new Error(`${source} must be 32 random bytes as 64 hex digits or base64 (e.g. \`openssl rand -base64 32\`)`);
   }
   return key;

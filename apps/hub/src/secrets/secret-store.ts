@@ -59,7 +59,11 @@ export class SecretStore {
 
   /** How many stored secrets another key sealed (they cannot be opened by this hub). */
   async countForeign(): Promise<number> {
-    const r = await this.db.selectFrom('secrets').select((eb) => eb.fn.countAll<number>().as('n')).where('key_id', '!=', this.box.keyId).executeTakeFirstOrThrow();
+    const r = await this.db
+      .selectFrom('secrets')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('key_id', '!=', this.box.keyId)
+      .executeTakeFirstOrThrow();
     return Number(r.n);
   }
 

@@ -121,7 +121,12 @@ describe('realm as code against a real Keycloak', () => {
       'group:/staff/admins',
       'identityProvider:corp',
     ]);
-    expect(plan.changes.find((c) => c.resource === 'client' && c.id === 'backend')?.fields).toContainEqual({ path: 'secret', from: null, to: '***', note: 'set' });
+    expect(plan.changes.find((c) => c.resource === 'client' && c.id === 'backend')?.fields).toContainEqual({
+      path: 'secret',
+      from: null,
+      to: '***',
+      note: 'set',
+    });
     expect(secretsIn(plan)).toEqual([]);
   });
 

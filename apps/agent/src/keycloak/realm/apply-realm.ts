@@ -186,7 +186,13 @@ async function syncClientScopes(kc: KeycloakAdminClient, c: ClientSpec, current:
   }
 }
 
-async function syncGroupRoles(kc: KeycloakAdminClient, id: string, want: string[], have: string[], roles: Map<string, { id: string; name: string }>): Promise<void> {
+async function syncGroupRoles(
+  kc: KeycloakAdminClient,
+  id: string,
+  want: string[],
+  have: string[],
+  roles: Map<string, { id: string; name: string }>,
+): Promise<void> {
   const add = want.filter((r) => !have.includes(r)).map((r) => roles.get(r)!);
   const remove = have.filter((r) => !want.includes(r)).map((r) => roles.get(r)!);
   if (add.length > 0) await kc.groups.addRealmRoleMappings({ id, roles: add });
@@ -212,7 +218,14 @@ function realmPayload(spec: RealmSpec, current: RealmRepresentation | undefined,
 function smtpPayload(smtp: NonNullable<RealmSpec['smtp']>, current: Record<string, string> | undefined, writePassword: boolean): Record<string, string> {
   // Starts from the live map: it keeps what the spec leaves out, and Keycloak keeps the stored
   // password when it gets its own mask back.
-  const out: Record<string, string> = { ...(current ?? {}), host: smtp.host, port: String(smtp.port), from: smtp.from, starttls: String(smtp.starttls), ssl: String(smtp.ssl) };
+  const out: Record<string, string> = {
+    ...(current ?? {}),
+    host: smtp.host,
+    port: String(smtp.port),
+    from: smtp.from,
+    starttls: String(smtp.starttls),
+    ssl: String(smtp.ssl),
+  };
   if (smtp.fromDisplayName !== undefined) out.fromDisplayName = smtp.fromDisplayName;
   if (smtp.user !== undefined) Object.assign(out, { user: smtp.user, auth: 'true' });
   if (smtp.password?.value !== undefined && writePassword) {

@@ -22,11 +22,7 @@ const RENEW_MARGIN_MS = 15_000;
  * admin-cli. The client library neither refreshes tokens nor retries, so this logs in again when
  * the token is about to expire and retries a call once after a 401.
  */
-export async function connectKeycloakAdmin(
-  creds: KeycloakAdminCredentials,
-  realm: string,
-  opts: ConnectOptions = {},
-): Promise<KeycloakAdminClient> {
+export async function connectKeycloakAdmin(creds: KeycloakAdminCredentials, realm: string, opts: ConnectOptions = {}): Promise<KeycloakAdminClient> {
   const baseUrl = creds.baseUrl.replace(/\/+$/, '');
   // Loaded here only: the idle agent should not carry the admin client.
   const { default: AdminClient, NetworkError } = await import('@keycloak/keycloak-admin-client');

@@ -33,19 +33,28 @@ const confidential = (secret: string) => ({
 
 describe('diffRealm', () => {
   it('compares only declared fields, and policies and URI lists regardless of order', () => {
-    const s = spec({ passwordPolicy: 'digits(1) and length(12)', clients: [{ clientId: 'api', secret: { $secret: 'api', value: 's1' }, redirectUris: ['https://a.example.com/*', 'https://b.example.com/*'] }] });
+    const s = spec({
+      passwordPolicy: 'digits(1) and length(12)',
+      clients: [{ clientId: 'api', secret: { $secret: 'api', value: 's1' }, redirectUris: ['https://a.example.com/*', 'https://b.example.com/*'] }],
+    });
     expect(diffRealm(s, live({ clients: new Map([['api', confidential('s1')]]) }))).toEqual([]);
   });
 
   it('shows a differing client secret as *** only', () => {
-    const s = spec({ clients: [{ clientId: 'api', secret: { $secret: 'api', value: 'new-secret-value' }, redirectUris: ['https://a.example.com/*', 'https://b.example.com/*'] }] });
+    const s = spec({
+      clients: [
+        { clientId: 'api', secret: { $secret: 'api', value: 'new-secret-value' }, redirectUris: ['https://a.example.com/*', 'https://b.example.com/*'] },
+      ],
+    });
     const changes = diffRealm(s, live({ clients: new Map([['api', confidential('old-secret-value')]]) }));
     expect(changes).toEqual([{ resource: 'client', id: 'api', action: 'update', fields: [{ path: 'secret', from: '***', to: '***', note: 'changed' }] }]);
     expect(JSON.stringify(changes)).not.toMatch(/secret-value/);
   });
 
   it('checks a masked secret against the fingerprint stored beside it', () => {
-    const s = spec({ smtp: { host: 'smtp.example.com', port: 25, from: 'a@example.com', starttls: false, user: 'u', password: { $secret: 'smtp', value: 'pw-1' } } });
+    const s = spec({
+      smtp: { host: 'smtp.example.com', port: 25, from: 'a@example.com', starttls: false, user: 'u', password: { $secret: 'smtp', value: 'pw-1' } },
+    });
     const smtpServer = (fingerprint?: string) => ({
       host: 'smtp.example.com',
       port: '25',
@@ -81,7 +90,13 @@ describe('diffRealm', () => {
   });
 
   it('plans a missing realm as creates, in dependency order', () => {
-    const s = spec({ displayName: 'App', roles: [{ name: 'r' }], clientScopes: [{ name: 's' }], clients: [{ clientId: 'c', publicClient: true }], groups: [{ name: 'g', realmRoles: ['r'] }] });
+    const s = spec({
+      displayName: 'App',
+      roles: [{ name: 'r' }],
+      clientScopes: [{ name: 's' }],
+      clients: [{ clientId: 'c', publicClient: true }],
+      groups: [{ name: 'g', realmRoles: ['r'] }],
+    });
     expect(diffRealm(s, undefined).map((c) => `${c.action} ${c.resource} ${c.id}`)).toEqual([
       'create realm app',
       'create clientScope s',

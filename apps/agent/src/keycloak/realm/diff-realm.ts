@@ -66,18 +66,22 @@ export function diffRealm(spec: RealmSpec, live: LiveRealm | undefined): RealmCh
       if (!wanted.has(id) && !(builtin && isKeycloakBuiltin(builtin, realm, id))) changes.push({ resource, id, action: 'delete' });
     }
   };
-  const liveMap = <T>(map: Map<string, T> | undefined, fields: (t: T) => Fields) =>
-    map && new Map([...map].map(([id, item]) => [id, fields(item)] as const));
+  const liveMap = <T>(map: Map<string, T> | undefined, fields: (t: T) => Fields) => map && new Map([...map].map(([id, item]) => [id, fields(item)] as const));
 
   items('clientScope', 'clientScope', spec.clientScopes, (s) => s.name, clientScopeFields, liveMap(live?.clientScopes, liveClientScopeFields));
-  items('role', 'role', spec.roles, (r) => r.name, (r) => defined({ description: r.description }), liveMap(live?.roles, (r) => ({ description: r.description ?? null })));
+  items(
+    'role',
+    'role',
+    spec.roles,
+    (r) => r.name,
+    (r) => defined({ description: r.description }),
+    liveMap(live?.roles, (r) => ({ description: r.description ?? null })),
+  );
   items('client', 'client', spec.clients, (c) => c.clientId, clientFields, liveMap(live?.clients, liveClientFields));
   diffGroups(spec.groups, live, changes);
   items('identityProvider', undefined, spec.identityProviders, (i) => i.alias, idpFields, liveMap(live?.identityProviders, liveIdpFields));
 
-  return changes.sort(
-    (a, b) => RESOURCE_ORDER.indexOf(a.resource) - RESOURCE_ORDER.indexOf(b.resource) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
-  );
+  return changes.sort((a, b) => RESOURCE_ORDER.indexOf(a.resource) - RESOURCE_ORDER.indexOf(b.resource) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
 /** Groups are identified by path; a group missing from the spec is deleted with its subtree, reported once. */

@@ -32,17 +32,32 @@ export function validateRealmSpec(input: unknown, context?: RealmSpecContext): R
       problems.push(`${where}: secret "${ref.$secret}" has no value (the hub fills it in from its secret store: is it defined there?)`);
     }
   };
-  spec.clients?.forEach((c) => needValue(c.secret, `client "${c.clientId}" secret`));
+  for (const c of spec.clients ?? []) needValue(c.secret, `client "${c.clientId}" secret`);
   needValue(spec.smtp?.password, 'smtp password');
-  spec.identityProviders?.forEach((i) => needValue(i.clientSecret, `identity provider "${i.alias}" clientSecret`));
+  for (const i of spec.identityProviders ?? []) needValue(i.clientSecret, `identity provider "${i.alias}" clientSecret`);
 
   if (context) {
-    const roles = available(spec, context.live, 'role', spec.roles?.map((r) => r.name), context.live?.roles);
-    const scopes = available(spec, context.live, 'clientScope', spec.clientScopes?.map((s) => s.name), context.live?.clientScopes);
+    const roles = available(
+      spec,
+      context.live,
+      'role',
+      spec.roles?.map((r) => r.name),
+      context.live?.roles,
+    );
+    const scopes = available(
+      spec,
+      context.live,
+      'clientScope',
+      spec.clientScopes?.map((s) => s.name),
+      context.live?.clientScopes,
+    );
     const walk = (groups: GroupSpec[] | undefined, parent: string) =>
       groups?.forEach((g) => {
         for (const role of g.realmRoles ?? []) {
-          if (!roles.has(role)) problems.push(`group "${parent}/${g.name}" maps realm role "${role}", which is neither in the spec's roles nor ${where(spec, context.live, 'role')}`);
+          if (!roles.has(role))
+            problems.push(
+              `group "${parent}/${g.name}" maps realm role "${role}", which is neither in the spec's roles nor ${where(spec, context.live, 'role')}`,
+            );
         }
         walk(g.subGroups, `${parent}/${g.name}`);
       });
@@ -50,7 +65,9 @@ export function validateRealmSpec(input: unknown, context?: RealmSpecContext): R
     for (const c of spec.clients ?? []) {
       for (const scope of [...(c.defaultClientScopes ?? []), ...(c.optionalClientScopes ?? [])]) {
         if (!scopes.has(scope)) {
-          problems.push(`client "${c.clientId}" uses client scope "${scope}", which is neither in the spec's clientScopes nor ${where(spec, context.live, 'clientScope')}`);
+          problems.push(
+            `client "${c.clientId}" uses client scope "${scope}", which is neither in the spec's clientScopes nor ${where(spec, context.live, 'clientScope')}`,
+          );
         }
       }
     }
@@ -66,7 +83,9 @@ export function validateRealmSpec(input: unknown, context?: RealmSpecContext): R
     if (context.identityProviderTypes) {
       for (const idp of spec.identityProviders ?? []) {
         if (!context.identityProviderTypes.includes(idp.providerId)) {
-          problems.push(`identity provider "${idp.alias}": unknown providerId "${idp.providerId}" (this Keycloak knows ${[...context.identityProviderTypes].sort().join(', ')})`);
+          problems.push(
+            `identity provider "${idp.alias}": unknown providerId "${idp.providerId}" (this Keycloak knows ${[...context.identityProviderTypes].sort().join(', ')})`,
+          );
         }
       }
     }
@@ -80,7 +99,13 @@ export function validateRealmSpec(input: unknown, context?: RealmSpecContext): R
  * items, an undeclared one leaves them; built-ins stay either way (as the live realm has them, or
  * as a new realm gets them).
  */
-function available(spec: RealmSpec, live: LiveRealm | undefined, kind: BuiltinKind, declared: string[] | undefined, liveItems: Map<string, unknown> | undefined): Set<string> {
+function available(
+  spec: RealmSpec,
+  live: LiveRealm | undefined,
+  kind: BuiltinKind,
+  declared: string[] | undefined,
+  liveItems: Map<string, unknown> | undefined,
+): Set<string> {
   const liveNames = live ? [...(liveItems?.keys() ?? [])] : keycloakBuiltins(kind, spec.realm);
   const kept = declared ? liveNames.filter((n) => isKeycloakBuiltin(kind, spec.realm, n)) : liveNames;
   return new Set([...kept, ...(declared ?? [])]);

@@ -69,7 +69,15 @@ const revoke = createRoute({
   },
 });
 
-type Row = { id: string; name: string; role: 'admin' | 'operator' | 'viewer'; created_at: Date; created_by: string | null; last_used_at: Date | null; revoked_at: Date | null };
+type Row = {
+  id: string;
+  name: string;
+  role: 'admin' | 'operator' | 'viewer';
+  created_at: Date;
+  created_by: string | null;
+  last_used_at: Date | null;
+  revoked_at: Date | null;
+};
 
 function view(r: Row) {
   return {

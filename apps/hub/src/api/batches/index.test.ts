@@ -40,10 +40,20 @@ describe('/v1/batches', () => {
 
     const counts = (await t.call('GET', `/v1/batches/${batch.id}`, { token: operator })).json.counts;
     expect(counts).toEqual({ succeeded: 1, running: 1, cancelled: 1 });
-    const events = await t.db.selectFrom('task_events').select(['task_id', 'data']).where('batch_id', '=', batch.id).where('data', '@>', JSON.stringify({ state: 'cancelled' }) as never).execute();
+    const events = await t.db
+      .selectFrom('task_events')
+      .select(['task_id', 'data'])
+      .where('batch_id', '=', batch.id)
+      .where('data', '@>', JSON.stringify({ state: 'cancelled' }) as never)
+      .execute();
     expect(events.map((e) => e.task_id)).toEqual([tasks[2].id]);
 
-    const audit = await t.db.selectFrom('audit_log').selectAll().where('action', '=', 'batches.cancel').where('target', '=', batch.id).executeTakeFirstOrThrow();
+    const audit = await t.db
+      .selectFrom('audit_log')
+      .selectAll()
+      .where('action', '=', 'batches.cancel')
+      .where('target', '=', batch.id)
+      .executeTakeFirstOrThrow();
     expect(audit).toMatchObject({ outcome: 'ok', detail: { cancelled: 1, cancelling: 1 } });
   });
 

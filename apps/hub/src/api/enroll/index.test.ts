@@ -12,7 +12,8 @@ function jwtClaims(jwt: string): any {
 
 describe('POST /v1/enroll', () => {
   let t: TestContext;
-  const newToken = async (body: object = {}) => (await t.call('POST', '/v1/enrollment-tokens', { token: t.adminToken, body })).json as { id: string; token: string };
+  const newToken = async (body: object = {}) =>
+    (await t.call('POST', '/v1/enrollment-tokens', { token: t.adminToken, body })).json as { id: string; token: string };
 
   beforeAll(async () => {
     t = await createTestContext();
@@ -62,7 +63,9 @@ describe('POST /v1/enroll', () => {
   it('lets exactly one of several concurrent enrollments with one token win', async () => {
     const { id: tokenId, token } = await newToken();
     const results = await Promise.all(
-      Array.from({ length: 5 }, (_, i) => t.call('POST', '/v1/enroll', { body: { token, publicKey: publicKey(), hostname: `race-${i}`, agentVersion: '0.1.0' } })),
+      Array.from({ length: 5 }, (_, i) =>
+        t.call('POST', '/v1/enroll', { body: { token, publicKey: publicKey(), hostname: `race-${i}`, agentVersion: '0.1.0' } }),
+      ),
     );
     expect(results.map((r) => r.status).sort()).toEqual([201, 401, 401, 401, 401]);
     const hosts = await t.db.selectFrom('hosts').select('id').where('hostname', 'like', 'race-%').execute();
@@ -73,7 +76,11 @@ describe('POST /v1/enroll', () => {
 
   it('refuses expired, revoked and unknown tokens with 401 and a clear reason, audited as denied', async () => {
     const expired = await newToken();
-    await t.db.updateTable('enrollment_tokens').set({ expires_at: new Date(Date.now() - 1000) }).where('id', '=', expired.id).execute();
+    await t.db
+      .updateTable('enrollment_tokens')
+      .set({ expires_at: new Date(Date.now() - 1000) })
+      .where('id', '=', expired.id)
+      .execute();
     const revoked = await newToken();
     expect((await t.call('DELETE', `/v1/enrollment-tokens/${revoked.id}`, { token: t.adminToken })).status).toBe(200);
 
@@ -88,7 +95,12 @@ describe('POST /v1/enroll', () => {
     expect(u.status).toBe(401);
     expect(u.json.error).toBe('unknown enrollment token');
 
-    const denied = await t.db.selectFrom('audit_log').select(['actor', 'outcome']).where('action', '=', 'hosts.enroll').where('outcome', '=', 'denied').execute();
+    const denied = await t.db
+      .selectFrom('audit_log')
+      .select(['actor', 'outcome'])
+      .where('action', '=', 'hosts.enroll')
+      .where('outcome', '=', 'denied')
+      .execute();
     expect(denied.map((d) => d.actor)).toEqual(expect.arrayContaining([`enrollment:${expired.id}`, `enrollment:${revoked.id}`, 'anonymous']));
     expect(await t.db.selectFrom('hosts').select('id').where('hostname', '=', 'nope').execute()).toEqual([]);
   });
@@ -137,7 +149,9 @@ describe('POST /v1/enroll on Postgres with a pool of connections', () => {
   it('lets exactly one of many truly concurrent enrollments with one token win', async () => {
     const { token } = (await t.call('POST', '/v1/enrollment-tokens', { token: t.adminToken, body: {} })).json;
     const results = await Promise.all(
-      Array.from({ length: 8 }, (_, i) => t.call('POST', '/v1/enroll', { body: { token, publicKey: publicKey(), hostname: `pg-race-${i}`, agentVersion: '1' } })),
+      Array.from({ length: 8 }, (_, i) =>
+        t.call('POST', '/v1/enroll', { body: { token, publicKey: publicKey(), hostname: `pg-race-${i}`, agentVersion: '1' } }),
+      ),
     );
     expect(results.filter((r) => r.status === 201)).toHaveLength(1);
     expect(results.filter((r) => r.status === 401).map((r) => r.json.error)).toEqual(Array(7).fill('enrollment token was already used'));

@@ -132,7 +132,11 @@ export function enrollRoutes({ db, authority, natsServers }: ApiDeps) {
     });
 
     if ('refused' in result) {
-      const token = await db.selectFrom('enrollment_tokens').select(['id', 'used_at', 'revoked_at', 'expires_at']).where('token_hash', '=', hash).executeTakeFirst();
+      const token = await db
+        .selectFrom('enrollment_tokens')
+        .select(['id', 'used_at', 'revoked_at', 'expires_at'])
+        .where('token_hash', '=', hash)
+        .executeTakeFirst();
       if (!token) throw new ApiError(401, 'unknown enrollment token');
       c.set('actor', { label: `enrollment:${token.id}` });
       if (token.revoked_at) throw new ApiError(401, 'enrollment token was revoked');

@@ -138,6 +138,9 @@ export function enrollmentTokensRoutes({ db }: ApiDeps) {
       if (row) return c.json(view(row), 200);
       const current = await db.selectFrom('enrollment_tokens').select(['revoked_at', 'used_by_host']).where('id', '=', id).executeTakeFirst();
       if (!current) throw new ApiError(404, `enrollment token ${id} not found`);
-      throw new ApiError(409, current.revoked_at ? `enrollment token ${id} is already revoked` : `enrollment token ${id} was already used by host ${current.used_by_host}`);
+      throw new ApiError(
+        409,
+        current.revoked_at ? `enrollment token ${id} is already revoked` : `enrollment token ${id} was already used by host ${current.used_by_host}`,
+      );
     });
 }

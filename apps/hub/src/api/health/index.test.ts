@@ -43,7 +43,22 @@ describe('health, metrics and the OpenAPI document', () => {
     const res = await t.call('GET', '/v1/openapi.json');
     expect(res.status).toBe(200);
     const paths = Object.keys(res.json.paths);
-    for (const p of ['/v1/tasks', '/v1/tasks/{id}', '/v1/tasks/{id}/events', '/v1/batches/{id}', '/v1/hosts', '/v1/hosts/{id}', '/v1/enroll', '/v1/enrollment-tokens', '/v1/api-tokens', '/v1/audit', '/v1/secrets', '/v1/secrets/{name}', '/v1/hosts/{id}/realms/{realm}/history', '/v1/hosts/{id}/realms/{realm}/rollback']) {
+    for (const p of [
+      '/v1/tasks',
+      '/v1/tasks/{id}',
+      '/v1/tasks/{id}/events',
+      '/v1/batches/{id}',
+      '/v1/hosts',
+      '/v1/hosts/{id}',
+      '/v1/enroll',
+      '/v1/enrollment-tokens',
+      '/v1/api-tokens',
+      '/v1/audit',
+      '/v1/secrets',
+      '/v1/secrets/{name}',
+      '/v1/hosts/{id}/realms/{realm}/history',
+      '/v1/hosts/{id}/realms/{realm}/rollback',
+    ]) {
       expect(paths).toContain(p);
     }
     expect(res.json.paths['/v1/enroll'].post.security).toEqual([]);

@@ -58,7 +58,17 @@ describe('/v1/hosts', () => {
     // Its realm spec history goes with it.
     await t.db
       .insertInto('realm_specs')
-      .values({ id: 'rs_1', host_id: b, realm: 'demo', version: 1, spec: '{"realm":"demo"}', changes: '[]', task_id: tasks[0].id, applied_at: new Date(), applied_by: 'test' })
+      .values({
+        id: 'rs_1',
+        host_id: b,
+        realm: 'demo',
+        version: 1,
+        spec: '{"realm":"demo"}',
+        changes: '[]',
+        task_id: tasks[0].id,
+        applied_at: new Date(),
+        applied_by: 'test',
+      })
       .execute();
 
     const denied = await t.call('DELETE', `/v1/hosts/${b}`, { token: operator });

@@ -123,8 +123,20 @@ function view(h: Omit<Selectable<HostsTable>, 'last_heartbeat' | 'nkey_public'>)
 }
 
 const LIST_COLUMNS = [
-  'id', 'hostname', 'labels', 'status', 'agent_version', 'proto_version', 'task_types', 'heartbeat_interval_ms',
-  'max_concurrency', 'enrolled_at', 'last_hello_at', 'last_heartbeat_at', 'keycloak', 'last_verification',
+  'id',
+  'hostname',
+  'labels',
+  'status',
+  'agent_version',
+  'proto_version',
+  'task_types',
+  'heartbeat_interval_ms',
+  'max_concurrency',
+  'enrolled_at',
+  'last_hello_at',
+  'last_heartbeat_at',
+  'keycloak',
+  'last_verification',
 ] as const;
 
 export function hostsRoutes({ db, dispatcher, log }: ApiDeps) {
@@ -140,7 +152,11 @@ export function hostsRoutes({ db, dispatcher, log }: ApiDeps) {
     })
     .openapi({ ...get, middleware: [guard('viewer', 'hosts.get')] }, async (c) => {
       const { id } = c.req.valid('param');
-      const row = await db.selectFrom('hosts').select([...LIST_COLUMNS, 'last_heartbeat']).where('id', '=', id).executeTakeFirst();
+      const row = await db
+        .selectFrom('hosts')
+        .select([...LIST_COLUMNS, 'last_heartbeat'])
+        .where('id', '=', id)
+        .executeTakeFirst();
       if (!row) throw new ApiError(404, `host ${id} not found`);
       return c.json({ ...view(row), lastHeartbeat: row.last_heartbeat }, 200);
     })
@@ -152,9 +168,14 @@ export function hostsRoutes({ db, dispatcher, log }: ApiDeps) {
       const live = await db.selectFrom('tasks').select('id').where('host_id', '=', id).where('state', 'in', ['dispatched', 'running']).execute();
       if (live.length > 0) {
         // Best effort: the host is going away whether or not its agent still answers.
-        await dispatcher.cancel(live.map((t) => t.id), 'host decommissioned').catch((err: unknown) => {
-          log.warn({ err, hostId: id }, 'cannot cancel live tasks of a decommissioned host');
-        });
+        await dispatcher
+          .cancel(
+            live.map((t) => t.id),
+            'host decommissioned',
+          )
+          .catch((err: unknown) => {
+            log.warn({ err, hostId: id }, 'cannot cancel live tasks of a decommissioned host');
+          });
       }
       const deletedTasks = await db.transaction().execute(async (trx) => {
         const taskIds = trx.selectFrom('tasks').select('id').where('host_id', '=', id);

@@ -19,10 +19,25 @@ describe('/v1/hosts/{id}/realms/{realm}', () => {
     const add = (version: number, spec: object, changes: unknown[], at: string) =>
       t.db
         .insertInto('realm_specs')
-        .values({ id: newId('rs'), host_id: host, realm: 'demo', version, spec: JSON.stringify(spec), changes: JSON.stringify(changes), task_id: null, applied_at: at, applied_by: 'alice (tok_1)' })
+        .values({
+          id: newId('rs'),
+          host_id: host,
+          realm: 'demo',
+          version,
+          spec: JSON.stringify(spec),
+          changes: JSON.stringify(changes),
+          task_id: null,
+          applied_at: at,
+          applied_by: 'alice (tok_1)',
+        })
         .execute();
     await add(1, specV1, [{ resource: 'client', id: 'web', action: 'create' }], '2025-01-01T10:00:00.000Z');
-    await add(2, specV2, [{ resource: 'realm', id: 'demo', action: 'update', fields: [{ path: 'displayName', from: null, to: 'Demo' }] }], '2025-01-02T10:00:00.000Z');
+    await add(
+      2,
+      specV2,
+      [{ resource: 'realm', id: 'demo', action: 'update', fields: [{ path: 'displayName', from: null, to: 'Demo' }] }],
+      '2025-01-02T10:00:00.000Z',
+    );
   });
   afterAll(async () => {
     await t?.close();
@@ -52,7 +67,11 @@ describe('/v1/hosts/{id}/realms/{realm}', () => {
     const kicks = t.dispatcher.kicks;
     const res = await t.call('POST', `/v1/hosts/${host}/realms/demo/rollback`, { token: operator, body: { version: 1 } });
     expect(res.status).toBe(201);
-    expect(res.json.batch).toMatchObject({ type: 'keycloak.realm.apply', target: { kind: 'host', hostId: host }, createdBy: expect.stringMatching(/^test-operator/) });
+    expect(res.json.batch).toMatchObject({
+      type: 'keycloak.realm.apply',
+      target: { kind: 'host', hostId: host },
+      createdBy: expect.stringMatching(/^test-operator/),
+    });
     expect(res.json.tasks).toEqual([{ id: expect.any(String), hostId: host, state: 'queued' }]);
     expect(t.dispatcher.kicks).toBe(kicks + 1);
     const task = await t.db.selectFrom('tasks').selectAll().where('id', '=', res.json.tasks[0].id).executeTakeFirstOrThrow();

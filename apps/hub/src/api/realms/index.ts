@@ -54,7 +54,12 @@ const rollback = createRoute({
           schema: z
             .object({
               version: z.number().int().min(1),
-              expiresInMs: z.number().int().min(1000).max(30 * 24 * 3600 * 1000).default(3600 * 1000),
+              expiresInMs: z
+                .number()
+                .int()
+                .min(1000)
+                .max(30 * 24 * 3600 * 1000)
+                .default(3600 * 1000),
             })
             .strict(),
         },

@@ -24,7 +24,8 @@ describe('/v1/secrets and secret references in task params', () => {
     for (const table of ['secrets', 'tasks', 'task_batches', 'task_events', 'audit_log']) {
       const { rows } = await sql<Record<string, unknown>>`select * from ${sql.table(table)}`.execute(t.db);
       // Buffers (the sealed values) are searched as raw bytes, not as JSON number lists.
-      const bytes = (v: unknown) => (v && typeof v === 'object' && (v as { type?: unknown }).type === 'Buffer' ? Buffer.from((v as { data: number[] }).data).toString('latin1') : v);
+      const bytes = (v: unknown) =>
+        v && typeof v === 'object' && (v as { type?: unknown }).type === 'Buffer' ? Buffer.from((v as { data: number[] }).data).toString('latin1') : v;
       out.push(JSON.stringify(rows, (_k, v: unknown) => bytes(v)));
     }
     return out.join('\n');
@@ -33,7 +34,11 @@ describe('/v1/secrets and secret references in task params', () => {
   const verifyWith = (clientSecret: unknown, token = operator) =>
     t.call('POST', '/v1/tasks', {
       token,
-      body: { type: 'keycloak.verify', target: { hostId: host }, params: { login: { grant: 'client_credentials', realm: 'demo', clientId: 'probe', clientSecret } } },
+      body: {
+        type: 'keycloak.verify',
+        target: { hostId: host },
+        params: { login: { grant: 'client_credentials', realm: 'demo', clientId: 'probe', clientSecret } },
+      },
     });
 
   it('stores a secret (admin only) and never returns its value', async () => {
@@ -91,7 +96,13 @@ describe('/v1/secrets and secret references in task params', () => {
     expect(res.status).toBe(400);
     expect(res.json.error).toBe('secret values are never sent in params; store them with PUT /v1/secrets/{name} (at params.login.clientSecret)');
     expect(res.text).not.toContain('inline-leak');
-    const audit = await t.db.selectFrom('audit_log').selectAll().where('action', '=', 'tasks.create').where('outcome', '=', 'error').orderBy('id', 'desc').executeTakeFirstOrThrow();
+    const audit = await t.db
+      .selectFrom('audit_log')
+      .selectAll()
+      .where('action', '=', 'tasks.create')
+      .where('outcome', '=', 'error')
+      .orderBy('id', 'desc')
+      .executeTakeFirstOrThrow();
     expect(audit.detail).toMatchObject({ status: 400, error: res.json.error });
     expect(await dump()).not.toContain('inline-leak');
   });

@@ -43,9 +43,13 @@ export async function createTaskBatch(db: Kysely<Database>, input: CreateTaskBat
   // Checked before the schema, whose messages would otherwise come first and not say why.
   const inline = collectSecretRefs(input.params).filter((r) => r.hasValue);
   if (inline.length > 0) {
-    throw new ApiError(400, `secret values are never sent in params; store them with PUT /v1/secrets/{name} (at ${inline.map((r) => `params.${r.path}`).join(', ')})`, {
-      paths: inline.map((r) => r.path),
-    });
+    throw new ApiError(
+      400,
+      `secret values are never sent in params; store them with PUT /v1/secrets/{name} (at ${inline.map((r) => `params.${r.path}`).join(', ')})`,
+      {
+        paths: inline.map((r) => r.path),
+      },
+    );
   }
   const parsed = definition.input.safeParse(input.params ?? {});
   if (!parsed.success) throw new ApiError(400, `invalid params for ${type}: ${describeIssues(parsed.error)}`, parsed.error.issues);
@@ -94,7 +98,21 @@ export async function createTaskBatch(db: Kysely<Database>, input: CreateTaskBat
     for (const chunk of chunks(tasks)) {
       await trx
         .insertInto('tasks')
-        .values(chunk.map((t) => ({ id: t.id, batch_id: batchId, host_id: t.hostId, type, params, state: 'queued' as const, timeout_ms: timeoutMs, expires_at: expiresAt, progress: SQL_NULL, output: SQL_NULL, error: SQL_NULL })))
+        .values(
+          chunk.map((t) => ({
+            id: t.id,
+            batch_id: batchId,
+            host_id: t.hostId,
+            type,
+            params,
+            state: 'queued' as const,
+            timeout_ms: timeoutMs,
+            expires_at: expiresAt,
+            progress: SQL_NULL,
+            output: SQL_NULL,
+            error: SQL_NULL,
+          })),
+        )
         .execute();
       await trx
         .insertInto('task_events')
@@ -115,6 +133,8 @@ async function requireSecrets(db: Kysely<Database>, params: unknown): Promise<vo
   const missing = refs.filter((r) => !stored.has(r.name));
   if (missing.length > 0) {
     const list = missing.map((r) => `"${r.name}" (at params.${r.path})`).join(', ');
-    throw new ApiError(400, `unknown secret${missing.length > 1 ? 's' : ''} ${list}; store it first with PUT /v1/secrets/{name}`, { secrets: [...new Set(missing.map((r) => r.name))] });
+    throw new ApiError(400, `unknown secret${missing.length > 1 ? 's' : ''} ${list}; store it first with PUT /v1/secrets/{name}`, {
+      secrets: [...new Set(missing.map((r) => r.name))],
+    });
   }
 }

@@ -47,7 +47,15 @@ describe('/v1/tasks', () => {
     const rows = await t.db.selectFrom('tasks').selectAll().where('batch_id', '=', batch.id).execute();
     expect(rows).toHaveLength(2);
     for (const row of rows) {
-      expect(row).toMatchObject({ type: 'noop', state: 'queued', timeout_ms: 60_000, params: { delayMs: 5, sizeBytes: 0 }, progress: null, output: null, error: null });
+      expect(row).toMatchObject({
+        type: 'noop',
+        state: 'queued',
+        timeout_ms: 60_000,
+        params: { delayMs: 5, sizeBytes: 0 },
+        progress: null,
+        output: null,
+        error: null,
+      });
       expect(row.expires_at.getTime() - row.created_at.getTime()).toBeGreaterThan(55_000);
     }
     const events = await t.db.selectFrom('task_events').selectAll().where('batch_id', '=', batch.id).execute();
@@ -163,15 +171,25 @@ describe('/v1/tasks', () => {
     const id = tasks[0].id as string;
     const batchId = (await t.db.selectFrom('tasks').select('batch_id').where('id', '=', id).executeTakeFirstOrThrow()).batch_id;
     const addEvent = (kind: 'state' | 'progress', data: object) =>
-      t.db.insertInto('task_events').values({ task_id: id, batch_id: batchId, kind, data: JSON.stringify(data) }).execute();
+      t.db
+        .insertInto('task_events')
+        .values({ task_id: id, batch_id: batchId, kind, data: JSON.stringify(data) })
+        .execute();
 
     // While the task is live the stream keeps polling; finish it shortly after subscribing.
     const finishing = (async () => {
       await new Promise((r) => setTimeout(r, 150));
       await addEvent('progress', { percent: 50 });
       await t.db.transaction().execute(async (trx) => {
-        await trx.updateTable('tasks').set({ state: 'succeeded', finished_at: new Date(), output: JSON.stringify({ delayedMs: 0, payload: '' }) }).where('id', '=', id).execute();
-        await trx.insertInto('task_events').values({ task_id: id, batch_id: batchId, kind: 'state', data: JSON.stringify({ state: 'succeeded' }) }).execute();
+        await trx
+          .updateTable('tasks')
+          .set({ state: 'succeeded', finished_at: new Date(), output: JSON.stringify({ delayedMs: 0, payload: '' }) })
+          .where('id', '=', id)
+          .execute();
+        await trx
+          .insertInto('task_events')
+          .values({ task_id: id, batch_id: batchId, kind: 'state', data: JSON.stringify({ state: 'succeeded' }) })
+          .execute();
       });
     })();
     const res = await t.call('GET', `/v1/tasks/${id}/events`, { token: viewer });

@@ -15,7 +15,11 @@ const KEEPALIVE_MS = 15_000;
  * task in scope is terminal; terminal states are written in the same transaction
  * as their event, so nothing is left unread at that point.
  */
-export function streamTaskEvents(c: Context<AppEnv>, { db, log, shutdown, eventPollMs = 200 }: ApiDeps, scope: { taskId: string } | { batchId: string }): Response {
+export function streamTaskEvents(
+  c: Context<AppEnv>,
+  { db, log, shutdown, eventPollMs = 200 }: ApiDeps,
+  scope: { taskId: string } | { batchId: string },
+): Response {
   const inScope = (eb: ExpressionBuilder<Database, 'tasks'>) => ('batchId' in scope ? eb('batch_id', '=', scope.batchId) : eb('id', '=', scope.taskId));
   const resumeFrom = Number.parseInt(c.req.header('last-event-id') ?? '', 10);
 
@@ -32,7 +36,12 @@ export function streamTaskEvents(c: Context<AppEnv>, { db, log, shutdown, eventP
     let last = Number.isSafeInteger(resumeFrom) && resumeFrom > 0 ? resumeFrom : 0;
     let lastWrite = Date.now();
     while (!stream.aborted && !shutdown?.aborted) {
-      const states = await db.selectFrom('tasks').select(['state', (eb) => eb.fn.countAll<number>().as('n')]).where(inScope).groupBy('state').execute();
+      const states = await db
+        .selectFrom('tasks')
+        .select(['state', (eb) => eb.fn.countAll<number>().as('n')])
+        .where(inScope)
+        .groupBy('state')
+        .execute();
       const done = states.every((s) => TERMINAL_STATES.includes(s.state));
 
       for (;;) {

@@ -63,9 +63,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('host_id', 'text', (c) => c.notNull().references('hosts.id'))
     .addColumn('type', 'text', (c) => c.notNull())
     .addColumn('params', 'jsonb', (c) => c.notNull())
-    .addColumn('state', 'text', (c) =>
-      c.notNull().check(sql`state in ('queued','dispatched','running','succeeded','failed','cancelled','expired')`),
-    )
+    .addColumn('state', 'text', (c) => c.notNull().check(sql`state in ('queued','dispatched','running','succeeded','failed','cancelled','expired')`))
     .addColumn('timeout_ms', 'integer', (c) => c.notNull())
     .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .addColumn('expires_at', 'timestamptz', (c) => c.notNull())

@@ -27,7 +27,10 @@ export async function ensureBundledDatabase(docker: Docker, input: DatabaseConta
   let info = await container.inspect().catch(() => undefined);
   if (!info) {
     note(`creating the bundled database container ${input.name} (${input.image})`);
-    const volume = await docker.getVolume(input.volume).inspect().catch(() => undefined);
+    const volume = await docker
+      .getVolume(input.volume)
+      .inspect()
+      .catch(() => undefined);
     if (!volume) await docker.createVolume({ Name: input.volume, Labels: { 'keyfleet.managed': 'true', 'keyfleet.instance': input.instance } });
     await docker.createContainer(databaseContainerSpec(input));
     info = await container.inspect();
@@ -44,7 +47,9 @@ export async function ensureBundledDatabase(docker: Docker, input: DatabaseConta
     const state = (await container.inspect()).State;
     if (!state.Running || Date.now() > deadline) {
       const logs = await containerLogs(container, 20).catch(() => '');
-      throw new Error(`the bundled database ${input.name} ${state.Running ? `is not ready within ${READY_TIMEOUT_MS / 1000}s` : `exited (${state.ExitCode})`}; last log lines:\n${logs.trim()}`);
+      throw new Error(
+        `the bundled database ${input.name} ${state.Running ? `is not ready within ${READY_TIMEOUT_MS / 1000}s` : `exited (${state.ExitCode})`}; last log lines:\n${logs.trim()}`,
+      );
     }
     await sleep(500, undefined, { signal });
   }

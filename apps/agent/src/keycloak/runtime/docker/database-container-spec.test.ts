@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { bundledDbUrl, databaseContainerSpec } from './database-container-spec.js';
 
-const input = { name: 'keyfleet-keycloak-db', image: 'postgres:17', password: 'pw', port: 5433, volume: 'keyfleet-keycloak-db-data', instance: 'keyfleet-keycloak' };
+const input = {
+  name: 'keyfleet-keycloak-db',
+  image: 'postgres:17',
+  password: 'pw',
+  port: 5433,
+  volume: 'keyfleet-keycloak-db-data',
+  instance: 'keyfleet-keycloak',
+};
 
 describe('databaseContainerSpec', () => {
   it('host network: listens on its port on loopback only, data in a named volume', () => {

@@ -24,7 +24,12 @@ export function databaseContainerSpec(i: DatabaseContainerInput): Docker.Contain
   return {
     name: i.name,
     Image: i.image,
-    Env: [`POSTGRES_USER=${DATABASE_USER}`, `POSTGRES_PASSWORD=${i.password}`, `POSTGRES_DB=${DATABASE_NAME}`, ...(host ? [`PGPORT=${i.port}`, 'POSTGRES_LISTEN=127.0.0.1'] : [])],
+    Env: [
+      `POSTGRES_USER=${DATABASE_USER}`,
+      `POSTGRES_PASSWORD=${i.password}`,
+      `POSTGRES_DB=${DATABASE_NAME}`,
+      ...(host ? [`PGPORT=${i.port}`, 'POSTGRES_LISTEN=127.0.0.1'] : []),
+    ],
     // Under host networking Postgres would otherwise listen on every address of the host.
     ...(host ? { Cmd: ['-c', 'listen_addresses=127.0.0.1'] } : {}),
     Labels: { 'keyfleet.managed': 'true', 'keyfleet.instance': i.instance, 'keyfleet.role': 'database' },

@@ -76,7 +76,13 @@ export class DockerRuntime implements KeycloakRuntime {
 
   private async ensureNetwork(): Promise<void> {
     if (BUILTIN_NETWORKS.has(this.networkMode) || this.networkMode.startsWith('container:')) return;
-    const exists = await this.docker.getNetwork(this.networkMode).inspect().then(() => true, () => false);
+    const exists = await this.docker
+      .getNetwork(this.networkMode)
+      .inspect()
+      .then(
+        () => true,
+        () => false,
+      );
     if (!exists) await this.docker.createNetwork({ Name: this.networkMode, Labels: { 'keyfleet.managed': 'true' } });
   }
 
@@ -89,7 +95,15 @@ export class DockerRuntime implements KeycloakRuntime {
 
   private databaseInput(config: KeycloakConfig, db: Database): DatabaseContainerInput {
     if (config.database.kind !== 'bundled') throw new Error('no bundled database configured');
-    return { name: db.containerName, image: this.dbImage, password: secretValue(config.database.password), port: db.port, networkMode: this.networkMode, volume: `${this.prefix}-db-data`, instance: this.prefix };
+    return {
+      name: db.containerName,
+      image: this.dbImage,
+      password: secretValue(config.database.password),
+      port: db.port,
+      networkMode: this.networkMode,
+      volume: `${this.prefix}-db-data`,
+      instance: this.prefix,
+    };
   }
 
   private async database(config: KeycloakConfig, previous: Database | undefined, ctx: RuntimeContext): Promise<Database | undefined> {
@@ -104,7 +118,13 @@ export class DockerRuntime implements KeycloakRuntime {
   }
 
   private async exists(name: string): Promise<boolean> {
-    return this.docker.getContainer(name).inspect().then(() => true, () => false);
+    return this.docker
+      .getContainer(name)
+      .inspect()
+      .then(
+        () => true,
+        () => false,
+      );
   }
 
   private async removeContainer(name: string, volume?: string): Promise<void> {
@@ -117,9 +137,12 @@ export class DockerRuntime implements KeycloakRuntime {
   }
 
   private async removeVolume(volume: string): Promise<void> {
-    await this.docker.getVolume(volume).remove().catch((err: { statusCode?: number; message: string }) => {
-      if (err.statusCode !== 404) throw new Error(`removing volume ${volume} failed: ${err.message}`);
-    });
+    await this.docker
+      .getVolume(volume)
+      .remove()
+      .catch((err: { statusCode?: number; message: string }) => {
+        if (err.statusCode !== 404) throw new Error(`removing volume ${volume} failed: ${err.message}`);
+      });
   }
 
   /** Optimized images are per config: the one no container runs any more only takes space. */
@@ -134,11 +157,29 @@ export class DockerRuntime implements KeycloakRuntime {
   private async createKeycloak(name: string, slot: 'a' | 'b', image: string, config: KeycloakConfig, db: Database | undefined): Promise<PortPair> {
     const backend = { httpPort: await freePort(), managementPort: await freePort() };
     const volume = this.volumeOf(slot);
-    if (!(await this.docker.getVolume(volume).inspect().then(() => true, () => false))) {
+    if (
+      !(await this.docker
+        .getVolume(volume)
+        .inspect()
+        .then(
+          () => true,
+          () => false,
+        ))
+    ) {
       await this.docker.createVolume({ Name: volume, Labels: { 'keyfleet.managed': 'true', 'keyfleet.instance': this.prefix } });
     }
     await this.docker.createContainer(
-      keycloakContainerSpec({ name, image, config, configHash: configHash(config), networkMode: this.networkMode, backend, volume, bundledDbUrl: this.dbUrl(db), instance: this.prefix }),
+      keycloakContainerSpec({
+        name,
+        image,
+        config,
+        configHash: configHash(config),
+        networkMode: this.networkMode,
+        backend,
+        volume,
+        bundledDbUrl: this.dbUrl(db),
+        instance: this.prefix,
+      }),
     );
     await this.docker.getContainer(name).start();
     return backend;
@@ -186,7 +227,15 @@ export class DockerRuntime implements KeycloakRuntime {
     if (before && before.image !== image) await this.removeImage(before.image);
     return this.deploymentRecord(
       config,
-      { containerName: this.prefix, image, slot, backendHttpPort: backend.httpPort, backendManagementPort: backend.managementPort, networkMode: this.networkMode, database: db },
+      {
+        containerName: this.prefix,
+        image,
+        slot,
+        backendHttpPort: backend.httpPort,
+        backendManagementPort: backend.managementPort,
+        networkMode: this.networkMode,
+        database: db,
+      },
       previous,
     );
   }
@@ -227,9 +276,19 @@ export class DockerRuntime implements KeycloakRuntime {
   }
 
   /** `update-compatibility metadata` with the running image and config, `check` with the new ones, each in a throwaway container. */
-  private async compatibility(record: KeycloakInstanceRecord, config: KeycloakConfig, image: string, db: Database | undefined, ctx: RuntimeContext): Promise<CompatVerdict> {
+  private async compatibility(
+    record: KeycloakInstanceRecord,
+    config: KeycloakConfig,
+    image: string,
+    db: Database | undefined,
+    ctx: RuntimeContext,
+  ): Promise<CompatVerdict> {
     const d = deployment(record);
-    const placement = (backend: PortPair, dbUrl: string | undefined) => ({ httpPort: backend.httpPort, managementPort: backend.managementPort, bundledDbUrl: dbUrl });
+    const placement = (backend: PortPair, dbUrl: string | undefined) => ({
+      httpPort: backend.httpPort,
+      managementPort: backend.managementPort,
+      bundledDbUrl: dbUrl,
+    });
     const labels = { 'keyfleet.instance': this.prefix, 'keyfleet.role': 'update-check' };
     const metadata = await runOneOff(this.docker, {
       image: d.image,
@@ -271,10 +330,20 @@ export class DockerRuntime implements KeycloakRuntime {
     const image = await this.image(config, ctx);
     const db = await this.database(config, d.database, ctx);
     const verdict = await this.compatibility(record, config, image, db, ctx);
-    ctx.note('compatibility check', verdict === 'unavailable' ? 'update-compatibility unavailable in this Keycloak' : verdict === 'rolling' ? 'rolling update possible' : 'recreate needed');
+    ctx.note(
+      'compatibility check',
+      verdict === 'unavailable' ? 'update-compatibility unavailable in this Keycloak' : verdict === 'rolling' ? 'rolling update possible' : 'recreate needed',
+    );
     ctx.note('pre-update backup', 'skipped: this agent has no backup task yet');
     const sideBySide = verdict !== 'recreate' && config.database.kind !== 'dev-file';
-    ctx.note('strategy', sideBySide ? 'side by side: new container beside the old one, then switch' : config.database.kind === 'dev-file' ? 'recreate: a dev-file database cannot be shared' : 'recreate: Keycloak needs the old instance stopped');
+    ctx.note(
+      'strategy',
+      sideBySide
+        ? 'side by side: new container beside the old one, then switch'
+        : config.database.kind === 'dev-file'
+          ? 'recreate: a dev-file database cannot be shared'
+          : 'recreate: Keycloak needs the old instance stopped',
+    );
 
     const nextName = `${this.prefix}-next`;
     const nextSlot = sideBySide ? other(d.slot) : d.slot;
@@ -283,7 +352,10 @@ export class DockerRuntime implements KeycloakRuntime {
     // A fresh volume: the last update's leftovers (transaction logs) must not be recovered here.
     await this.removeContainer(nextName, sideBySide ? nextVolume : undefined);
     if (!sideBySide) {
-      await this.docker.getContainer(d.containerName).stop({ t: STOP_TIMEOUT_S }).catch(() => undefined);
+      await this.docker
+        .getContainer(d.containerName)
+        .stop({ t: STOP_TIMEOUT_S })
+        .catch(() => undefined);
       ctx.note('stopped the old container', d.containerName);
     }
     let backend: PortPair | undefined;
@@ -324,7 +396,14 @@ export class DockerRuntime implements KeycloakRuntime {
     return this.deploymentRecord(config, { ...deployed, containerName: this.prefix }, record);
   }
 
-  private async rollback(nextName: string, nextVolume: string | undefined, restart: string | undefined, oldBackend: PortPair, ctx: RuntimeContext, reason: string): Promise<void> {
+  private async rollback(
+    nextName: string,
+    nextVolume: string | undefined,
+    restart: string | undefined,
+    oldBackend: PortPair,
+    ctx: RuntimeContext,
+    reason: string,
+  ): Promise<void> {
     // A timed-out task still rolls back: on a signal of its own.
     const signal = AbortSignal.timeout(ROLLBACK_TIMEOUT_MS);
     try {

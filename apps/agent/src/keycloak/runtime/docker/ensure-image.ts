@@ -16,7 +16,13 @@ const present = (docker: Docker, ref: string) =>
  * Makes `ref` available on the engine: already there, loaded from `tarball` (air-gapped hosts,
  * `docker save` output), or pulled from its registry. Returns the image id.
  */
-export async function ensureImage(docker: Docker, ref: string, tarball: string | undefined, note: (step: string) => void, signal: AbortSignal): Promise<string> {
+export async function ensureImage(
+  docker: Docker,
+  ref: string,
+  tarball: string | undefined,
+  note: (step: string) => void,
+  signal: AbortSignal,
+): Promise<string> {
   const have = await present(docker, ref);
   if (have) return have.Id;
   if (tarball) {

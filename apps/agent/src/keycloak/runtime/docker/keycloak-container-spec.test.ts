@@ -21,7 +21,8 @@ const input = {
   bundledDbUrl: 'jdbc:postgresql://127.0.0.1:5433/keycloak',
   instance: 'keyfleet-keycloak',
 };
-const env = (spec: ReturnType<typeof keycloakContainerSpec>) => Object.fromEntries(spec.Env!.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
+const env = (spec: ReturnType<typeof keycloakContainerSpec>) =>
+  Object.fromEntries(spec.Env!.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
 
 describe('keycloakContainerSpec', () => {
   it('host network: optimized start on loopback backend ports, limits, restart policy, healthcheck, labels', () => {

@@ -50,9 +50,7 @@ export function keycloakContainerSpec(i: KeycloakContainerInput): Docker.Contain
     Labels: { 'keyfleet.managed': 'true', 'keyfleet.instance': i.instance, 'keyfleet.role': 'keycloak', 'keyfleet.config-hash': i.configHash },
     // The official image has bash but no curl: /dev/tcp is the probe it allows.
     Healthcheck: { Test: ['CMD', 'bash', '-c', probe], Interval: 15 * SECOND_NS, Timeout: 5 * SECOND_NS, Retries: 3, StartPeriod: 300 * SECOND_NS },
-    ...(host
-      ? {}
-      : { ExposedPorts: { [`${inside.httpPort}/tcp`]: {}, [`${inside.managementPort}/tcp`]: {} } }),
+    ...(host ? {} : { ExposedPorts: { [`${inside.httpPort}/tcp`]: {}, [`${inside.managementPort}/tcp`]: {} } }),
     HostConfig: {
       NetworkMode: i.networkMode,
       RestartPolicy: { Name: 'unless-stopped' },

@@ -19,7 +19,10 @@ export interface OptimizedImageOptions {
  * options, then reused; tagged keyfleet-keycloak-optimized:<version>-<hash>.
  */
 export async function optimizedImage(docker: Docker, o: OptimizedImageOptions): Promise<string> {
-  const key = createHash('sha256').update(`${o.baseId}\n${o.build.join('\n')}`).digest('hex').slice(0, 12);
+  const key = createHash('sha256')
+    .update(`${o.baseId}\n${o.build.join('\n')}`)
+    .digest('hex')
+    .slice(0, 12);
   const tag = `keyfleet-keycloak-optimized:${o.version}-${key}`;
   const exists = await docker
     .getImage(tag)
@@ -37,14 +40,17 @@ export async function optimizedImage(docker: Docker, o: OptimizedImageOptions): 
   try {
     await followDockerStream(
       docker,
-      await docker.buildImage(context as unknown as NodeJS.ReadableStream, {
-        t: tag,
-        labels: { 'keyfleet.managed': 'true', 'keyfleet.keycloak-build': o.build.join(' ') },
-        // kc.sh build needs no network; "none" also works on engines without a bridge.
-        networkmode: 'none',
-        forcerm: true,
-        abortSignal: o.signal,
-      } as Docker.ImageBuildOptions),
+      await docker.buildImage(
+        context as unknown as NodeJS.ReadableStream,
+        {
+          t: tag,
+          labels: { 'keyfleet.managed': 'true', 'keyfleet.keycloak-build': o.build.join(' ') },
+          // kc.sh build needs no network; "none" also works on engines without a bridge.
+          networkmode: 'none',
+          forcerm: true,
+          abortSignal: o.signal,
+        } as Docker.ImageBuildOptions,
+      ),
     );
   } catch (err) {
     throw new Error(`building the optimized Keycloak image (kc.sh build ${o.build.join(' ')}) failed: ${(err as Error).message}`);

@@ -57,7 +57,10 @@ export class ChildSupervisor implements KeycloakSupervisor {
   async start(launch: SupervisedLaunch): Promise<void> {
     if (await this.live()) throw new Error('Keycloak is already running');
     // A restart starts a fresh log when the old one has grown large; the rest of the time it appends.
-    const size = await stat(this.paths.logFile).then((s) => s.size, () => 0);
+    const size = await stat(this.paths.logFile).then(
+      (s) => s.size,
+      () => 0,
+    );
     const log = await open(this.paths.logFile, size > LOG_MAX_BYTES ? 'w' : 'a', 0o600);
     try {
       const child = spawn(`${launch.installDir}/bin/kc.sh`, ['start', '--optimized'], {
@@ -71,7 +74,10 @@ export class ChildSupervisor implements KeycloakSupervisor {
         child.once('error', reject);
       });
       child.unref();
-      await writeFileAtomic(this.paths.pidFile, JSON.stringify({ pid: spawned, installDir: launch.installDir, startedAt: new Date().toISOString() } satisfies PidFile));
+      await writeFileAtomic(
+        this.paths.pidFile,
+        JSON.stringify({ pid: spawned, installDir: launch.installDir, startedAt: new Date().toISOString() } satisfies PidFile),
+      );
     } finally {
       await log.close();
     }
@@ -114,7 +120,11 @@ export class ChildSupervisor implements KeycloakSupervisor {
       const length = Math.min(size, lines * 400);
       const buf = Buffer.alloc(length);
       await file.read(buf, 0, length, size - length);
-      return buf.toString('utf8').split('\n').slice(-lines - 1).join('\n');
+      return buf
+        .toString('utf8')
+        .split('\n')
+        .slice(-lines - 1)
+        .join('\n');
     } finally {
       await file.close();
     }

@@ -68,7 +68,8 @@ export async function prepareDist(opts: PrepareDistOptions): Promise<string> {
     const untar = await runCommand('tar', ['-xzf', source, '-C', tmp, '--strip-components=1', '--no-same-owner'], { signal: opts.signal });
     if (untar.code !== 0) throw new Error(`extracting ${source} failed (is it a keycloak-<version>.tar.gz?): ${tail(untar.output, 5)}`);
     const found = /Version\s+(\S+)/.exec(await readFile(join(tmp, 'version.txt'), 'utf8').catch(() => ''))?.[1];
-    if (!found || !(await exists(join(tmp, 'bin', 'kc.sh')))) throw new TaskFailure('invalid_input', `${opts.distUrl} is not a Keycloak server distribution (no bin/kc.sh and version.txt)`);
+    if (!found || !(await exists(join(tmp, 'bin', 'kc.sh'))))
+      throw new TaskFailure('invalid_input', `${opts.distUrl} is not a Keycloak server distribution (no bin/kc.sh and version.txt)`);
     if (found !== opts.version) throw new TaskFailure('invalid_input', `${opts.distUrl} holds Keycloak ${found}, but the config asks for ${opts.version}`);
     await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
     await rm(join(tmp, 'data'), { recursive: true, force: true });

@@ -47,7 +47,10 @@ export class ProcessRuntime implements KeycloakRuntime {
 
   private async supervisorKind(): Promise<'child' | 'systemd'> {
     if (!this.wantsSystemd()) return 'child';
-    const systemctl = await runCommand('systemctl', ['--version']).then((r) => r.code === 0, () => false);
+    const systemctl = await runCommand('systemctl', ['--version']).then(
+      (r) => r.code === 0,
+      () => false,
+    );
     if (!systemctl || process.getuid?.() !== 0) {
       throw new Error('KEYFLEET_KEYCLOAK_SUPERVISOR=systemd needs systemctl and an agent running as root');
     }
@@ -100,7 +103,13 @@ export class ProcessRuntime implements KeycloakRuntime {
     });
   }
 
-  private record(config: KeycloakConfig, installDir: string, supervisor: 'child' | 'systemd', javaHome: string, previous?: KeycloakInstanceRecord): KeycloakInstanceRecord {
+  private record(
+    config: KeycloakConfig,
+    installDir: string,
+    supervisor: 'child' | 'systemd',
+    javaHome: string,
+    previous?: KeycloakInstanceRecord,
+  ): KeycloakInstanceRecord {
     return newInstanceRecord(config, { runtime: 'process', process: { installDir, supervisor, javaHome } }, previous);
   }
 
@@ -162,7 +171,10 @@ export class ProcessRuntime implements KeycloakRuntime {
     const installDir = await this.prepare(config, ctx, java.path);
     const next = this.record(config, installDir, old.supervisor, java.path, record);
     const verdict = await this.compatibility(record, next, ctx);
-    ctx.note('compatibility check', verdict === 'unavailable' ? 'update-compatibility unavailable in this Keycloak' : verdict === 'rolling' ? 'rolling update possible' : 'recreate needed');
+    ctx.note(
+      'compatibility check',
+      verdict === 'unavailable' ? 'update-compatibility unavailable in this Keycloak' : verdict === 'rolling' ? 'rolling update possible' : 'recreate needed',
+    );
     // One Keycloak per port pair: the process runtime always stops the old one first.
     ctx.note('pre-update backup', 'skipped: this agent has no backup task yet');
     await this.stop(record);
@@ -213,4 +225,3 @@ function deployment(record: KeycloakInstanceRecord) {
   if (!record.process) throw new TaskFailure('handler_error', 'the Keycloak instance record has no process deployment');
   return record.process;
 }
-

@@ -36,7 +36,16 @@ export class SystemdSupervisor implements KeycloakSupervisor {
 
   private async ensureUser(installDir: string): Promise<void> {
     if ((await runCommand('id', ['-u', this.user])).code === 0) return;
-    const res = await runCommand('useradd', ['--system', '--user-group', '--no-create-home', '--home-dir', installDir, '--shell', '/usr/sbin/nologin', this.user]);
+    const res = await runCommand('useradd', [
+      '--system',
+      '--user-group',
+      '--no-create-home',
+      '--home-dir',
+      installDir,
+      '--shell',
+      '/usr/sbin/nologin',
+      this.user,
+    ]);
     if (res.code !== 0) throw new Error(`useradd ${this.user} failed: ${res.output.trim()}`);
   }
 
@@ -50,8 +59,19 @@ export class SystemdSupervisor implements KeycloakSupervisor {
     }
     const env = { JAVA_HOME: launch.javaHome, ...launch.env };
     await mkdir(dirname(this.opts.environmentFile), { recursive: true, mode: 0o700 });
-    await writeFileAtomic(this.opts.environmentFile, `${Object.entries(env).map(([k, v]) => envLine(k, v)).join('\n')}\n`, 0o600);
-    const unit = systemdUnit({ installDir: launch.installDir, environmentFile: this.opts.environmentFile, user: this.user, memoryLimitMb: this.opts.memoryLimitMb });
+    await writeFileAtomic(
+      this.opts.environmentFile,
+      `${Object.entries(env)
+        .map(([k, v]) => envLine(k, v))
+        .join('\n')}\n`,
+      0o600,
+    );
+    const unit = systemdUnit({
+      installDir: launch.installDir,
+      environmentFile: this.opts.environmentFile,
+      user: this.user,
+      memoryLimitMb: this.opts.memoryLimitMb,
+    });
     await writeFileAtomic(join(this.unitDir, SYSTEMD_UNIT_NAME), unit, 0o644);
     await systemctl('daemon-reload');
     await systemctl('enable', SYSTEMD_UNIT_NAME);
@@ -70,7 +90,9 @@ export class SystemdSupervisor implements KeycloakSupervisor {
     // A unit restarting after a crash is "activating", not "active": not running for anyone waiting on it.
     const running = props.ActiveState === 'active';
     const startedAt = props.ActiveEnterTimestamp ? new Date(props.ActiveEnterTimestamp) : undefined;
-    return running ? { running, pid: Number(props.MainPID) || undefined, startedAt: startedAt && !Number.isNaN(startedAt.getTime()) ? startedAt : undefined } : { running: false };
+    return running
+      ? { running, pid: Number(props.MainPID) || undefined, startedAt: startedAt && !Number.isNaN(startedAt.getTime()) ? startedAt : undefined }
+      : { running: false };
   }
 
   async logs(lines: number): Promise<string> {
