@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { messages } from './envelope.js';
-import { taskDefinitions } from './tasks/index.js';
+import { taskEvent, taskStreamEnd } from './task-event.js';
+import { taskDefinitionList } from './tasks/index.js';
 
 /**
  * The JSON Schema documents generated from the zod declarations, keyed by their
@@ -12,8 +13,10 @@ export function jsonSchemas(): Map<string, unknown> {
   for (const [name, schema] of Object.entries(messages)) {
     out.set(`messages/${name}.json`, z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }));
   }
-  for (const def of Object.values(taskDefinitions)) {
-    const meta = { description: def.description, defaultTimeoutMs: def.defaultTimeoutMs, retrySafe: def.retrySafe };
+  out.set('api/taskEvent.json', z.toJSONSchema(taskEvent, { io: 'output', unrepresentable: 'any' }));
+  out.set('api/taskStreamEnd.json', z.toJSONSchema(taskStreamEnd, { io: 'output', unrepresentable: 'any' }));
+  for (const def of taskDefinitionList) {
+    const meta = { description: def.description, defaultTimeoutMs: def.defaultTimeoutMs };
     out.set(`tasks/${def.name}.json`, {
       name: def.name,
       ...meta,

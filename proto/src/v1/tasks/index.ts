@@ -1,27 +1,42 @@
-import { noop } from './noop.js';
+import type { TaskDefinition } from '../define-task.js';
 import { keycloakInstall } from './keycloak-install.js';
 import { keycloakRestart, keycloakStart, keycloakStatus, keycloakStop } from './keycloak-lifecycle.js';
 import { keycloakRealmApply, keycloakRealmPlan } from './keycloak-realm.js';
 import { keycloakUpdate } from './keycloak-update.js';
 import { keycloakVerify } from './keycloak-verify.js';
+import { noop } from './noop.js';
 import { systemInfo } from './system-info.js';
 
-/** Every declared task type, keyed by its dotted name. Adding a task means adding it here. */
-export const taskDefinitions = {
-  [noop.name]: noop,
-  [systemInfo.name]: systemInfo,
-  [keycloakInstall.name]: keycloakInstall,
-  [keycloakStart.name]: keycloakStart,
-  [keycloakStop.name]: keycloakStop,
-  [keycloakRestart.name]: keycloakRestart,
-  [keycloakStatus.name]: keycloakStatus,
-  [keycloakVerify.name]: keycloakVerify,
-  [keycloakUpdate.name]: keycloakUpdate,
-  [keycloakRealmPlan.name]: keycloakRealmPlan,
-  [keycloakRealmApply.name]: keycloakRealmApply,
-} as const;
+/**
+ * Every declared task type. A declaration in this folder that is missing here
+ * fails `registry.test.ts`; a registered one without an agent handler fails the
+ * agent's type check.
+ */
+const registered = [
+  noop,
+  systemInfo,
+  keycloakInstall,
+  keycloakStart,
+  keycloakStop,
+  keycloakRestart,
+  keycloakStatus,
+  keycloakVerify,
+  keycloakUpdate,
+  keycloakRealmPlan,
+  keycloakRealmApply,
+] as const;
 
-export type TaskName = keyof typeof taskDefinitions;
+type Registered = (typeof registered)[number];
+
+/** The declarations keyed by their dotted name. */
+export type TaskDefinitions = { [D in Registered as D['name']]: D };
+
+export const taskDefinitions = Object.fromEntries(registered.map((d) => [d.name, d])) as TaskDefinitions;
+
+export type TaskName = keyof TaskDefinitions;
+
+/** The declarations in registry order (the OpenAPI union and `keyfleet tasks types` list them so). */
+export const taskDefinitionList: readonly TaskDefinition[] = registered;
 
 export function isTaskName(name: string): name is TaskName {
   return Object.hasOwn(taskDefinitions, name);

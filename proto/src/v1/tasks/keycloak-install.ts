@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineTask } from '../define-task.js';
 import { secretRef } from '../secret-ref.js';
-import { keycloakInstance, verifyLogin, verifyReport } from './keycloak-common.js';
+import { describeInstance, describeVerification, keycloakInstance, verifyLogin, verifyReport } from './keycloak-common.js';
 
 const keycloakDatabase = z.discriminatedUnion('kind', [
   /** Keycloak's embedded H2 file database: development and tests only. */
@@ -42,5 +42,5 @@ export const keycloakInstall = defineTask({
   input: keycloakConfig,
   output: z.object({ changed: z.boolean(), instance: keycloakInstance, steps: z.array(z.string()), verify: verifyReport }),
   defaultTimeoutMs: 15 * 60_000,
-  retrySafe: true,
+  summary: (o) => `${o.changed ? 'installed' : 'already installed, no change'}: ${describeInstance(o.instance)}; ${describeVerification(o.verify)}`,
 });

@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import { defineTask } from '../define-task.js';
-import { keycloakInstance } from './keycloak-common.js';
+import { describeInstance, keycloakInstance } from './keycloak-common.js';
 
 const none = z.object({}).strict();
 const lifecycleOutput = z.object({ changed: z.boolean(), instance: keycloakInstance });
+const lifecycleSummary = (o: z.output<typeof lifecycleOutput>) => `${describeInstance(o.instance)}; ${o.changed ? 'changed' : 'no change'}`;
 
 export const keycloakStart = defineTask({
   name: 'keycloak.start',
@@ -11,7 +12,7 @@ export const keycloakStart = defineTask({
   input: none,
   output: lifecycleOutput,
   defaultTimeoutMs: 5 * 60_000,
-  retrySafe: true,
+  summary: lifecycleSummary,
 });
 
 export const keycloakStop = defineTask({
@@ -20,7 +21,7 @@ export const keycloakStop = defineTask({
   input: none,
   output: lifecycleOutput,
   defaultTimeoutMs: 2 * 60_000,
-  retrySafe: true,
+  summary: lifecycleSummary,
 });
 
 export const keycloakRestart = defineTask({
@@ -29,7 +30,7 @@ export const keycloakRestart = defineTask({
   input: none,
   output: lifecycleOutput,
   defaultTimeoutMs: 5 * 60_000,
-  retrySafe: true,
+  summary: lifecycleSummary,
 });
 
 export const keycloakStatus = defineTask({
@@ -38,5 +39,5 @@ export const keycloakStatus = defineTask({
   input: none,
   output: z.object({ installed: z.boolean(), instance: keycloakInstance.optional() }),
   defaultTimeoutMs: 60_000,
-  retrySafe: true,
+  summary: (o) => (o.installed && o.instance ? describeInstance(o.instance) : 'not installed'),
 });

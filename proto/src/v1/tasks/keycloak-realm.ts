@@ -20,7 +20,14 @@ export const realmChange = z.object({
     .optional(),
 });
 
-const realmDiff = z.object({ realm: z.string(), inSync: z.boolean(), changes: z.array(realmChange) });
+export const realmDiff = z.object({ realm: z.string(), inSync: z.boolean(), changes: z.array(realmChange) });
+
+/** "realm shop: in sync" or "realm shop: 1 create, 2 update, 0 delete". */
+const describeDiff = (o: z.output<typeof realmDiff>) => {
+  if (o.changes.length === 0) return `realm ${o.realm}: in sync`;
+  const n = (action: string) => o.changes.filter((c) => c.action === action).length;
+  return `realm ${o.realm}: ${n('create')} create, ${n('update')} update, ${n('delete')} delete`;
+};
 
 export const keycloakRealmPlan = defineTask({
   name: 'keycloak.realm.plan',
@@ -28,7 +35,7 @@ export const keycloakRealmPlan = defineTask({
   input: z.object({ spec: realmSpec }).strict(),
   output: realmDiff,
   defaultTimeoutMs: 2 * 60_000,
-  retrySafe: true,
+  summary: describeDiff,
 });
 
 export const keycloakRealmApply = defineTask({
@@ -37,5 +44,5 @@ export const keycloakRealmApply = defineTask({
   input: z.object({ spec: realmSpec }).strict(),
   output: realmDiff,
   defaultTimeoutMs: 5 * 60_000,
-  retrySafe: true,
+  summary: describeDiff,
 });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineTask } from '../define-task.js';
-import { keycloakInstance, verifyReport } from './keycloak-common.js';
+import { describeInstance, describeVerification, keycloakInstance, verifyReport } from './keycloak-common.js';
 import { keycloakConfig } from './keycloak-install.js';
 
 export const keycloakUpdate = defineTask({
@@ -16,5 +16,5 @@ export const keycloakUpdate = defineTask({
     timeline: z.array(z.object({ at: z.iso.datetime(), step: z.string(), detail: z.string().optional() })),
   }),
   defaultTimeoutMs: 20 * 60_000,
-  retrySafe: false,
+  summary: (o) => [`${o.outcome}: ${describeInstance(o.instance)}`, o.verify && describeVerification(o.verify)].filter(Boolean).join('; '),
 });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineTask } from '../define-task.js';
-import { verifyLogin, verifyReport } from './keycloak-common.js';
+import { describeVerification, verifyLogin, verifyReport } from './keycloak-common.js';
 
 export const keycloakVerify = defineTask({
   name: 'keycloak.verify',
@@ -8,5 +8,5 @@ export const keycloakVerify = defineTask({
   input: z.object({ login: verifyLogin.optional() }).strict(),
   output: verifyReport,
   defaultTimeoutMs: 2 * 60_000,
-  retrySafe: true,
+  summary: describeVerification,
 });

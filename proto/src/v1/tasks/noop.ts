@@ -13,5 +13,5 @@ export const noop = defineTask({
     .strict(),
   output: z.object({ delayedMs: z.number().int(), payload: z.string() }),
   defaultTimeoutMs: 60_000,
-  retrySafe: true,
+  summary: (o) => (o.delayedMs > 0 ? `waited ${o.delayedMs} ms` : 'done') + (o.payload.length > 0 ? `, ${o.payload.length} bytes` : ''),
 });

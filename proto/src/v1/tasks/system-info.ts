@@ -15,5 +15,7 @@ export const systemInfo = defineTask({
     java: z.object({ present: z.boolean(), version: z.string().optional() }),
   }),
   defaultTimeoutMs: 30_000,
-  retrySafe: true,
+  summary: (o) =>
+    `${o.os.distro} ${o.os.release} (${o.os.arch}), ${o.cpu.cores} cores, ${Math.round(o.memory.totalBytes / 2 ** 30)} GiB` +
+    `${o.docker.present ? `, docker ${o.docker.version ?? ''}`.trimEnd() : ''}${o.java.present ? `, java ${o.java.version ?? ''}`.trimEnd() : ''}`,
 });
