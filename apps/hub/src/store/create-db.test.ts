@@ -1,6 +1,8 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { chmod, mkdtemp, readdir, readFile, readlink, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { Writable } from 'node:stream';
 import { sql } from 'kysely';
 import pg from 'pg';
@@ -32,6 +34,72 @@ describe('createDb, embedded', () => {
     open.push(again);
     const { rows } = await sql<{ v: number }>`select v from kept`.execute(again.db);
     expect(rows).toEqual([{ v: 42 }]);
+  });
+});
+
+/** Inodes of the TCP sockets this process listens on (state 0A in /proc/net/tcp*). */
+async function tcpListeners(): Promise<Set<string>> {
+  const listening = new Set<string>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    const lines = (await readFile(table, 'utf8').catch(() => '')).split('\n').slice(1);
+    for (const line of lines) {
+      const cols = line.trim().split(/\s+/);
+      if (cols[3] === '0A') listening.add(cols[9]!);
+    }
+  }
+  const own = new Set<string>();
+  for (const fd of await readdir('/proc/self/fd')) {
+    const inode = /^socket:\[(\d+)\]$/.exec(await readlink(`/proc/self/fd/${fd}`).catch(() => ''))?.[1];
+    if (inode && listening.has(inode)) own.add(inode);
+  }
+  return own;
+}
+
+describe('createDb, embedded database access', () => {
+  it('listens on no TCP port, only on a 0600 socket in the 0700 data dir that another local user cannot open', async () => {
+    const parent = await mkdtemp(join(tmpdir(), 'kf-hub-db-'));
+    // An open parent, so only the data dir and the socket themselves keep other users out.
+    await chmod(parent, 0o755);
+    const dataDir = join(parent, 'db');
+    const before = await tcpListeners();
+    const handle = await createDb({ dataDir, snapshot: await freshClusterSnapshot() });
+    try {
+      const { rows } = await sql<{ one: number }>`select 1 as one`.execute(handle.db);
+      expect(rows).toEqual([{ one: 1 }]);
+      const opened = [...(await tcpListeners())].filter((inode) => !before.has(inode));
+      expect(opened).toEqual([]);
+
+      expect((await stat(dataDir)).mode & 0o777).toBe(0o700);
+      const entries = await readdir(dataDir);
+      const sockets: string[] = [];
+      for (const name of entries) if ((await stat(join(dataDir, name))).isSocket()) sockets.push(name);
+      expect(sockets).toEqual(['.s.PGSQL.5432']);
+      const socketPath = join(dataDir, sockets[0]!);
+      expect((await stat(socketPath)).mode & 0o777).toBe(0o600);
+
+      if (process.getuid?.() === 0) {
+        // Root passes every permission check, so ask as an ordinary user.
+        const probe = `require('net').connect(${JSON.stringify(socketPath)}).on('connect', () => { console.log('connected'); process.exit(0); }).on('error', (e) => { console.log(e.code); process.exit(0); })`;
+        const { stdout } = await promisify(execFile)('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', process.execPath, '-e', probe]);
+        expect(stdout.trim()).toBe('EACCES');
+      }
+    } finally {
+      await handle.close();
+      await rm(parent, { recursive: true, force: true });
+    }
+  });
+
+  it('serves a data dir whose socket path would be too long from a private dir of its own', async () => {
+    const parent = await mkdtemp(join(tmpdir(), 'kf-hub-db-'));
+    const dataDir = join(parent, 'd'.repeat(100));
+    const handle = await createDb({ dataDir, snapshot: await freshClusterSnapshot() });
+    try {
+      const { rows } = await sql<{ one: number }>`select 1 as one`.execute(handle.db);
+      expect(rows).toEqual([{ one: 1 }]);
+    } finally {
+      await handle.close();
+      await rm(parent, { recursive: true, force: true });
+    }
   });
 });
 

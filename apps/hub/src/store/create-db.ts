@@ -1,4 +1,6 @@
-import { mkdir } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { lockDir } from '@keyfleet/dir-lock';
 import { createLogger, type Logger } from '@keyfleet/log';
@@ -37,10 +39,20 @@ const types = {
     oid === pg.types.builtins.INT8 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
 };
 
+/** Postgres' socket file name for a port; `pg` connects to `<host dir>/.s.PGSQL.<port>`. */
+const SOCKET_PORT = 5432;
+const SOCKET_NAME = `.s.PGSQL.${SOCKET_PORT}`;
+/** sun_path holds 108 bytes with its terminating NUL. */
+const MAX_SOCKET_PATH = 107;
+
 /**
- * Opens the hub database. The embedded PGlite is served over a loopback socket and
- * reached with the ordinary `pg` driver so both modes run the same SQL path; its pool
- * holds one connection because PGlite runs one session at a time.
+ * Opens the hub database. The embedded PGlite is served over a Unix socket and reached
+ * with the ordinary `pg` driver so both modes run the same SQL path; its pool holds one
+ * connection because PGlite runs one session at a time.
+ *
+ * PGlite's socket server knows no authentication: whoever connects is superuser. So it
+ * listens on no TCP port, only on a 0600 socket inside the 0700 data dir, where only the
+ * hub's own user (and root) can reach it, as with every other file of the hub's state.
  */
 export async function createDb(opts: CreateDbOptions = {}): Promise<DbHandle> {
   if (opts.databaseUrl) {
@@ -54,8 +66,10 @@ export async function createDb(opts: CreateDbOptions = {}): Promise<DbHandle> {
     return { db, kind: 'postgres', close: () => db.destroy() };
   }
 
-  const dataDir = opts.dataDir ?? DEFAULT_DATA_DIR;
-  await mkdir(dataDir, { recursive: true });
+  const dataDir = resolve(opts.dataDir ?? DEFAULT_DATA_DIR);
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  // Data dirs made by earlier versions were 0755; the socket's safety rests on this dir.
+  await chmod(dataDir, 0o700);
   // PGlite does not lock its files: a second hub on the same dir would open it too, and each
   // would overwrite the other's writes.
   const lock = await lockDir(dataDir, 'keyfleet-hub');
@@ -66,18 +80,34 @@ export async function createDb(opts: CreateDbOptions = {}): Promise<DbHandle> {
     await lock.release();
     throw err;
   }
+  let socketDir = dataDir;
+  let ownSocketDir = false;
+  if (Buffer.byteLength(join(dataDir, SOCKET_NAME)) > MAX_SOCKET_PATH) {
+    // A socket path this long cannot be bound; a private 0700 dir of our own is as closed.
+    socketDir = await mkdtemp(join(tmpdir(), 'kf-db-'));
+    ownSocketDir = true;
+  }
+  const socketPath = join(socketDir, SOCKET_NAME);
+  // Left by a hub that crashed: the dir lock proves no live hub listens on it.
+  await rm(socketPath, { force: true });
   // A few spare connections so a pool reconnect never meets "too many connections"
   // while the old socket is still being torn down.
-  const server = new PGLiteSocketServer({ db: pglite, host: '127.0.0.1', port: 0, maxConnections: 4 });
-  try {
-    await server.start();
-  } catch (err) {
+  const server = new PGLiteSocketServer({ db: pglite, path: socketPath, maxConnections: 4 });
+  const cleanUp = async () => {
+    if (ownSocketDir) await rm(socketDir, { recursive: true, force: true });
     await pglite.close();
     await lock.release();
-    throw new Error(`cannot serve the embedded database on loopback: ${(err as Error).message}`, { cause: err });
+  };
+  try {
+    await server.start();
+    // The dir is closed already; this keeps the socket closed should it ever be moved or linked.
+    await chmod(socketPath, 0o600);
+  } catch (err) {
+    await server.stop().catch(() => {});
+    await cleanUp();
+    throw new Error(`cannot serve the embedded database on ${socketPath}: ${(err as Error).message}`, { cause: err });
   }
-  const [host, port] = server.getServerConn().split(':');
-  const pool = new pg.Pool({ host, port: Number(port), user: 'postgres', database: 'postgres', max: 1, types });
+  const pool = new pg.Pool({ host: socketDir, port: SOCKET_PORT, user: 'postgres', database: 'postgres', max: 1, types });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return {
     db,
@@ -85,8 +115,8 @@ export async function createDb(opts: CreateDbOptions = {}): Promise<DbHandle> {
     async close() {
       await db.destroy();
       await server.stop();
-      await pglite.close();
-      await lock.release();
+      await rm(socketPath, { force: true });
+      await cleanUp();
     },
   };
 }
