@@ -2,7 +2,6 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { connect, credsAuthenticator, type Msg, type NatsConnection } from '@nats-io/transport-node';
 import { createUser } from '@nats-io/nkeys';
 import { z } from 'zod';
@@ -29,9 +28,10 @@ import {
   type Progress,
   type Result,
 } from '@keyfleet/proto/v1';
-import { startAgent, type RunningAgent } from './agent.js';
+import { startAgent, type AgentOptions, type RunningAgent } from './agent.js';
+import { features } from './features/index.js';
 import { identityStore } from './identity-store.js';
-import { handlers, type Handlers } from './tasks/index.js';
+import type { Handlers } from './task-handler.js';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -71,6 +71,16 @@ class FakeHub {
     return this.results.filter((r) => r.taskId === taskId);
   }
 
+  /**
+   * Resolves once the agent published a heartbeat stamped later than `afterMs` on its clock (the
+   * same process here). NATS keeps one connection's messages in order, so anything the agent
+   * published before that heartbeat has arrived by then: the positive signal before asserting
+   * that something was not sent.
+   */
+  async heartbeatAfter(afterMs: number) {
+    await vi.waitFor(() => expect(this.heartbeats.some((h) => Date.parse(h.sentAt) > afterMs)).toBe(true), { timeout: 10_000 });
+  }
+
   async send(body: Record<string, unknown> | Uint8Array) {
     const data = body instanceof Uint8Array ? body : enc.encode(JSON.stringify(body));
     return decode(taskAnswer, (await this.nc.request(subjects.agent.task(HOST), data, { timeout: 5_000 })).data);
@@ -100,6 +110,7 @@ describe('agent against a real NATS server', () => {
   let secrets: { jwt: string; seed: string };
   const logLines: string[] = [];
   const runs = new Map<number, number>();
+  const { handlers } = features;
   // sizeBytes doubles as a marker so each test can count its own handler runs.
   const counted: Handlers = {
     ...handlers,
@@ -108,15 +119,16 @@ describe('agent against a real NATS server', () => {
       return handlers.noop(input, ctx);
     },
   };
-  const start = () =>
+  const FAST_RETRIES = { retryInitialMs: 100, retryMaxMs: 400, requestTimeoutMs: 250 };
+  const start = (timing: AgentOptions['timing'] = FAST_RETRIES) =>
     startAgent({
       stateDir,
-      handlers: counted,
+      features: { ...features, handlers: counted },
       concurrency: 1,
       heartbeatIntervalMs: 250,
       stopGraceMs: 100,
       log: createLogger('agent', { level: 'debug', destination: new Writable({ write: (c, _e, cb) => (logLines.push(String(c)), cb()) }) }),
-      timing: { retryInitialMs: 100, retryMaxMs: 400, requestTimeoutMs: 250 },
+      timing,
     });
 
   beforeAll(async () => {
@@ -168,32 +180,40 @@ describe('agent against a real NATS server', () => {
     hub.resultPolicy = 'ack';
     await vi.waitFor(async () => expect(JSON.parse(await readFile(join(stateDir, 'journal', 't-ack.json'), 'utf8')).state).toBe('acked'), { timeout: 5_000 });
     const sent = hub.resultsFor('t-ack').length;
-    await sleep(1_000); // longer than the retry cap: any further send would show up
+    // Past the retry cap (400 ms) plus a request timeout (250 ms) on the agent's clock: a retry still scheduled would have arrived.
+    await hub.heartbeatAfter(Date.now() + 1_000);
     expect(hub.resultsFor('t-ack')).toHaveLength(sent);
     expect(runs.get(11)).toBe(1);
   });
 
   it('answers a redelivered task with duplicate, re-sends its result at once and never runs it again', async () => {
-    hub.resultPolicy = 'reject';
-    expect(await hub.dispatch('t-dup', { sizeBytes: 12 })).toMatchObject({ status: 'accepted' });
-    // By the third refusal the sender waits 200-400 ms between tries (retry cap 400 ms).
-    await vi.waitFor(() => expect(hub.resultsFor('t-dup').length).toBeGreaterThanOrEqual(3), { timeout: 5_000 });
-    const before = hub.resultsFor('t-dup');
-    expect(await hub.dispatch('t-dup', { sizeBytes: 12 })).toMatchObject({ kind: 'task.reply', taskId: 't-dup', status: 'duplicate' });
-    await vi.waitFor(() => expect(hub.resultsFor('t-dup').length).toBeGreaterThan(before.length), { timeout: 1_000, interval: 5 });
-    const resent = hub.resultsFor('t-dup')[before.length]!;
-    expect(resent.receivedAt - before.at(-1)!.receivedAt).toBeLessThan(150);
-    expect(resent).toMatchObject({ outcome: 'succeeded', output: { payload: 'x'.repeat(12) } });
+    // Retries a minute apart: a re-send seen within the 10 s below can only be the one the duplicate asked for.
+    await agent.stop();
+    agent = await start({ retryInitialMs: 60_000, retryMaxMs: 60_000, requestTimeoutMs: 5_000 });
+    try {
+      hub.resultPolicy = 'reject';
+      expect(await hub.dispatch('t-dup', { sizeBytes: 12 })).toMatchObject({ status: 'accepted' });
+      await vi.waitFor(() => expect(hub.resultsFor('t-dup')).toHaveLength(1), { timeout: 10_000 });
+      await vi.waitFor(() => expect(logLines.join('')).toContain('hub rejected the result: database unavailable'));
+      expect(await hub.dispatch('t-dup', { sizeBytes: 12 })).toMatchObject({ kind: 'task.reply', taskId: 't-dup', status: 'duplicate' });
+      await vi.waitFor(() => expect(hub.resultsFor('t-dup')).toHaveLength(2), { timeout: 10_000 });
+      expect(hub.resultsFor('t-dup')[1]).toMatchObject({ outcome: 'succeeded', output: { payload: 'x'.repeat(12) } });
 
-    hub.resultPolicy = 'ack';
-    await vi.waitFor(async () => expect(JSON.parse(await readFile(join(stateDir, 'journal', 't-dup.json'), 'utf8')).state).toBe('acked'), { timeout: 5_000 });
-    const sent = hub.resultsFor('t-dup').length;
-    // Acked: still a duplicate, still not run, and nothing is sent again.
-    expect(await hub.dispatch('t-dup', { sizeBytes: 12 })).toMatchObject({ status: 'duplicate' });
-    await sleep(200);
-    expect(hub.resultsFor('t-dup')).toHaveLength(sent);
-    expect(runs.get(12)).toBe(1);
-    expect(logLines.join('')).toContain('hub rejected the result: database unavailable');
+      hub.resultPolicy = 'ack';
+      expect(await hub.dispatch('t-dup', { sizeBytes: 12 })).toMatchObject({ status: 'duplicate' });
+      await vi.waitFor(async () => expect(JSON.parse(await readFile(join(stateDir, 'journal', 't-dup.json'), 'utf8')).state).toBe('acked'), {
+        timeout: 10_000,
+      });
+      const sent = hub.resultsFor('t-dup').length;
+      // Acked: still a duplicate, still not run, and nothing is sent again.
+      expect(await hub.dispatch('t-dup', { sizeBytes: 12 })).toMatchObject({ status: 'duplicate' });
+      await hub.heartbeatAfter(Date.now());
+      expect(hub.resultsFor('t-dup')).toHaveLength(sent);
+      expect(runs.get(12)).toBe(1);
+    } finally {
+      await agent.stop();
+      agent = await start();
+    }
   });
 
   it('rejects a task type it does not handle, with the reason', async () => {

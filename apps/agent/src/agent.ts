@@ -30,9 +30,8 @@ import { Executor } from './executor.js';
 import { HeartbeatCollector } from './heartbeat.js';
 import { identityStore } from './identity-store.js';
 import { Journal } from './journal.js';
-import { KeycloakFront } from './keycloak/keycloak-front.js';
+import type { FeatureSet } from './compose-features.js';
 import { ResultSender } from './result-sender.js';
-import { handlers as defaultHandlers, type Handlers } from './tasks/index.js';
 
 export interface AgentOptions {
   stateDir: string;
@@ -42,8 +41,8 @@ export interface AgentOptions {
   natsServers?: string[];
   /** PEM of the CA for the NATS servers' TLS certificates. */
   natsCa?: string;
-  /** Defaults to every task this build implements; tests pass instrumented ones. */
-  handlers?: Handlers;
+  /** What this agent runs: task handlers and background services (main.ts passes every feature of the build). */
+  features: FeatureSet;
   log?: Logger;
   /** How long `stop` lets running tasks finish before leaving them to be reported as interrupted. */
   stopGraceMs?: number;
@@ -60,7 +59,6 @@ export interface RunningAgent {
 
 const JOURNAL_RETENTION_MS = 7 * 24 * 3600_000;
 const PRUNE_EVERY_MS = 6 * 3600_000;
-const FRONT_CHECK_MS = 10_000;
 const helloReply = z.discriminatedUnion('kind', [welcome, rejection]);
 const resultReply = z.discriminatedUnion('kind', [ack, rejection]);
 const reasonOf = (err: unknown) => (err instanceof DecodeError ? err.reason : err instanceof Error ? err.message : String(err));
@@ -86,7 +84,7 @@ async function runAgent(opts: AgentOptions): Promise<RunningAgent> {
   const log = opts.log ?? createLogger('keyfleet-agent');
   const { identity, credentials } = await identityStore.load(opts.stateDir);
   const { hostId } = identity;
-  const handlers = opts.handlers ?? defaultHandlers;
+  const { handlers } = opts.features;
   const taskTypes = Object.keys(handlers);
   const heartbeatIntervalMs = opts.heartbeatIntervalMs ?? 15_000;
   const concurrency = opts.concurrency ?? 4;
@@ -96,10 +94,6 @@ async function runAgent(opts: AgentOptions): Promise<RunningAgent> {
 
   const journal = await Journal.open(join(opts.stateDir, 'journal'), log);
   await journal.prune(JOURNAL_RETENTION_MS);
-  // A docker-runtime Keycloak is reachable only through its front process, which normally
-  // outlived the last agent; if not (a reboot), it is started before NATS is even tried.
-  const front = await KeycloakFront.ensure(opts.stateDir, log);
-  if (front === 'serving' || front === 'reopened') log.info({ front }, front === 'serving' ? 'Keycloak front still serving' : 'Keycloak front re-opened');
 
   const lifetime = new AbortController();
   let stopping = false;
@@ -155,6 +149,21 @@ async function runAgent(opts: AgentOptions): Promise<RunningAgent> {
   });
 
   const recovered = await journal.recover();
+
+  // Before NATS: what a feature keeps up on the host (e.g. Keycloak's front) must not wait for the hub.
+  const services: Array<{ name: string; stop(): Promise<void> }> = [];
+  for (const service of opts.features.services) {
+    try {
+      const running = await service.start({ stateDir: opts.stateDir, log, signal: lifetime.signal, runningTasks: () => executor.runningCount });
+      services.push({ name: service.name, stop: () => running.stop() });
+    } catch (err) {
+      log.error({ service: service.name, reason: reasonOf(err) }, 'a feature service could not start; the agent runs without it');
+    }
+  }
+  const stopServices = () =>
+    Promise.all(
+      services.map((s) => s.stop().catch((err: unknown) => log.warn({ service: s.name, reason: reasonOf(err) }, 'a feature service did not stop cleanly'))),
+    );
 
   const respond = (msg: Msg, data: Uint8Array) => {
     if (msg.reply) msg.respond(data);
@@ -318,6 +327,7 @@ async function runAgent(opts: AgentOptions): Promise<RunningAgent> {
   const early = await Promise.race([ready, connectionEnded]);
   if (early !== undefined) {
     lifetime.abort();
+    await stopServices();
     throw new Error(`agent did not start: ${reasonOf(early)}`);
   }
 
@@ -329,12 +339,6 @@ async function runAgent(opts: AgentOptions): Promise<RunningAgent> {
     PRUNE_EVERY_MS,
   );
   pruneTimer.unref();
-  // A front that died (killed, OOM) would leave Keycloak unreachable until the next agent start.
-  // Checked only while no task runs, so it never races a task that is switching or closing it.
-  const frontTimer = setInterval(() => {
-    if (executor.runningCount > 0) return;
-    void KeycloakFront.ensure(opts.stateDir, log).then((r) => r === 'reopened' && log.warn('the Keycloak front was not serving; started it again'));
-  }, FRONT_CHECK_MS);
 
   let stopped: Promise<void> | undefined;
   const stop = () =>
@@ -343,8 +347,8 @@ async function runAgent(opts: AgentOptions): Promise<RunningAgent> {
       log.info({ hostId, running: executor.runningCount }, 'agent stopping');
       clearInterval(heartbeatTimer);
       clearInterval(pruneTimer);
-      clearInterval(frontTimer);
       lifetime.abort();
+      await stopServices();
       for (const sub of subs) sub.unsubscribe();
       await executor.stop(opts.stopGraceMs ?? 10_000);
       sender.stop();

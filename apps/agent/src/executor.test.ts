@@ -3,7 +3,8 @@ import { describe, expect, it, vi } from 'vitest';
 import { createLogger } from '@keyfleet/log';
 import { Executor } from './executor.js';
 import type { JournaledTask, ResultBody } from './journal.js';
-import { handlers as realHandlers, type Handlers } from './tasks/index.js';
+import { features } from './features/index.js';
+import type { Handlers } from './task-handler.js';
 
 const log = createLogger('test', { level: 'silent' });
 
@@ -23,7 +24,7 @@ function setup(opts: { concurrency?: number; handlers?: Partial<Handlers> } = {}
   const results = new Map<string, ResultBody>();
   const waiters = new Map<string, (r: ResultBody) => void>();
   const executor = new Executor({
-    handlers: { ...realHandlers, ...opts.handlers },
+    handlers: { ...features.handlers, ...opts.handlers },
     concurrency: opts.concurrency ?? 4,
     log,
     stateDir: '/nonexistent/keyfleet-agent-state',
@@ -84,7 +85,7 @@ describe('Executor', () => {
     const queued = task({ delayMs: 0 });
     executor.submit(running);
     executor.submit(queued);
-    await sleep(50);
+    await vi.waitFor(() => expect(started).toEqual([running.taskId]));
     expect(executor.cancel(queued.taskId, 'not needed')).toBe(true);
     expect(executor.cancel(running.taskId, 'operator said so')).toBe(true);
     expect(await result(running.taskId)).toMatchObject({ outcome: 'cancelled', error: { code: 'cancelled', message: 'operator said so' } });
@@ -177,10 +178,11 @@ describe('Executor', () => {
     const queued = task({ delayMs: 0 });
     executor.submit(running);
     executor.submit(queued);
-    await sleep(20);
+    await vi.waitFor(() => expect(started).toEqual([running.taskId]));
     await executor.stop(50);
+    // Refused on the spot: a stopped executor neither queues nor runs it.
     executor.submit(task({}));
-    await sleep(20);
+    expect(executor.queuedCount + executor.runningCount).toBe(0);
     expect(started).toEqual([running.taskId]);
     expect(results.size).toBe(0);
     expect(executor.runningCount).toBe(0);

@@ -2,8 +2,8 @@ import { z } from 'zod';
 import type { Logger } from '@keyfleet/log';
 import { isTaskName, taskDefinitions, type TaskError } from '@keyfleet/proto/v1';
 import type { JournaledTask, ResultBody } from './journal.js';
-import type { Handlers, TaskContext } from './tasks/index.js';
-import { TaskFailure } from './tasks/task-failure.js';
+import type { Handlers, TaskContext } from './task-handler.js';
+import { TaskFailure } from './task-failure.js';
 
 export interface ExecutorHooks {
   /** Awaited before the handler runs: once it resolves, a crash means "interrupted", not "run again". */

@@ -6,10 +6,8 @@ import { hello } from '@keyfleet/proto/v1';
 import { startAgent } from './agent.js';
 import { AGENT_VERSION } from './agent-version.js';
 import { enroll } from './enroll.js';
-import { serveFront } from './keycloak/front-server.js';
-import { KeycloakFront } from './keycloak/keycloak-front.js';
-
-const DEFAULT_STATE_DIR = '/var/lib/keyfleet-agent';
+import { features } from './features/index.js';
+import { stateDirOption } from './state-dir-option.js';
 
 function collectLabel(value: string, labels: Record<string, string>): Record<string, string> {
   const eq = value.indexOf('=');
@@ -25,9 +23,6 @@ function positiveInt(value: string): number {
   if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`expected a positive integer, got "${value}"`);
   return n;
 }
-
-const stateDirOption = () =>
-  new Option('--state-dir <dir>', 'where identity, credentials and the task journal live').env('KEYFLEET_AGENT_STATE_DIR').default(DEFAULT_STATE_DIR);
 
 const program = new Command('keyfleet-agent').description('Keyfleet agent: runs hub tasks on this Keycloak host').version(AGENT_VERSION);
 
@@ -86,6 +81,7 @@ program
           .map((s) => s.trim())
           .filter(Boolean),
         natsCa,
+        features,
         log,
         signal: startup.signal,
       });
@@ -99,20 +95,6 @@ program
     }
   });
 
-program
-  .command('front', { hidden: true })
-  .description('serve the public ports of a docker-runtime Keycloak (started by the agent itself)')
-  .addOption(stateDirOption())
-  .option('--close', 'close the running front of this state dir (Keycloak becomes unreachable) and exit', false)
-  .action(async (o: { stateDir: string; close: boolean }) => {
-    const log = createLogger('keyfleet-front');
-    try {
-      if (o.close) await KeycloakFront.for(o.stateDir, log).close();
-      else await serveFront(o.stateDir, log);
-    } catch (err) {
-      log.fatal({ reason: (err as Error).message }, 'front could not run');
-      process.exitCode = 1;
-    }
-  });
+for (const addCommands of features.commands) addCommands(program);
 
 await program.parseAsync();

@@ -1,0 +1,9 @@
+import { composeFeatures } from '../compose-features.js';
+import { keycloakFeature } from './keycloak/keycloak-feature.js';
+import { systemFeature } from './system/system-feature.js';
+
+/**
+ * Every feature of this agent build. A task type declared in proto that no feature handles, or
+ * that two handle, fails the type check here.
+ */
+export const features = composeFeatures([systemFeature, keycloakFeature]);

@@ -1,0 +1,40 @@
+import type { KeycloakConfig } from '../keycloak-types.js';
+import { secretValue } from '../instance/secret-value.js';
+
+export interface KeycloakPlacement {
+  /** Address Keycloak binds (its management interface inherits it); undefined: Keycloak's default, all addresses. */
+  httpHost?: string;
+  httpPort: number;
+  managementPort: number;
+  /** JDBC URL of the bundled database as this Keycloak reaches it. */
+  bundledDbUrl?: string;
+}
+
+/**
+ * Keycloak's runtime options for a config placed on given ports, as KC_* variables: in the
+ * environment (never argv), a password does not show in `ps`.
+ */
+export function keycloakEnv(config: KeycloakConfig, placement: KeycloakPlacement): Record<string, string> {
+  const env: Record<string, string> = {
+    KC_HOSTNAME: config.hostname,
+    // TLS is terminated in front of Keycloak (a proxy, the agent's front): Keycloak itself speaks HTTP.
+    KC_HTTP_ENABLED: 'true',
+    KC_HTTP_PORT: String(placement.httpPort),
+    KC_HTTP_MANAGEMENT_PORT: String(placement.managementPort),
+    // One Keycloak per host: the clustered default would bind 7800 and look for peers, and
+    // during an update the old and the new instance would collide on that port.
+    KC_CACHE: 'local',
+    KC_BOOTSTRAP_ADMIN_USERNAME: config.bootstrapAdmin.username,
+    KC_BOOTSTRAP_ADMIN_PASSWORD: secretValue(config.bootstrapAdmin.password),
+  };
+  if (placement.httpHost) env.KC_HTTP_HOST = placement.httpHost;
+  if (config.proxyHeaders) env.KC_PROXY_HEADERS = config.proxyHeaders;
+  const db = config.database;
+  if (db.kind === 'external') {
+    Object.assign(env, { KC_DB_URL: db.url, KC_DB_USERNAME: db.username, KC_DB_PASSWORD: secretValue(db.password) });
+  } else if (db.kind === 'bundled') {
+    if (!placement.bundledDbUrl) throw new Error('a bundled database needs its JDBC URL');
+    Object.assign(env, { KC_DB_URL: placement.bundledDbUrl, KC_DB_USERNAME: 'keycloak', KC_DB_PASSWORD: secretValue(db.password) });
+  }
+  return env;
+}

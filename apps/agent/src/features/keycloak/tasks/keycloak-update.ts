@@ -1,0 +1,67 @@
+import { adminCredentials } from '../instance/admin-credentials.js';
+import { checkKeycloakConfig } from '../instance/check-keycloak-config.js';
+import { configHash } from '../instance/config-hash.js';
+import { installedInstance } from '../instance/installed-instance.js';
+import { instanceView } from './instance-view.js';
+import { saveInstance } from '../instance/instance-store.js';
+import { isReady } from '../verify/is-ready.js';
+import type { TimelineEntry } from '../keycloak-types.js';
+import { openRuntime } from '../runtime/open-runtime.js';
+import { UpdateRolledBack } from '../runtime/update-rolled-back.js';
+import { verifyFailure } from '../verify/verify-failure.js';
+import { verifyKeycloak } from '../verify/verify-keycloak.js';
+import type { TaskHandler } from '../../../task-handler.js';
+import { TaskFailure } from '../../../task-failure.js';
+
+const timelineText = (timeline: TimelineEntry[]) =>
+  timeline.map((t) => `${t.at.slice(11, 19)} ${t.step}${t.detail ? ` (${t.detail.split('\n')[0]})` : ''}`).join(' | ');
+
+/**
+ * Moves Keycloak to a new version or config (see the runtimes for how), verified before it
+ * serves. A rollback is a failed task: the operator asked for the new config and did not get
+ * it. Its message reads "update rolled back: <reason>; timeline: …" and the old instance keeps
+ * serving. Success returns the timeline.
+ */
+export const keycloakUpdate: TaskHandler<'keycloak.update'> = async (config, ctx) => {
+  checkKeycloakConfig(config);
+  const record = await installedInstance(ctx.stateDir);
+  if (config.runtime !== record.runtime) {
+    throw new TaskFailure('invalid_input', `Keycloak runs on the ${record.runtime} runtime here; moving it to ${config.runtime} is a migration, not an update`);
+  }
+  const runtime = await openRuntime(record.runtime, ctx.stateDir, ctx.log);
+  const timeline: TimelineEntry[] = [];
+  const note = (step: string, detail?: string) => {
+    timeline.push({ at: new Date().toISOString(), step, ...(detail ? { detail: detail.slice(0, 2000) } : {}) });
+    ctx.progress(undefined, detail ? `${step}: ${detail.split('\n')[0]}` : step);
+  };
+  const rctx = { signal: ctx.signal, log: ctx.log, note };
+  const admin = adminCredentials(config, record);
+  const target = (at: { baseUrl: string; managementUrl: string }) => ({ ...at, hostname: config.hostname, ...admin });
+
+  if (configHash(config) === record.configHash && (await runtime.status(record)).running && (await isReady(record.managementUrl, ctx.signal))) {
+    note('unchanged', 'the running Keycloak already has this configuration');
+    const current = { ...record, config };
+    await saveInstance(ctx.stateDir, current);
+    const report = await verifyKeycloak(target(current), config.verifyLogin, ctx.signal);
+    if (!report.ok) throw new Error(verifyFailure(report, 'Keycloak unchanged, but its verification failed'));
+    return { outcome: 'unchanged', instance: await instanceView(current, runtime, ctx.signal), verify: report, timeline };
+  }
+
+  note('update started', `${record.version} → ${config.version} (${record.runtime} runtime)`);
+  let next: Awaited<ReturnType<typeof runtime.update>>;
+  try {
+    next = await runtime.update(record, config, rctx, (at) => verifyKeycloak(target(at), config.verifyLogin, ctx.signal));
+  } catch (err) {
+    const message = err instanceof UpdateRolledBack ? err.message : `update failed: ${(err as Error).message}`;
+    // Headline and timeline first: log excerpts after them, where truncation may cut them.
+    const [headline, ...details] = message.split('\n');
+    throw new Error(`${headline}; timeline: ${timelineText(timeline)}${details.length ? `\n${details.join('\n')}` : ''}`);
+  }
+  next = { ...next, ...admin };
+  await saveInstance(ctx.stateDir, next);
+  const report = await verifyKeycloak(target(next), config.verifyLogin, ctx.signal);
+  note('update finished', report.ok ? 'verified through the public endpoints' : 'verification through the public endpoints failed');
+  if (!report.ok)
+    throw new Error(`${verifyFailure(report, 'updated, but the verification through the public endpoints failed')}; timeline: ${timelineText(timeline)}`);
+  return { outcome: 'updated', instance: await instanceView(next, runtime, ctx.signal), verify: report, timeline };
+};
