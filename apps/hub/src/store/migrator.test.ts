@@ -22,7 +22,7 @@ describe('migrator on embedded PGlite', () => {
 
   it('reports pending migrations, applies them once, then reports them applied', async () => {
     expect(handle.kind).toBe('pglite');
-    const names = ['0001-initial', '0002-secrets', '0003-host-keycloak', '0004-realm-specs'];
+    const names = ['0001-initial', '0002-secrets', '0003-host-keycloak', '0004-realm-specs', '0005-task-events-tx'];
     expect(await migrationStatus(handle.db)).toEqual(names.map((name) => ({ name, appliedAt: null })));
 
     const results = await migrateUp(handle.db);

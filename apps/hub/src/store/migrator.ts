@@ -3,6 +3,7 @@ import * as m0001 from './migrations/0001-initial.js';
 import * as m0002 from './migrations/0002-secrets.js';
 import * as m0003 from './migrations/0003-host-keycloak.js';
 import * as m0004 from './migrations/0004-realm-specs.js';
+import * as m0005 from './migrations/0005-task-events-tx.js';
 
 // Imported explicitly (no folder scan) so bundled builds carry every migration.
 const migrations: Record<string, Migration> = {
@@ -10,6 +11,7 @@ const migrations: Record<string, Migration> = {
   '0002-secrets': m0002,
   '0003-host-keycloak': m0003,
   '0004-realm-specs': m0004,
+  '0005-task-events-tx': m0005,
 };
 
 function migrator(db: Kysely<any>): Migrator {

@@ -1,0 +1,203 @@
+import { startPostgres, type PostgresServer } from '@keyfleet/test-harness';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { transitionTasks } from '../../dispatch/transition-tasks.js';
+import { createTestContext, type TestContext } from '../test-context.js';
+
+interface SseEvent {
+  event?: string;
+  id?: string;
+  data: string;
+}
+
+/** A live SSE response read as it arrives, so a test can act between events. */
+class LiveStream {
+  readonly events: SseEvent[] = [];
+  readonly ended: Promise<void>;
+
+  constructor(res: Response) {
+    expect(res.status).toBe(200);
+    this.ended = this.read(res.body!);
+  }
+
+  private async read(body: ReadableStream<Uint8Array>): Promise<void> {
+    const decoder = new TextDecoder();
+    let buffer = '';
+    for await (const chunk of body) {
+      buffer += decoder.decode(chunk, { stream: true });
+      let cut = buffer.indexOf('\n\n');
+      while (cut >= 0) {
+        const block = buffer.slice(0, cut);
+        buffer = buffer.slice(cut + 2);
+        cut = buffer.indexOf('\n\n');
+        if (block.startsWith(':')) continue;
+        const e: SseEvent = { data: '' };
+        for (const line of block.split('\n')) {
+          const at = line.indexOf(': ');
+          const [key, value] = at < 0 ? [line, ''] : [line.slice(0, at), line.slice(at + 2)];
+          if (key === 'event') e.event = value;
+          else if (key === 'id') e.id = value;
+          else if (key === 'data') e.data += value;
+        }
+        this.events.push(e);
+      }
+    }
+  }
+
+  /** Ids of the task events received (not `end`). */
+  ids(): number[] {
+    return this.events.filter((e) => e.id !== undefined).map((e) => Number(e.id));
+  }
+
+  messages(): string[] {
+    return this.events.filter((e) => e.event === 'progress').map((e) => (JSON.parse(e.data) as { data: { message: string } }).data.message);
+  }
+
+  async waitFor(what: string, check: () => boolean): Promise<void> {
+    await vi.waitFor(
+      () => {
+        if (!check()) throw new Error(`stream has not shown ${what}; got ${JSON.stringify(this.events.map((e) => e.event))}`);
+      },
+      { timeout: 20_000, interval: 20 },
+    );
+  }
+}
+
+/**
+ * Real Postgres with concurrent writer transactions: the case the embedded PGlite (one session
+ * at a time) cannot show, where an event id allocated earlier is committed later.
+ */
+describe('task event streams on Postgres with concurrent writers', () => {
+  let server: PostgresServer;
+  let t: TestContext;
+  let operator: string;
+  let hostId: string;
+  const clients: pg.Client[] = [];
+
+  beforeAll(async () => {
+    server = await startPostgres();
+    t = await createTestContext({ databaseUrl: server.url });
+    operator = await t.tokenFor('operator');
+    hostId = await t.addHost({ hostname: 'web-1', taskTypes: ['noop'] });
+  });
+  afterAll(async () => {
+    for (const client of clients) await client.end().catch(() => {});
+    await t?.close();
+    await server?.stop();
+  });
+
+  const connect = async () => {
+    const client = new pg.Client({ connectionString: server.url });
+    await client.connect();
+    clients.push(client);
+    return client;
+  };
+
+  const newTask = async () => {
+    const res = await t.call('POST', '/v1/tasks', { token: operator, body: { type: 'noop', target: { hostId } } });
+    expect(res.status).toBe(201);
+    return { taskId: res.json.tasks[0].id as string, batchId: res.json.batch.id as string };
+  };
+
+  const open = async (batchId: string, lastEventId?: number) =>
+    new LiveStream(
+      await t.app.request(`/v1/batches/${batchId}/events`, {
+        headers: { authorization: `Bearer ${operator}`, ...(lastEventId === undefined ? {} : { 'last-event-id': String(lastEventId) }) },
+      }),
+    );
+
+  const insertEvent = async (client: pg.Client, taskId: string, batchId: string, message: string): Promise<number> => {
+    const { rows } = await client.query<{ id: string }>(
+      `insert into task_events (task_id, batch_id, kind, data) values ($1, $2, 'progress', jsonb_build_object('message', $3::text)) returning id`,
+      [taskId, batchId, message],
+    );
+    return Number(rows[0]!.id);
+  };
+
+  const finish = (taskId: string) => transitionTasks(t.db, { where: (eb) => eb('id', '=', taskId), to: 'succeeded', set: { finished_at: new Date() } });
+
+  const storedIds = async (batchId: string) =>
+    (await t.db.selectFrom('task_events').select('id').where('batch_id', '=', batchId).execute()).map((r) => r.id).sort((a, b) => a - b);
+
+  it('sends an event whose transaction commits after a later id was already sent, and resumes in the same order', async () => {
+    const { taskId, batchId } = await newTask();
+    const live = await open(batchId);
+    await live.waitFor('the queued state', () => live.events.some((e) => e.event === 'state'));
+
+    const [a, b, c] = [await connect(), await connect(), await connect()];
+    // c is the older transaction (its id assigned first), a is a writer still in flight,
+    // b a later writer that commits before a does.
+    await c.query('begin');
+    await c.query('select pg_current_xact_id()');
+    await a.query('begin');
+    const idA = await insertEvent(a, taskId, batchId, 'A');
+    await b.query('begin');
+    const idB = await insertEvent(b, taskId, batchId, 'B');
+    await b.query('commit');
+    const idC = await insertEvent(c, taskId, batchId, 'C');
+    await c.query('commit');
+    expect(idA < idB && idB < idC).toBe(true);
+
+    // C's transaction is older than A's, so it may be sent while A is open; polling ids would
+    // have passed A's id by now.
+    await live.waitFor('C', () => live.messages().includes('C'));
+    await a.query('commit');
+    await finish(taskId);
+    await live.ended;
+
+    expect(live.events.at(-1)?.event).toBe('end');
+    expect(live.ids().toSorted((x, y) => x - y)).toEqual(await storedIds(batchId));
+    expect(live.messages()).toEqual(['C', 'A', 'B']);
+
+    // A client that had everything up to C gets exactly the rest, in the same order.
+    const resumed = await open(batchId, idC);
+    await resumed.ended;
+    expect(resumed.ids()).toEqual(live.ids().slice(live.ids().indexOf(idC) + 1));
+    expect(resumed.events.at(-1)?.event).toBe('end');
+  });
+
+  it('delivers every event exactly once to a live stream and to a resumed one while ten connections write concurrently', async () => {
+    const { taskId, batchId } = await newTask();
+    const live = await open(batchId);
+    await live.waitFor('the queued state', () => live.events.some((e) => e.event === 'state'));
+
+    // Deterministic jitter, so a failure replays the same interleavings.
+    let seed = 42;
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    const pause = () => new Promise((r) => setTimeout(r, Math.floor(random() * 15)));
+    const writers = await Promise.all(Array.from({ length: 10 }, () => connect()));
+    let resumed: LiveStream | undefined;
+    let resumedFrom = 0;
+    await Promise.all(
+      writers.map(async (w, n) => {
+        for (let i = 0; i < 25; i++) {
+          await w.query('begin');
+          // Some transactions take their id before inserting, like a write that locks rows first.
+          if (random() < 0.5) await w.query('select pg_current_xact_id()');
+          await pause();
+          await insertEvent(w, taskId, batchId, `w${n}-${i}`);
+          await pause();
+          await w.query('commit');
+          if (n === 0 && i === 12 && !resumed) {
+            // A client that dropped mid-race and reconnects with the last id it had.
+            resumedFrom = live.ids().at(-1)!;
+            resumed = await open(batchId, resumedFrom);
+          }
+        }
+      }),
+    );
+    await finish(taskId);
+    await live.ended;
+    await resumed!.ended;
+
+    const stored = await storedIds(batchId);
+    expect(stored).toHaveLength(1 + 250 + 1);
+    const sent = live.ids();
+    expect(new Set(sent).size).toBe(sent.length);
+    expect(sent.toSorted((x, y) => x - y)).toEqual(stored);
+    expect(resumed!.ids()).toEqual(sent.slice(sent.indexOf(resumedFrom) + 1));
+  });
+});
