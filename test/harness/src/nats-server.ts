@@ -8,14 +8,20 @@ import { makeTestCerts } from './make-test-certs.js';
 
 export interface NatsServer {
   url: string;
-  /** Operator/account material; `authority.hubCreds()` gives full-access creds. */
+  /**
+   * Operator/account material: `authority.hubCreds()` gives full-access creds,
+   * `authority.systemUserCreds(name)` a system-account user (server events).
+   */
   authority: NatsAuthority;
   files: NatsAuthorityFiles;
   /** With `tls`: the CA file clients verify the server with. */
   caFile?: string;
   /** Stop (SIGTERM) and wait; the temp dir is removed unless `keepDir`. */
   stop(): Promise<void>;
-  /** Kill without cleanup of config, so the same server can be started again on the same port. */
+  /**
+   * Kill without cleanup of config, so the same server can be started again on the same port;
+   * account JWTs pushed since (revocations) are kept by the full resolver.
+   */
   restart(): Promise<void>;
 }
 
@@ -36,6 +42,7 @@ export async function startNats(opts: { tls?: boolean } = {}): Promise<NatsServe
       authConfPath: join(existingDir, 'auth.conf'),
       hubCredsPath: join(existingDir, 'hub.creds'),
       keysPath: join(existingDir, 'keys.json'),
+      resolverDir: join(existingDir, 'jwt'),
     };
     if (opts.tls) throw new Error('startNats({ tls: true }) cannot use the external server from KEYFLEET_TEST_NATS_URL');
     return {
@@ -57,7 +64,8 @@ export async function startNats(opts: { tls?: boolean } = {}): Promise<NatsServe
   // nats-server resolves includes relative to the including file.
   const certs = opts.tls ? await makeTestCerts(dir) : undefined;
   const tlsConf = certs ? `tls {\n  cert_file: "${certs.certFile}"\n  key_file: "${certs.keyFile}"\n}\n` : '';
-  await writeFile(join(dir, 'nats.conf'), `include "auth/auth.conf"\nhost: 127.0.0.1\n${tlsConf}`);
+  // max_payload as in deploy/nats/nats-server.conf: above the agents' own limit, so theirs is the one enforced.
+  await writeFile(join(dir, 'nats.conf'), `include "auth/auth.conf"\nhost: 127.0.0.1\nmax_payload: 4MB\n${tlsConf}`);
 
   let port = -1;
   let proc: ChildProcess;
