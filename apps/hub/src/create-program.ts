@@ -7,6 +7,7 @@ import { startHub, type Hub } from './hub.js';
 import { hubOptionsFromEnv } from './hub-options-from-env.js';
 import { createDb } from './store/create-db.js';
 import { migrateUp, migrationStatus } from './store/migrator.js';
+import { hubFeatures } from './features/index.js';
 
 export interface ProgramIo {
   env: NodeJS.ProcessEnv;
@@ -40,10 +41,10 @@ export function createProgram(io: ProgramIo): Command {
       const handle = await createDb({ databaseUrl: io.env.DATABASE_URL || undefined, dataDir: io.env.KEYFLEET_DATA_DIR || undefined });
       try {
         if (action === 'up') {
-          const applied = await migrateUp(handle.db);
+          const applied = await migrateUp(handle.db, hubFeatures);
           io.out(applied.length === 0 ? 'database is up to date' : applied.map((m) => `applied ${m.migrationName}`).join('\n'));
         } else {
-          for (const m of await migrationStatus(handle.db)) io.out(`${m.name}\t${m.appliedAt ? `applied ${m.appliedAt.toISOString()}` : 'pending'}`);
+          for (const m of await migrationStatus(handle.db, hubFeatures)) io.out(`${m.name}\t${m.appliedAt ? `applied ${m.appliedAt.toISOString()}` : 'pending'}`);
         }
       } finally {
         await handle.close();
@@ -54,16 +55,23 @@ export function createProgram(io: ProgramIo): Command {
     .command('nats-init')
     .description('create the NATS operator, accounts, server auth config and hub credentials')
     .requiredOption('--dir <dir>', 'directory to write auth.conf, hub.creds and keys.json into')
+    .option('--resolver-dir <dir>', 'where nats-server keeps account JWTs and revocations; it must be able to write there (default: <dir>/jwt)')
     .option('--force', 'write into a non-empty directory, replacing existing keys', false)
-    .action(async (opts: { dir: string; force: boolean }) => {
+    .option('--upgrade', 'rewrite auth.conf of an existing dir from its keys.json for this version (enrolled agents keep working)', false)
+    .action(async (opts: { dir: string; resolverDir?: string; force: boolean; upgrade: boolean }) => {
       const existing = await readdir(opts.dir).catch(() => [] as string[]);
-      if (existing.length > 0 && !opts.force) {
-        throw new Error(`${opts.dir} is not empty; refusing to replace NATS keys (agents enrolled with them would be locked out). Use --force to overwrite.`);
+      if (opts.upgrade && !existing.includes('keys.json')) throw new Error(`${opts.dir} has no keys.json to upgrade; run nats-init without --upgrade`);
+      if (existing.length > 0 && !opts.force && !opts.upgrade) {
+        throw new Error(
+          `${opts.dir} is not empty; refusing to replace NATS keys (agents enrolled with them would be locked out). Use --upgrade to keep them, --force to overwrite.`,
+        );
       }
-      const files = await NatsAuthority.create(opts.dir);
+      const files = opts.upgrade ? await NatsAuthority.upgrade(opts.dir, opts) : await NatsAuthority.create(opts.dir, opts);
       io.out(`auth.conf (include it in nats-server.conf): ${files.authConfPath}`);
+      io.out(`account JWTs (nats-server writes here):    ${files.resolverDir}`);
       io.out(`hub.creds (NATS_CREDS for the hub):          ${files.hubCredsPath}`);
       io.out(`keys.json (secret; KEYFLEET_NATS_AUTH_DIR):  ${files.keysPath}`);
+      io.out(`revocation.creds (secret; the hub's without keys.json): ${files.revocationCredsPath}`);
     });
 
   return program;

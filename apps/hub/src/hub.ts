@@ -5,7 +5,9 @@ import { createLogger, type Logger } from '@keyfleet/log';
 import type { NatsAuthority } from '@keyfleet/nats-auth';
 import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import { createApp } from './api/create-app.js';
+import { hubFeatures } from './features/index.js';
 import { bootstrapAdminToken } from './auth/bootstrap-admin-token.js';
+import { CredentialRevoker } from './auth/credential-revoker.js';
 import { createDispatcher, type Dispatcher, type DispatcherDeps } from './dispatch/dispatcher.js';
 import { HubMetrics } from './metrics/hub-metrics.js';
 import { loadSecretKey } from './secrets/load-secret-key.js';
@@ -33,7 +35,10 @@ export interface HubOptions {
   secretKey?: Buffer;
   /** NATS server URL(s) the hub connects to. */
   natsUrls: string[];
-  /** Mints agent JWTs at enrollment (and the hub's own NATS creds when none are given). */
+  /**
+   * Mints agent JWTs at enrollment (and the hub's own NATS creds when none are given), and
+   * revokes them (it must be able to: `canRevoke`).
+   */
   authority: NatsAuthority;
   /** Contents of a NATS .creds file for the hub's own connection. Default: minted from `authority`. */
   natsCreds?: string;
@@ -71,7 +76,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     const handle: DbHandle = await createDb({ databaseUrl: opts.databaseUrl, dataDir: opts.dataDir, log });
     cleanups.push(() => handle.close());
     const { db } = handle;
-    const migrated = await migrateUp(db);
+    const migrated = await migrateUp(db, hubFeatures);
     if (migrated.length > 0) log.info({ migrations: migrated.map((m) => m.migrationName) }, 'database migrated');
     const adminToken = await bootstrapAdminToken(db);
     const secrets = new SecretStore(db, new SecretBox(await secretKey(opts, log)));
@@ -100,8 +105,13 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
       }
     })();
 
+    // Decommissioned and revoked agents stay refused by NATS: pushed again on every (re)connect.
+    const revoker = await CredentialRevoker.start({ db, authority: opts.authority, servers: opts.natsUrls, caFile: opts.natsCaFile, log });
+    cleanups.push(() => revoker.close());
+
     const metrics = new HubMetrics(db);
-    const dispatcher: Dispatcher = createDispatcher({ db, nc, log, metrics, secrets, ...opts.dispatcher });
+    const projections = hubFeatures.flatMap((f) => (f.projections ? [f.projections] : []));
+    const dispatcher: Dispatcher = createDispatcher({ db, nc, log, metrics, secrets, projections, ...opts.dispatcher });
     await dispatcher.start();
     cleanups.push(() => dispatcher.stop());
 
@@ -109,6 +119,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     const app = createApp({
       db,
       dispatcher,
+      revoker,
       authority: opts.authority,
       natsServers: opts.natsPublicUrls ?? opts.natsUrls,
       metrics,
@@ -116,7 +127,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
       natsConnected: () => natsUp && !nc.isClosed(),
       log,
       shutdown: shutdown.signal,
-    });
+    }, hubFeatures);
     const host = opts.host ?? '127.0.0.1';
     const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
       const s = serve({ fetch: app.fetch, port: opts.port ?? 0, hostname: host }, () => resolve(s));

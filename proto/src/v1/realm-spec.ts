@@ -68,16 +68,20 @@ export interface GroupSpec {
   realmRoles?: string[];
   subGroups?: GroupSpec[];
 }
-export const groupSpec: z.ZodType<GroupSpec> = z.lazy(() =>
-  z
-    .object({
-      // A group is identified by its path (/parent/child), so its name cannot hold the separator.
-      name: name.regex(/^[^/]+$/, 'group names cannot contain /'),
-      realmRoles: z.array(name).optional(),
-      subGroups: z.array(groupSpec).optional(),
-    })
-    .strict(),
-);
+export const groupSpec: z.ZodType<GroupSpec> = z
+  .lazy(
+    () =>
+      z
+        .object({
+          // A group is identified by its path (/parent/child), so its name cannot hold the separator.
+          name: name.regex(/^[^/]+$/, 'group names cannot contain /'),
+          realmRoles: z.array(name).optional(),
+          subGroups: z.array(groupSpec).optional(),
+        })
+        .strict(),
+    // A named schema: generators (JSON Schema, OpenAPI) emit a $ref for the recursion instead of recursing forever.
+  )
+  .meta({ id: 'GroupSpec' });
 
 const identityProviderSpec = z
   .object({

@@ -1,7 +1,9 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { HTTPException } from 'hono/http-exception';
+import type { HubFeature } from '../hub-feature.js';
 import type { ApiDeps } from './api-deps.js';
 import { ApiError } from './api-error.js';
+import { allowedMethods } from './allowed-methods.js';
 import type { AppEnv } from './app-env.js';
 import { auditTrail } from './audit-trail.js';
 import { apiTokensRoutes } from './api-tokens/index.js';
@@ -11,16 +13,16 @@ import { enrollRoutes } from './enroll/index.js';
 import { enrollmentTokensRoutes } from './enrollment-tokens/index.js';
 import { healthRoutes } from './health/index.js';
 import { hostsRoutes } from './hosts/index.js';
-import { realmsRoutes } from './realms/index.js';
 import { secretsRoutes } from './secrets/index.js';
 import { tasksRoutes } from './tasks/index.js';
 
 /**
  * The hub's HTTP API: /healthz, /readyz, /metrics and everything under /v1, with
- * the OpenAPI document at /v1/openapi.json. Routes are chained so `AppType`
- * carries them all for the CLI's typed `hc` client.
+ * the OpenAPI document at /v1/openapi.json. The core's routes are chained so
+ * `AppType` carries them for the CLI's typed `hc` client; each feature's routes
+ * are mounted under /v1 too and typed by the feature's own route type.
  */
-export function createApp(deps: ApiDeps) {
+export function createApp(deps: ApiDeps, features: readonly HubFeature[]) {
   const app = new OpenAPIHono<AppEnv>();
   app.use('*', auditTrail(deps.db, deps.log));
   app.onError((err, c) => {
@@ -31,7 +33,14 @@ export function createApp(deps: ApiDeps) {
     deps.log.error({ err, method: c.req.method, path: c.req.path }, 'request failed');
     return c.json({ error: 'internal error' }, 500);
   });
-  app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${c.req.path}` }, 404));
+  app.notFound((c) => {
+    // A path that exists under other methods is a 405 naming them (RFC 9110), not a 404.
+    const allow = allowedMethods(app.routes, c.req.path);
+    if (allow.length === 0) return c.json({ error: `no route for ${c.req.method} ${c.req.path}` }, 404);
+    c.header('Allow', allow.join(', '));
+    if (c.req.method === 'OPTIONS') return c.body(null, 204);
+    return c.json({ error: `${c.req.method} is not allowed on ${c.req.path}; allowed: ${allow.join(', ')}` }, 405);
+  });
 
   const routes = app
     .route('/', healthRoutes(deps))
@@ -39,11 +48,12 @@ export function createApp(deps: ApiDeps) {
     .route('/v1', enrollmentTokensRoutes(deps))
     .route('/v1', enrollRoutes(deps))
     .route('/v1', hostsRoutes(deps))
-    .route('/v1', realmsRoutes(deps))
     .route('/v1', secretsRoutes(deps))
     .route('/v1', tasksRoutes(deps))
     .route('/v1', batchesRoutes(deps))
     .route('/v1', auditRoutes(deps));
+
+  for (const feature of features) if (feature.routes) app.route('/v1', feature.routes(deps));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', description: 'API token (kf_...)' });
   app.doc('/v1/openapi.json', {

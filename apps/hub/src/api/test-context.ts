@@ -17,6 +17,7 @@ import { newId } from '../store/new-id.js';
 import { createTestDb } from '../store/test-database.js';
 import type { TaskDispatcher } from './api-deps.js';
 import { createApp } from './create-app.js';
+import { hubFeatures } from '../features/index.js';
 
 /** Records what the API asked of the dispatcher; the real one needs NATS and agents. */
 export class RecordingDispatcher implements TaskDispatcher {
@@ -27,6 +28,16 @@ export class RecordingDispatcher implements TaskDispatcher {
   }
   async cancel(taskIds: string[], reason: string): Promise<void> {
     this.cancels.push({ taskIds, reason });
+  }
+}
+
+/** Counts the pushes the API asked for; `enforced` is what they report (the real one needs NATS). */
+export class RecordingRevoker {
+  publishes = 0;
+  enforced = true;
+  async publish(): Promise<boolean> {
+    this.publishes++;
+    return this.enforced;
   }
 }
 
@@ -42,6 +53,7 @@ export interface TestContext {
   app: ReturnType<typeof createApp>;
   db: Kysely<Database>;
   dispatcher: RecordingDispatcher;
+  revoker: RecordingRevoker;
   authority: NatsAuthority;
   adminToken: string;
   natsUp: { value: boolean };
@@ -66,17 +78,19 @@ export async function createTestContext(opts: { databaseUrl?: string } = {}): Pr
   let handle: DbHandle | undefined;
   try {
     handle = opts.databaseUrl ? await createDb({ databaseUrl: opts.databaseUrl }) : await createTestDb();
-    await migrateUp(handle.db);
+    await migrateUp(handle.db, hubFeatures);
     const db = handle.db;
     const adminToken = await bootstrapAdminToken(db);
     if (!adminToken) throw new Error('a fresh database must yield an initial admin token');
     const authority = await NatsAuthority.load((await NatsAuthority.create(join(dir, 'nats'))).dir);
     const dispatcher = new RecordingDispatcher();
+    const revoker = new RecordingRevoker();
     const natsUp = { value: true };
     const secrets = new SecretStore(db, new SecretBox(randomBytes(32)));
     const app = createApp({
       db,
       dispatcher,
+      revoker,
       authority,
       natsServers: ['nats://127.0.0.1:4222'],
       metrics: new HubMetrics(db),
@@ -84,12 +98,13 @@ export async function createTestContext(opts: { databaseUrl?: string } = {}): Pr
       natsConnected: () => natsUp.value,
       log: createLogger('hub-test', { level: 'silent' }),
       eventPollMs: 20,
-    });
+    }, hubFeatures);
     const closeDb = handle.close;
     return {
       app,
       db,
       dispatcher,
+      revoker,
       authority,
       adminToken,
       natsUp,

@@ -13,6 +13,7 @@ import { createMessageHandler } from './message-handler.js';
 import { createDispatchLoop, type DispatchMetrics } from './dispatch-loop.js';
 import { createSerialRunner } from './serial-runner.js';
 import { createSweeper } from './sweeper.js';
+import type { ResultProjections } from './result-projection.js';
 import { writeResults } from './write-results.js';
 
 export interface Dispatcher {
@@ -33,6 +34,8 @@ export interface DispatcherDeps {
   metrics: DispatchMetrics;
   /** Fills secret values into task messages, and masks them in results. */
   secrets: Pick<SecretStore, 'reveal'>;
+  /** The features' read models, updated from results as they are stored. */
+  projections?: readonly ResultProjections[];
   /** A host is offline after this many heartbeat intervals without a heartbeat. Default 3. */
   offlineAfterMissedHeartbeats?: number;
   /** Default 1000. */
@@ -77,7 +80,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   });
   const sweepRunner = createSerialRunner(sweeper.sweep, { name: 'sweeper', intervalMs: deps.sweepIntervalMs ?? 1000, log });
   const canceller = createCanceller({ db, nc, log, limiter: createLimiter(MAX_IN_FLIGHT), requestTimeoutMs });
-  const results = createBatchWriter((items: Parameters<typeof writeResults>[3]) => writeResults(db, log, deps.secrets, items), {
+  const results = createBatchWriter((items: Parameters<typeof writeResults>[4]) => writeResults(db, log, deps.secrets, deps.projections ?? [], items), {
     maxDelayMs: 5,
     maxItems: 500,
   });

@@ -1,6 +1,7 @@
 import { createLogger } from '@keyfleet/log';
 import { createApp } from '../api/create-app.js';
 import { bootstrapAdminToken } from '../auth/bootstrap-admin-token.js';
+import { hubFeatures } from '../features/index.js';
 import { HubMetrics } from '../metrics/hub-metrics.js';
 import type { Dispatcher } from './dispatcher.js';
 import type { TestFleet } from './test-fleet.js';
@@ -24,7 +25,7 @@ export async function fleetApi(fleet: TestFleet, dispatcher: Dispatcher): Promis
     secrets: fleet.secrets,
     natsConnected: () => true,
     log: createLogger('fleet-api', { level: 'silent' }),
-  });
+  }, hubFeatures);
   return {
     adminToken,
     async call(method, path, body) {

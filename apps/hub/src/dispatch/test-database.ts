@@ -8,6 +8,7 @@ import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { Database } from '../store/database.js';
 import { migrateUp } from '../store/migrator.js';
+import { hubFeatures } from '../features/index.js';
 import { freshClusterSnapshot } from '../store/test-database.js';
 
 export interface TestDatabase {
@@ -61,7 +62,7 @@ export async function startTestDatabase(kind: 'pglite' | 'postgres' = 'pglite'):
   };
   const db = connect();
   try {
-    await migrateUp(db);
+    await migrateUp(db, hubFeatures);
   } catch (err) {
     await stop();
     throw err;

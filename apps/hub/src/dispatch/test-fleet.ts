@@ -7,8 +7,10 @@ import { sql, type Kysely, type Selectable } from 'kysely';
 import { Histogram } from 'prom-client';
 import { SecretBox } from '../secrets/secret-box.js';
 import { SecretStore } from '../secrets/secret-store.js';
-import type { Database, TasksTable, TaskState } from '../store/database.js';
+import type { TaskState } from '@keyfleet/proto/v1';
+import type { Database, TasksTable } from '../store/database.js';
 import { createDispatcher, type Dispatcher, type DispatcherDeps } from './dispatcher.js';
+import { hubFeatures } from '../features/index.js';
 import { connectFakeAgent, type FakeAgent } from './fake-agent.js';
 import { startTestDatabase, type TestDatabase } from './test-database.js';
 
@@ -88,6 +90,7 @@ export async function startTestFleet(dbKind: 'pglite' | 'postgres' = 'pglite'): 
       // A second hub gets its own database connection, as a second process would.
       const hubDb = opts.db ?? db;
       const dispatcher = createDispatcher({
+        projections: hubFeatures.flatMap((f) => (f.projections ? [f.projections] : [])),
         dispatchIntervalMs: 100,
         sweepIntervalMs: 50,
         secrets: new SecretStore(hubDb, box),

@@ -1,5 +1,6 @@
 import { sql, type Expression, type ExpressionBuilder, type Kysely, type SqlBool, type UpdateObject } from 'kysely';
-import type { Database, TaskState } from '../store/database.js';
+import type { TaskState } from '@keyfleet/proto/v1';
+import type { Database } from '../store/database.js';
 
 export interface TaskTransition {
   /** Which tasks move; include the allowed source states so the update is idempotent across hubs. */

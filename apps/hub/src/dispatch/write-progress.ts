@@ -1,10 +1,10 @@
 import { sql, type Kysely } from 'kysely';
 import type { Logger } from '@keyfleet/log';
-import type { Progress } from '@keyfleet/proto/v1';
+import { type Progress, terminalTaskStates } from '@keyfleet/proto/v1';
 import { collectSecretRefs } from '../secrets/collect-secret-refs.js';
 import { redactSecrets } from '../secrets/redact-secrets.js';
 import type { SecretStore } from '../secrets/secret-store.js';
-import { TERMINAL_STATES, type Database } from '../store/database.js';
+import type { Database } from '../store/database.js';
 import { compareIds } from './compare-ids.js';
 import { transitionTasks } from './transition-tasks.js';
 
@@ -39,7 +39,7 @@ export async function writeProgress(
   const live = items.filter((item, i) => {
     if (verdicts[i] !== undefined) return false;
     const state = tasks.get(item.progress.taskId)!.state;
-    if (TERMINAL_STATES.includes(state)) {
+    if (terminalTaskStates.includes(state)) {
       log.debug({ taskId: item.progress.taskId, state, stage: item.progress.stage }, 'progress for a terminal task ignored');
       return false;
     }

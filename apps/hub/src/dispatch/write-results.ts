@@ -1,12 +1,12 @@
 import { sql, type Kysely } from 'kysely';
 import type { Logger } from '@keyfleet/log';
-import type { Result } from '@keyfleet/proto/v1';
+import { isTaskName, type Result, type TaskName, taskDefinitions, terminalTaskStates } from '@keyfleet/proto/v1';
 import { collectSecretRefs } from '../secrets/collect-secret-refs.js';
 import { redactSecrets } from '../secrets/redact-secrets.js';
 import type { SecretStore } from '../secrets/secret-store.js';
-import { TERMINAL_STATES, type Database } from '../store/database.js';
+import type { Database } from '../store/database.js';
 import { compareIds } from './compare-ids.js';
-import { resultProjections, type ProjectedResult } from './result-projections.js';
+import type { ProjectedResult, ResultProjection, ResultProjections } from './result-projection.js';
 
 export interface ResultItem {
   /** The authenticated sender (from the subject). */
@@ -22,9 +22,15 @@ export type ResultVerdict = { ok: true; stored: boolean } | { ok: false; reason:
  * may be acked. Rows are locked in id order so concurrent batches (several hubs)
  * never deadlock; a task already terminal is left as it is. Any value of a secret
  * the task was sent is masked before anything is stored, and the read models fed
- * by results (see result-projections.ts) are updated in the same transaction.
+ * by results (the features' projections) are updated in the same transaction.
  */
-export async function writeResults(db: Kysely<Database>, log: Logger, secrets: Pick<SecretStore, 'reveal'>, items: ResultItem[]): Promise<ResultVerdict[]> {
+export async function writeResults(
+  db: Kysely<Database>,
+  log: Logger,
+  secrets: Pick<SecretStore, 'reveal'>,
+  projections: readonly ResultProjections[],
+  items: ResultItem[],
+): Promise<ResultVerdict[]> {
   const taskIds = [...new Set(items.map((i) => i.result.taskId))];
   return db.transaction().execute(async (trx) => {
     const rows = await trx
@@ -39,7 +45,7 @@ export async function writeResults(db: Kysely<Database>, log: Logger, secrets: P
     const verdicts = items.map(({ hostId, result }): ResultVerdict => {
       const task = tasks.get(result.taskId);
       if (!task || task.host_id !== hostId) return { ok: false, reason: `task ${result.taskId} is not a task of host ${hostId}` };
-      if (TERMINAL_STATES.includes(task.state) || toStore.has(result.taskId)) {
+      if (terminalTaskStates.includes(task.state) || toStore.has(result.taskId)) {
         log.debug({ taskId: result.taskId, state: task.state, outcome: result.outcome }, 'result for a task already terminal: acked and ignored');
         return { ok: true, stored: false };
       }
@@ -50,7 +56,7 @@ export async function writeResults(db: Kysely<Database>, log: Logger, secrets: P
 
     const secretNames = new Map([...toStore.keys()].map((id) => [id, collectSecretRefs(tasks.get(id)!.params).map((r) => r.name)]));
     const { values } = await secrets.reveal([...secretNames.values()].flat(), trx);
-    const stored: ProjectedResult[] = [...toStore.values()].map((r) => {
+    const stored = [...toStore.values()].map((r) => {
       const task = tasks.get(r.taskId)!;
       const used = secretNames.get(r.taskId)!.flatMap((name) => values.get(name) ?? []);
       return {
@@ -93,9 +99,28 @@ export async function writeResults(db: Kysely<Database>, log: Logger, secrets: P
 
     const byHost = stored.toSorted((a, b) => compareIds(a.hostId, b.hostId) || compareIds(a.taskId, b.taskId));
     for (const r of byHost) {
-      const project = resultProjections[r.type as keyof typeof resultProjections];
-      if (project) await project(trx, r, log);
+      if (!isTaskName(r.type)) continue;
+      const project = projections.map((p) => p[r.type as TaskName]).filter((p) => p !== undefined);
+      if (project.length === 0) continue;
+      const projected = withParsedOutput(r.type, r, log);
+      for (const p of project) await (p as ResultProjection<TaskName>)(trx, projected, log);
     }
     return verdicts;
   });
+}
+
+/** The result with its output parsed by the declaration; a mismatch is logged and leaves `output` undefined. */
+function withParsedOutput<K extends TaskName>(
+  type: K,
+  r: Omit<ProjectedResult, 'type' | 'output' | 'rawOutput'> & { output: unknown },
+  log: Logger,
+): ProjectedResult<K> {
+  const parsed = r.output === null ? undefined : taskDefinitions[type].output.safeParse(r.output);
+  if (parsed && !parsed.success && r.outcome === 'succeeded') {
+    log.warn(
+      { taskId: r.taskId, type, issues: parsed.error.issues.slice(0, 5) },
+      'task output does not match its declaration; read models not updated from it',
+    );
+  }
+  return { ...r, type, output: parsed?.success ? (parsed.data as ProjectedResult<K>['output']) : undefined, rawOutput: r.output };
 }

@@ -1,8 +1,9 @@
 import type { Kysely } from 'kysely';
 import { Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Database, TaskState } from '../store/database.js';
+import { taskState } from '@keyfleet/proto/v1';
+import type { Database } from '../store/database.js';
 
-const TASK_STATES: readonly TaskState[] = ['queued', 'dispatched', 'running', 'succeeded', 'failed', 'cancelled', 'expired'];
+const TASK_STATES = taskState.options;
 
 /**
  * The hub's Prometheus metrics. Fleet gauges are read from the database on each

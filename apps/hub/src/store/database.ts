@@ -1,3 +1,4 @@
+import type { TaskState } from '@keyfleet/proto/v1';
 import type { ColumnType, Generated, JSONColumnType } from 'kysely';
 
 /**
@@ -13,7 +14,6 @@ export interface Database {
   task_events: TaskEventsTable;
   audit_log: AuditLogTable;
   secrets: SecretsTable;
-  realm_specs: RealmSpecsTable;
 }
 
 /** Any JSON value; Kysely needs an object type for JSON columns, so scalars are boxed by pg as-is. */
@@ -69,34 +69,6 @@ export interface HostsTable {
   last_heartbeat_at: NullableTimestamp;
   /** The last heartbeat body (cpu, load, memory, disks, uptime). */
   last_heartbeat: JSONColumnType<Record<string, unknown> | null>;
-  /** What the last Keycloak task said about the host's Keycloak; null until one reported. */
-  keycloak: JSONColumnType<HostKeycloak | null, string | undefined, string>;
-  /** The last `keycloak.verify` outcome (also from install/update); null until one ran. */
-  last_verification: JSONColumnType<HostVerification | null, string | undefined, string>;
-}
-
-export type HostKeycloak =
-  | {
-      installed: true;
-      version: string;
-      runtime: 'docker' | 'process';
-      ready: boolean;
-      baseUrl: string;
-      realms: string[];
-      uptimeSec?: number;
-      /** When the reporting task finished; older reports never overwrite newer ones. */
-      updatedAt: string;
-      taskId: string;
-    }
-  | { installed: false; updatedAt: string; taskId: string };
-
-export interface HostVerification {
-  ok: boolean;
-  checkedAt: string;
-  checks: Array<{ name: string; ok: boolean; detail: string; ms: number }>;
-  /** Set when the verifying task failed: the agent's error message. */
-  error?: string;
-  taskId: string;
 }
 
 export interface TaskBatchesTable {
@@ -109,8 +81,6 @@ export interface TaskBatchesTable {
   created_at: CreatedAt;
 }
 
-export type TaskState = 'queued' | 'dispatched' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
-export const TERMINAL_STATES: readonly TaskState[] = ['succeeded', 'failed', 'cancelled', 'expired'];
 
 export interface TasksTable {
   id: string;
@@ -164,19 +134,4 @@ export interface SecretsTable {
   created_at: CreatedAt;
   updated_at: Timestamp;
   updated_by: string;
-}
-
-export interface RealmSpecsTable {
-  id: string;
-  host_id: string;
-  realm: string;
-  /** 1, 2, … per (host, realm), in the order applies succeeded. */
-  version: number;
-  /** The applied spec with secret references only, never their values. */
-  spec: JSONColumnType<Record<string, unknown>>;
-  /** The changes the apply reported (secrets masked by the agent). */
-  changes: JSONColumnType<unknown[]>;
-  task_id: string | null;
-  applied_at: Timestamp;
-  applied_by: string;
 }

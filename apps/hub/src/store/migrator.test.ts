@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDb, type DbHandle } from './create-db.js';
+import { hubFeatures } from '../features/index.js';
 import { migrateUp, migrationStatus } from './migrator.js';
 import { freshClusterSnapshot } from './test-database.js';
 
@@ -22,14 +23,14 @@ describe('migrator on embedded PGlite', () => {
 
   it('reports pending migrations, applies them once, then reports them applied', async () => {
     expect(handle.kind).toBe('pglite');
-    const names = ['0001-initial', '0002-secrets', '0003-host-keycloak', '0004-realm-specs', '0005-task-events-tx'];
-    expect(await migrationStatus(handle.db)).toEqual(names.map((name) => ({ name, appliedAt: null })));
+    const names = ['0001-initial', '0002-secrets', '0003-host-keycloak', '0004-realm-specs', '0005-task-events-tx', '0006-keycloak-hosts'];
+    expect(await migrationStatus(handle.db, hubFeatures)).toEqual(names.map((name) => ({ name, appliedAt: null })));
 
-    const results = await migrateUp(handle.db);
+    const results = await migrateUp(handle.db, hubFeatures);
     expect(results.map((r) => [r.migrationName, r.status])).toEqual(names.map((n) => [n, 'Success']));
-    expect(await migrateUp(handle.db)).toEqual([]);
+    expect(await migrateUp(handle.db, hubFeatures)).toEqual([]);
 
-    for (const status of await migrationStatus(handle.db)) expect(status.appliedAt).toBeInstanceOf(Date);
+    for (const status of await migrationStatus(handle.db, hubFeatures)) expect(status.appliedAt).toBeInstanceOf(Date);
   });
 
   it('reads timestamptz as Date, jsonb as objects and bigint ids as numbers', async () => {

@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { sql, type Selectable } from 'kysely';
 import type { HostsTable } from '../../store/database.js';
+import { CredentialRevoker } from '../../auth/credential-revoker.js';
 import type { ApiDeps } from '../api-deps.js';
 import { ApiError } from '../api-error.js';
 import { createGuard } from '../create-guard.js';
@@ -12,30 +13,6 @@ import { parseSelector } from '../parse-selector.js';
 import { toIso } from '../to-iso.js';
 
 const HostStatus = z.enum(['pending', 'online', 'offline']);
-
-const HostKeycloak = z
-  .object({
-    installed: z.boolean(),
-    version: z.string().optional(),
-    runtime: z.enum(['docker', 'process']).optional(),
-    ready: z.boolean().optional(),
-    baseUrl: z.string().optional(),
-    realms: z.array(z.string()).optional(),
-    uptimeSec: z.number().optional(),
-    updatedAt: z.string(),
-    taskId: z.string(),
-  })
-  .openapi('HostKeycloak', { description: 'what the last Keycloak task reported; null until one did' });
-
-const HostVerification = z
-  .object({
-    ok: z.boolean(),
-    checkedAt: z.string(),
-    checks: z.array(z.object({ name: z.string(), ok: z.boolean(), detail: z.string(), ms: z.number() })),
-    error: z.string().optional().openapi({ description: 'set when the verifying task failed' }),
-    taskId: z.string(),
-  })
-  .openapi('HostVerification', { description: 'the last keycloak.verify outcome (also run by install and update)' });
 
 const Host = z
   .object({
@@ -51,8 +28,6 @@ const Host = z
     enrolledAt: z.string(),
     lastHelloAt: z.string().nullable(),
     lastHeartbeatAt: z.string().nullable(),
-    keycloak: HostKeycloak.nullable(),
-    lastVerification: HostVerification.nullable(),
   })
   .openapi('Host');
 
@@ -89,15 +64,36 @@ const get = createRoute({
   },
 });
 
+const Revocation = {
+  credentialRevokedAt: z.string().openapi({ description: "when the host's NATS credential was revoked (the first time, if it already was)" }),
+  revocationEnforced: z.boolean().openapi({
+    description: 'true once NATS refuses the credential (its connection is closed); false: NATS did not take it yet and the hub keeps trying',
+  }),
+};
+
 const decommission = createRoute({
   method: 'delete',
   path: '/hosts/{id}',
-  summary: 'Decommission a host: cancel its live tasks and delete it with its task history',
+  summary: 'Decommission a host: cancel its live tasks, revoke its NATS credential and delete it with its task history',
   request: { params: IdParam },
   responses: {
     200: {
       description: 'Decommissioned',
-      content: { 'application/json': { schema: z.object({ id: z.string(), hostname: z.string(), deletedTasks: z.number() }) } },
+      content: { 'application/json': { schema: z.object({ id: z.string(), hostname: z.string(), deletedTasks: z.number(), ...Revocation }) } },
+    },
+    ...errorResponses(401, 403, 404),
+  },
+});
+
+const revoke = createRoute({
+  method: 'post',
+  path: '/hosts/{id}/revoke',
+  summary: "Revoke a host's NATS credential: its agent is disconnected and refused, the host and its history stay",
+  request: { params: IdParam },
+  responses: {
+    200: {
+      description: 'Revoked (again: idempotent)',
+      content: { 'application/json': { schema: z.object({ id: z.string(), hostname: z.string(), ...Revocation }) } },
     },
     ...errorResponses(401, 403, 404),
   },
@@ -117,8 +113,6 @@ function view(h: Omit<Selectable<HostsTable>, 'last_heartbeat' | 'nkey_public'>)
     enrolledAt: toIso(h.enrolled_at),
     lastHelloAt: toIso(h.last_hello_at),
     lastHeartbeatAt: toIso(h.last_heartbeat_at),
-    keycloak: h.keycloak,
-    lastVerification: h.last_verification,
   };
 }
 
@@ -135,11 +129,9 @@ const LIST_COLUMNS = [
   'enrolled_at',
   'last_hello_at',
   'last_heartbeat_at',
-  'keycloak',
-  'last_verification',
 ] as const;
 
-export function hostsRoutes({ db, dispatcher, log }: ApiDeps) {
+export function hostsRoutes({ db, dispatcher, revoker, log }: ApiDeps) {
   const guard = createGuard(db);
   return createRouter()
     .openapi({ ...list, middleware: [guard('viewer', 'hosts.list')] }, async (c) => {
@@ -163,7 +155,7 @@ export function hostsRoutes({ db, dispatcher, log }: ApiDeps) {
     .openapi({ ...decommission, middleware: [guard('admin', 'hosts.decommission')] }, async (c) => {
       const { id } = c.req.valid('param');
       noteAudit(c, { target: id });
-      const host = await db.selectFrom('hosts').select(['id', 'hostname']).where('id', '=', id).executeTakeFirst();
+      const host = await db.selectFrom('hosts').select(['id', 'hostname', 'nkey_public']).where('id', '=', id).executeTakeFirst();
       if (!host) throw new ApiError(404, `host ${id} not found`);
       const live = await db.selectFrom('tasks').select('id').where('host_id', '=', id).where('state', 'in', ['dispatched', 'running']).execute();
       if (live.length > 0) {
@@ -177,14 +169,37 @@ export function hostsRoutes({ db, dispatcher, log }: ApiDeps) {
             log.warn({ err, hostId: id }, 'cannot cancel live tasks of a decommissioned host');
           });
       }
-      const deletedTasks = await db.transaction().execute(async (trx) => {
+      const { deletedTasks, revokedAt } = await db.transaction().execute(async (trx) => {
+        // Recorded with the deletion, so a host is never gone while its credential still counts.
+        const revokedAt = await CredentialRevoker.record(
+          trx,
+          { id, hostname: host.hostname, nkeyPublic: host.nkey_public },
+          'decommissioned',
+          c.get('actor')?.label ?? null,
+        );
         const taskIds = trx.selectFrom('tasks').select('id').where('host_id', '=', id);
         await trx.deleteFrom('task_events').where('task_id', 'in', taskIds).execute();
         const deleted = await trx.deleteFrom('tasks').where('host_id', '=', id).executeTakeFirst();
         await trx.deleteFrom('hosts').where('id', '=', id).execute();
-        return Number(deleted.numDeletedRows);
+        return { deletedTasks: Number(deleted.numDeletedRows), revokedAt };
       });
-      noteAudit(c, { detail: { hostname: host.hostname, deletedTasks } });
-      return c.json({ id, hostname: host.hostname, deletedTasks }, 200);
+      const revocationEnforced = await revoker.publish();
+      noteAudit(c, { detail: { hostname: host.hostname, deletedTasks, revocationEnforced } });
+      return c.json({ id, hostname: host.hostname, deletedTasks, credentialRevokedAt: revokedAt.toISOString(), revocationEnforced }, 200);
+    })
+    .openapi({ ...revoke, middleware: [guard('admin', 'hosts.revoke')] }, async (c) => {
+      const { id } = c.req.valid('param');
+      noteAudit(c, { target: id });
+      const host = await db.selectFrom('hosts').select(['id', 'hostname', 'nkey_public']).where('id', '=', id).executeTakeFirst();
+      if (!host) throw new ApiError(404, `host ${id} not found`);
+      const revokedAt = await CredentialRevoker.record(
+        db,
+        { id, hostname: host.hostname, nkeyPublic: host.nkey_public },
+        'revoked',
+        c.get('actor')?.label ?? null,
+      );
+      const revocationEnforced = await revoker.publish();
+      noteAudit(c, { detail: { hostname: host.hostname, revocationEnforced } });
+      return c.json({ id, hostname: host.hostname, credentialRevokedAt: revokedAt.toISOString(), revocationEnforced }, 200);
     });
 }

@@ -1,6 +1,7 @@
+import { terminalTaskStates } from '@keyfleet/proto/v1';
 import { z } from '@hono/zod-openapi';
 import type { ExpressionBuilder, Kysely } from 'kysely';
-import { TERMINAL_STATES, type Database } from '../../store/database.js';
+import type { Database } from '../../store/database.js';
 import type { TaskDispatcher } from '../api-deps.js';
 import { ApiError } from '../api-error.js';
 
@@ -33,7 +34,7 @@ export async function cancelTasks(
       .set({ cancel_requested_at: now })
       .where(inScope)
       .where('cancel_requested_at', 'is', null)
-      .where('state', 'not in', TERMINAL_STATES)
+      .where('state', 'not in', terminalTaskStates)
       .execute();
     const error = { code: 'cancelled', message: reason };
     const cancelled = await trx
@@ -54,7 +55,7 @@ export async function cancelTasks(
     return {
       cancelled: [...cancelledIds],
       cancelling: rows.filter((t) => t.state === 'dispatched' || t.state === 'running').map((t) => t.id),
-      finished: rows.filter((t) => TERMINAL_STATES.includes(t.state) && !cancelledIds.has(t.id)).map((t) => t.id),
+      finished: rows.filter((t) => terminalTaskStates.includes(t.state) && !cancelledIds.has(t.id)).map((t) => t.id),
     };
   });
   if (outcome.cancelling.length > 0) {

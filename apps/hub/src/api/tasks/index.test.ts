@@ -25,6 +25,18 @@ describe('/v1/tasks', () => {
 
   const run = (body: unknown, token = operator) => t.call('POST', '/v1/tasks', { token, body });
 
+  it('documents POST /v1/tasks as a union on type with each declared task’s params', async () => {
+    const doc = (await t.call('GET', '/v1/openapi.json')).json;
+    const body = doc.paths['/v1/tasks'].post.requestBody.content['application/json'].schema;
+    const union = doc.components.schemas[body.$ref.split('/').at(-1)!];
+    expect(union.discriminator.propertyName).toBe('type');
+    const members = union.oneOf.map((m: { $ref: string }) => doc.components.schemas[m.$ref.split('/').at(-1) as string]);
+    expect(members.map((m: { properties: { type: { enum: string[] } } }) => m.properties.type.enum[0])).toEqual(v1.taskDefinitionList.map((d) => d.name));
+    const noop = members.find((m: { properties: { type: { enum: string[] } } }) => m.properties.type.enum[0] === 'noop');
+    expect(Object.keys(noop.properties.params.properties)).toEqual(['delayMs', 'sizeBytes', 'fail']);
+    expect(noop.properties.params.properties.delayMs.type).toBe('integer');
+  });
+
   it('forbids a viewer from running a task, and audits the refusal', async () => {
     const res = await run({ type: 'noop', target: { hostId: web1 } }, viewer);
     expect(res.status).toBe(403);

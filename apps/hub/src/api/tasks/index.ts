@@ -7,18 +7,10 @@ import { errorResponses } from '../error-responses.js';
 import { noteAudit } from '../note-audit.js';
 import { CancelOutcomeSchema, cancelTasks } from './cancel-tasks.js';
 import { createTaskBatch } from './create-task-batch.js';
-import { streamTaskEvents } from './stream-task-events.js';
+import { eventStreamResponses, streamTaskEvents } from './stream-task-events.js';
+import { taskRequestError } from './task-request-error.js';
+import { TaskRequestSchema } from './task-request-schema.js';
 import { BatchSchema, TaskSchema, TaskStateSchema, batchView, taskView } from './task-view.js';
-
-const DAY_MS = 24 * 3600 * 1000;
-
-const TargetSchema = z
-  .union([
-    z.object({ hostId: z.string().min(1).max(64) }).strict(),
-    z.object({ selector: z.string().min(1).max(2000).openapi({ example: 'env=prod,region=eu-1' }) }).strict(),
-    z.object({ all: z.literal(true) }).strict(),
-  ])
-  .openapi('TaskTarget');
 
 const IdParam = z.object({ id: z.string().min(1).max(64) });
 
@@ -31,21 +23,7 @@ const create = createRoute({
       required: true,
       content: {
         'application/json': {
-          schema: z
-            .object({
-              type: z.string().min(1).max(128).openapi({ example: 'noop' }),
-              target: TargetSchema,
-              params: z.unknown().optional().openapi({ description: 'validated against the task type’s input schema' }),
-              timeoutMs: z.number().int().min(1).max(DAY_MS).optional().openapi({ description: 'default: the task type’s timeout' }),
-              expiresInMs: z
-                .number()
-                .int()
-                .min(1000)
-                .max(30 * DAY_MS)
-                .default(3600 * 1000)
-                .openapi({ description: 'how long a task may wait for an offline host before it expires' }),
-            })
-            .strict(),
+          schema: TaskRequestSchema,
         },
       },
     },
@@ -114,7 +92,7 @@ const events = createRoute({
   description: 'text/event-stream. Each event’s data is JSON {id, taskId, batchId, hostId, kind, data, at}. Resumes after the Last-Event-ID header.',
   request: { params: IdParam },
   responses: {
-    200: { description: 'text/event-stream of task events' },
+    ...eventStreamResponses,
     ...errorResponses(401, 403, 404),
   },
 });
@@ -123,14 +101,23 @@ export function tasksRoutes(deps: ApiDeps) {
   const { db, dispatcher } = deps;
   const guard = createGuard(db);
   return createRouter()
-    .openapi({ ...create, middleware: [guard('operator', 'tasks.create')] }, async (c) => {
-      const body = c.req.valid('json');
-      noteAudit(c, { detail: { type: body.type, target: body.target } });
-      const { batch, tasks } = await createTaskBatch(db, { ...body, createdBy: c.get('actor')?.label ?? 'unknown' });
-      noteAudit(c, { target: batch.id, detail: { tasks: tasks.length } });
-      dispatcher.kick();
-      return c.json({ batch: batchView(batch), tasks }, 201);
-    })
+    .openapi(
+      { ...create, middleware: [guard('operator', 'tasks.create')] },
+      async (c) => {
+        const body = c.req.valid('json');
+        noteAudit(c, { detail: { type: body.type, target: body.target } });
+        const { batch, tasks } = await createTaskBatch(db, { ...body, createdBy: c.get('actor')?.label ?? 'unknown' });
+        noteAudit(c, { target: batch.id, detail: { tasks: tasks.length } });
+        dispatcher.kick();
+        return c.json({ batch: batchView(batch), tasks }, 201);
+      },
+      (result): undefined => {
+        // The union's own message for an unknown type or bad params would not say which task or what is known.
+        // @hono/zod-validator passes the raw body as `data` on failure; its types only declare it on success.
+        if (!result.success) throw taskRequestError((result as unknown as { data: unknown }).data, result.error);
+        return undefined;
+      },
+    )
     .openapi({ ...list, middleware: [guard('viewer', 'tasks.list')] }, async (c) => {
       const { batch, host, state, type, limit } = c.req.valid('query');
       let q = db.selectFrom('tasks').selectAll().orderBy('created_at', 'desc').orderBy('id').limit(limit);

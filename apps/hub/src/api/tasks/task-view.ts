@@ -1,9 +1,10 @@
 import { z } from '@hono/zod-openapi';
+import { isTaskName, taskDefinitions, taskState } from '@keyfleet/proto/v1';
 import type { Selectable } from 'kysely';
 import type { TaskBatchesTable, TasksTable } from '../../store/database.js';
 import { toIso } from '../to-iso.js';
 
-export const TaskStateSchema = z.enum(['queued', 'dispatched', 'running', 'succeeded', 'failed', 'cancelled', 'expired']);
+export const TaskStateSchema = z.enum(taskState.options).openapi('TaskState');
 
 export const TaskSchema = z
   .object({
@@ -24,6 +25,7 @@ export const TaskSchema = z
     progress: z.object({ percent: z.number().optional(), message: z.string().optional() }).nullable(),
     output: z.unknown(),
     error: z.object({ code: z.string(), message: z.string() }).nullable(),
+    summary: z.string().nullable().openapi({ description: 'one line for tables: the declared summary of a succeeded output, or the error' }),
   })
   .openapi('Task');
 
@@ -57,7 +59,19 @@ export function taskView(t: Selectable<TasksTable>) {
     progress: t.progress,
     output: t.output,
     error: t.error,
+    summary: summarize(t),
   };
+}
+
+/** What a finished task says in one line; null while it runs. */
+function summarize(t: Selectable<TasksTable>): string | null {
+  if (t.error) return `${t.error.code}: ${t.error.message.split('\n')[0]}`;
+  if (t.state !== 'succeeded') return t.state === 'expired' || t.state === 'cancelled' ? t.state : null;
+  if (!isTaskName(t.type)) return null;
+  const def = taskDefinitions[t.type];
+  const parsed = def.output.safeParse(t.output);
+  // The declaration's summary is typed for its own output; the registry pairs them.
+  return parsed.success ? (def.summary as (o: unknown) => string)(parsed.data) : 'output does not match the declaration';
 }
 
 export function batchView(b: Selectable<TaskBatchesTable>) {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newId } from '../../store/new-id.js';
-import { createTestContext, type TestContext } from '../test-context.js';
+import { createTestContext, type TestContext } from '../../../api/test-context.js';
+import { newId } from '../../../store/new-id.js';
+import { keycloakDb } from '../keycloak-tables.js';
 
 describe('/v1/hosts/{id}/realms/{realm}', () => {
   let t: TestContext;
@@ -17,7 +18,7 @@ describe('/v1/hosts/{id}/realms/{realm}', () => {
     host = await t.addHost({ hostname: 'kc-1', taskTypes: ['keycloak.realm.apply', 'keycloak.realm.plan'] });
     await t.secrets.put('web-secret', 'web-secret-value-0192', 'test');
     const add = (version: number, spec: object, changes: unknown[], at: string) =>
-      t.db
+      keycloakDb(t.db)
         .insertInto('realm_specs')
         .values({
           id: newId('rs'),

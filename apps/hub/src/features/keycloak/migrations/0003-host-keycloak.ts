@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 
 export async function up(db: Kysely<any>): Promise<void> {
-  // Projections of Keycloak task results (see dispatch/result-projections.ts).
+  // Projections of Keycloak task results (see features/keycloak/keycloak-projections.ts; moved to keycloak_hosts by 0006).
   await db.schema.alterTable('hosts').addColumn('keycloak', 'jsonb').addColumn('last_verification', 'jsonb').execute();
 }
 

@@ -1,8 +1,8 @@
 import { v1 } from '@keyfleet/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FakeAgent } from './fake-agent.js';
-import { fleetApi, type FleetApi } from './fleet-api.js';
-import { startTestFleet, waitFor, type TestFleet, type TestHub } from './test-fleet.js';
+import type { FakeAgent } from '../../dispatch/fake-agent.js';
+import { fleetApi, type FleetApi } from '../../dispatch/fleet-api.js';
+import { startTestFleet, waitFor, type TestFleet, type TestHub } from '../../dispatch/test-fleet.js';
 
 let fleet: TestFleet;
 let hub: TestHub;
@@ -51,7 +51,7 @@ async function run(agent: FakeAgent, type: string, params: unknown = {}): Promis
   return taskId;
 }
 
-const host = async (agent: FakeAgent) => (await api.call('GET', `/v1/hosts/${agent.hostId}`)).json;
+const host = async (agent: FakeAgent) => (await api.call('GET', `/v1/hosts/${agent.hostId}/keycloak`)).json;
 
 describe('host Keycloak record', () => {
   it('shows what install reported: version, runtime, readiness, realms and the verification', async () => {
@@ -75,7 +75,7 @@ describe('host Keycloak record', () => {
       taskId,
     });
     expect(h.lastVerification).toEqual({ ...verify, taskId });
-    const listed = (await api.call('GET', '/v1/hosts')).json.items.find((x: { id: string }) => x.id === agent.hostId);
+    const listed = (await api.call('GET', '/v1/keycloak/hosts')).json.items.find((x: { hostId: string }) => x.hostId === agent.hostId);
     expect(listed).toMatchObject({ keycloak: h.keycloak, lastVerification: h.lastVerification });
   });
 
@@ -135,7 +135,7 @@ describe('host Keycloak record', () => {
     expect((await agent.result(taskId, 'succeeded', { output: { installed: 'maybe' } })).kind).toBe('ack');
     expect((await fleet.task(taskId)).state).toBe('succeeded');
     expect((await host(agent)).keycloak).toBeNull();
-    expect(fleet.logs.some((l) => l.msg === 'task output does not match its declaration; host record not updated' && l.taskId === taskId)).toBe(true);
+    expect(fleet.logs.some((l) => l.msg === 'task output does not match its declaration; read models not updated from it' && l.taskId === taskId)).toBe(true);
   });
 });
 

@@ -1,14 +1,15 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { v1 } from '@keyfleet/proto';
-import type { ApiDeps } from '../api-deps.js';
-import { ApiError } from '../api-error.js';
-import { createGuard } from '../create-guard.js';
-import { createRouter } from '../create-router.js';
-import { errorResponses } from '../error-responses.js';
-import { noteAudit } from '../note-audit.js';
-import { createTaskBatch } from '../tasks/create-task-batch.js';
-import { BatchSchema, TaskStateSchema, batchView } from '../tasks/task-view.js';
-import { toIso } from '../to-iso.js';
+import type { ApiDeps } from '../../../api/api-deps.js';
+import { ApiError } from '../../../api/api-error.js';
+import { createGuard } from '../../../api/create-guard.js';
+import { createRouter } from '../../../api/create-router.js';
+import { errorResponses } from '../../../api/error-responses.js';
+import { noteAudit } from '../../../api/note-audit.js';
+import { createTaskBatch } from '../../../api/tasks/create-task-batch.js';
+import { BatchSchema, TaskStateSchema, batchView } from '../../../api/tasks/task-view.js';
+import { toIso } from '../../../api/to-iso.js';
+import { keycloakDb } from '../keycloak-tables.js';
 
 const RealmParams = z.object({
   id: z.string().min(1).max(64),
@@ -79,8 +80,9 @@ const rollback = createRoute({
   },
 });
 
-export function realmsRoutes({ db, dispatcher }: ApiDeps) {
-  const guard = createGuard(db);
+export function realmsRoutes({ db: coreDb, dispatcher }: ApiDeps) {
+  const guard = createGuard(coreDb);
+  const db = keycloakDb(coreDb);
   const requireHost = async (id: string) => {
     const host = await db.selectFrom('hosts').select('id').where('id', '=', id).executeTakeFirst();
     if (!host) throw new ApiError(404, `host ${id} not found`);
@@ -115,7 +117,7 @@ export function realmsRoutes({ db, dispatcher }: ApiDeps) {
         .where('version', '=', version)
         .executeTakeFirst();
       if (!stored) throw new ApiError(404, `realm ${realm} on host ${id} has no version ${version}; see GET /v1/hosts/${id}/realms/${realm}/history`);
-      const { batch, tasks } = await createTaskBatch(db, {
+      const { batch, tasks } = await createTaskBatch(coreDb, {
         type: 'keycloak.realm.apply',
         target: { hostId: id },
         params: { spec: stored.spec },

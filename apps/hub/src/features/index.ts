@@ -1,0 +1,5 @@
+import type { HubFeature } from '../hub-feature.js';
+import { keycloakFeature } from './keycloak/index.js';
+
+/** Every capability plugged into this hub. */
+export const hubFeatures: readonly HubFeature[] = [keycloakFeature];

@@ -1,0 +1,23 @@
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { Migration } from 'kysely';
+import type { ApiDeps } from './api/api-deps.js';
+import type { AppEnv } from './api/app-env.js';
+import type { ResultProjections } from './dispatch/result-projection.js';
+
+/**
+ * What a capability (Keycloak, backups, certificates, …) plugs into the generic
+ * hub. The core never imports a feature; `features/index.ts` lists them and the
+ * hub wires each part where it belongs.
+ */
+export interface HubFeature {
+  readonly name: string;
+  /**
+   * The feature's own tables. Names share one ordered sequence with the core's
+   * (`0006-keycloak-hosts`), so a feature's tables may reference core ones.
+   */
+  readonly migrations?: Readonly<Record<string, Migration>>;
+  /** Read models its task types' results update, in the transaction that stores each result. */
+  readonly projections?: ResultProjections;
+  /** Routes under /v1, built with the core's `createRouter` so errors share one shape. */
+  readonly routes?: (deps: ApiDeps) => OpenAPIHono<AppEnv>;
+}
