@@ -19,8 +19,8 @@ export function freePort(): Promise<number> {
 }
 
 /** An agent with its own environment (JAVA_HOME, DOCKER_HOST, …), enrolled and welcomed. */
-export async function keycloakAgent(fleet: Fleet, env: NodeJS.ProcessEnv): Promise<AgentProcess> {
-  const agent = await enrollAgent({ hubUrl: fleet.hub.url, token: await fleet.api.enrollmentToken(), heartbeatIntervalMs: 2_000, env });
+export async function keycloakAgent(fleet: Fleet, env: NodeJS.ProcessEnv, opts: { relativeStateDir?: boolean } = {}): Promise<AgentProcess> {
+  const agent = await enrollAgent({ hubUrl: fleet.hub.url, token: await fleet.api.enrollmentToken(), heartbeatIntervalMs: 2_000, env, ...opts });
   fleet.agents.push(agent);
   await agent.start();
   return agent;

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,7 +34,8 @@ describe('keycloak process runtime through the hub (real Keycloak, real hub and 
 
   beforeAll(async () => {
     [dist, fleet] = await Promise.all([ensureKeycloakDist(), startFleet()]);
-    agent = await keycloakAgent(fleet, { JAVA_HOME: findJavaHome() });
+    // The state dir as the demo gives it, relative: kc.sh and the JVM run from other directories.
+    agent = await keycloakAgent(fleet, { JAVA_HOME: findJavaHome() }, { relativeStateDir: true });
     [httpPort, managementPort] = [await freePort(), await freePort()];
     await putSecret(fleet, 'kc-admin', adminPassword);
     await putSecret(fleet, 'kc-probe-secret', clientSecret);
@@ -68,7 +69,7 @@ describe('keycloak process runtime through the hub (real Keycloak, real hub and 
   }, 120_000);
 
   it(
-    'installs from the dist tarball, verifies, logs in for real, reports status; a second install changes nothing',
+    'installs from the dist tarball (agent given a relative state dir), verifies, logs in for real, reports status; a second install changes nothing',
     async () => {
       const first = await runTask(fleet, agent.hostId, 'keycloak.install', install);
       expectSucceeded(first);
@@ -80,6 +81,9 @@ describe('keycloak process runtime through the hub (real Keycloak, real hub and 
       expect(first.output.verify.checks.find((c: any) => c.name === 'login').detail).toBe('no login configured');
       // The admin password went to the agent only: not into the stored task.
       expect(JSON.stringify(first)).not.toContain(adminPassword);
+      // Run from a relative state dir, the dist is recorded (and was started) by its absolute path.
+      const record = JSON.parse(await readFile(join(agent.stateDir, 'keycloak', 'instance.json'), 'utf8')) as { process: { installDir: string } };
+      expect(record.process.installDir).toBe(join(agent.stateDir, 'keycloak', record.process.installDir.split('/').at(-1)!));
       const rss = await processRuntimeRss(agent.stateDir);
       console.log(
         `[keycloak-process] install took ${((Date.parse(first.finishedAt) - Date.parse(first.startedAt)) / 1000).toFixed(1)}s; ${first.output.steps.filter((s: string) => /ready in/.test(s)).join('; ')}; JVM RSS ${mb(rss)}`,

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import { z } from 'zod';
@@ -69,7 +69,9 @@ const reasonOf = (err: unknown) => (err instanceof DecodeError ? err.reason : er
  * through the journal. Resolves once connected and listening for tasks. Holds the state
  * dir until stopped: a second agent on it would execute every task again.
  */
-export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
+export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
+  // Absolute from here on: handlers and services start processes in other working directories.
+  const opts = { ...options, stateDir: resolve(options.stateDir) };
   const lock = await lockDir(opts.stateDir, 'keyfleet-agent');
   try {
     const agent = await runAgent(opts);

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { open, readFile } from 'node:fs/promises';
 import { connect } from 'node:net';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Logger } from '@keyfleet/log';
 import { selfCommand } from '../../../self-command.js';
 import { frontControl, type FrontCommand, type FrontReply } from './front-control.js';
@@ -31,7 +31,9 @@ export class KeycloakFront {
     private readonly log: Logger,
   ) {}
 
-  static for(stateDir: string, log: Logger): KeycloakFront {
+  static for(dir: string, log: Logger): KeycloakFront {
+    // The front process runs in another working directory: it must get the state dir absolute.
+    const stateDir = resolve(dir);
     let front = fronts.get(stateDir);
     if (!front) {
       front = new KeycloakFront(stateDir, log);

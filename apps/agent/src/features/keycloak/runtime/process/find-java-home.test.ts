@@ -1,6 +1,6 @@
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '@keyfleet/log';
 import { findJavaHome } from './find-java-home.js';
@@ -39,6 +39,12 @@ describe('findJavaHome', () => {
     await jdk('mine', '21.0.1');
     expect(await findJavaHome(log, { JAVA_HOME: join(jvm, 'mine') }, jvm)).toEqual({ path: join(jvm, 'mine'), major: 21 });
     await expect(findJavaHome(log, { JAVA_HOME: join(jvm, 'old') }, jvm)).rejects.toThrow(/is Java 11; Keycloak needs 21 or newer/);
+  });
+
+  it('makes a relative JAVA_HOME absolute: Keycloak runs from its own directory', async () => {
+    await jdk('mine', '21.0.1');
+    const relativeHome = relative(process.cwd(), join(jvm, 'mine'));
+    expect(await findJavaHome(log, { JAVA_HOME: relativeHome }, jvm)).toEqual({ path: join(jvm, 'mine'), major: 21 });
   });
 
   it('names what to install when there is no JDK', async () => {

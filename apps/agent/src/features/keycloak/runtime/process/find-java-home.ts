@@ -1,5 +1,5 @@
 import { access, readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Logger } from '@keyfleet/log';
 
 export interface JavaHome {
@@ -29,11 +29,13 @@ async function majorOf(home: string): Promise<number | undefined> {
  */
 export async function findJavaHome(log: Logger, env: NodeJS.ProcessEnv = process.env, jvmDir = '/usr/lib/jvm'): Promise<JavaHome> {
   if (env.JAVA_HOME) {
-    const major = await majorOf(env.JAVA_HOME);
+    // Keycloak runs from its dist directory: a relative JAVA_HOME would point elsewhere there.
+    const home = resolve(env.JAVA_HOME);
+    const major = await majorOf(home);
     if (major === undefined) throw new Error(`JAVA_HOME=${env.JAVA_HOME} has no bin/java with a release file`);
     if (major < MIN_RUNNABLE) throw new Error(`JAVA_HOME=${env.JAVA_HOME} is Java ${major}; Keycloak needs ${MIN_SUPPORTED} or newer`);
-    if (major < MIN_SUPPORTED) log.warn({ javaHome: env.JAVA_HOME, major }, 'Java 17 is deprecated for Keycloak; install 21 or 25');
-    return { path: env.JAVA_HOME, major };
+    if (major < MIN_SUPPORTED) log.warn({ javaHome: home, major }, 'Java 17 is deprecated for Keycloak; install 21 or 25');
+    return { path: home, major };
   }
   const names = await readdir(jvmDir).catch(() => [] as string[]);
   const found: JavaHome[] = [];

@@ -1,5 +1,5 @@
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Logger } from '@keyfleet/log';
 import { TaskFailure } from '../../../../task-failure.js';
 import { compatVerdict, type CompatVerdict } from '../compat-verdict.js';
@@ -36,9 +36,11 @@ export class ProcessRuntime implements KeycloakRuntime {
     private readonly log: Logger,
     private readonly env: NodeJS.ProcessEnv = process.env,
   ) {
-    this.ownDir = keycloakStateDir(stateDir);
+    // Absolute whatever the caller passed: kc.sh runs with its dist as working directory, and the
+    // dists and their data symlink are recorded and compared as paths.
+    this.ownDir = resolve(keycloakStateDir(stateDir));
     // A systemd service runs as its own user, which cannot enter the agent's 0700 state dir.
-    this.installRoot = env.KEYFLEET_KEYCLOAK_HOME ?? (this.wantsSystemd() ? '/opt/keyfleet/keycloak' : this.ownDir);
+    this.installRoot = env.KEYFLEET_KEYCLOAK_HOME ? resolve(env.KEYFLEET_KEYCLOAK_HOME) : this.wantsSystemd() ? '/opt/keyfleet/keycloak' : this.ownDir;
   }
 
   private wantsSystemd(): boolean {
