@@ -28,4 +28,8 @@ export interface ApiDeps {
   shutdown?: AbortSignal;
   /** How often event streams poll the database; tests shorten it. */
   eventPollMs?: number;
+  /** Event streams one hub serves at once (default 200); more are refused with 503. */
+  maxEventStreams?: number;
+  /** How long one event stream stays open without ending (default 1 h); clients resume. */
+  maxEventStreamMs?: number;
 }

@@ -8,9 +8,13 @@ const descriptions = {
   403: 'The token lacks the required role',
   404: 'Not found',
   409: 'Conflicts with the current state',
+  413: 'The request body is larger than this route accepts',
+  415: 'The request body is not JSON (send Content-Type: application/json)',
+  500: 'Unexpected server error (logged by the hub)',
+  503: 'Temporarily unavailable; retry after the Retry-After header’s seconds',
 } as const;
 
-type ErrorStatus = keyof typeof descriptions;
+export type ErrorStatus = keyof typeof descriptions;
 
 /** OpenAPI response entries for the given error statuses, all with the common error body. */
 export function errorResponses<const S extends ErrorStatus>(...statuses: S[]) {

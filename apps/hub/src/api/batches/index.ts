@@ -6,7 +6,7 @@ import { createRouter } from '../create-router.js';
 import { errorResponses } from '../error-responses.js';
 import { noteAudit } from '../note-audit.js';
 import { CancelOutcomeSchema, cancelTasks } from '../tasks/cancel-tasks.js';
-import { streamTaskEvents } from '../tasks/stream-task-events.js';
+import { eventStreamResponses, streamTaskEvents } from '../tasks/stream-task-events.js';
 import { BatchSchema, TaskSchema, batchView, taskView } from '../tasks/task-view.js';
 
 const IdParam = z.object({ id: z.string().min(1).max(64) });
@@ -49,7 +49,7 @@ const events = createRoute({
   description: 'text/event-stream. Each event’s data is JSON {id, taskId, batchId, hostId, kind, data, at}. Resumes after the Last-Event-ID header.',
   request: { params: IdParam },
   responses: {
-    200: { description: 'text/event-stream of task events' },
+    ...eventStreamResponses,
     ...errorResponses(401, 403, 404),
   },
 });

@@ -1,13 +1,32 @@
 import { terminalTaskStates } from '@keyfleet/proto/v1';
+import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { streamSSE, type SSEStreamingApi } from 'hono/streaming';
 import { sql, type ExpressionBuilder, type Kysely } from 'kysely';
 import type { Database } from '../../store/database.js';
 import type { ApiDeps } from '../api-deps.js';
+import { ApiError } from '../api-error.js';
 import type { AppEnv } from '../app-env.js';
+import { errorResponses } from '../error-responses.js';
 
 const PAGE = 500;
 const KEEPALIVE_MS = 15_000;
+/** Each open stream polls the database; past this many per hub a new one is refused (503). */
+const MAX_OPEN_STREAMS = 200;
+/** A stream closes after this long without `end`; the client resumes with Last-Event-ID. */
+const MAX_STREAM_MS = 3600_000;
+const RETRY_AFTER_SECONDS = 5;
+
+/** The responses of an event stream route, beside its own 404. */
+export const eventStreamResponses = {
+  200: {
+    description: 'Server-sent events: `state` and `progress` (data: JSON {id, taskId, batchId, hostId, kind, data, at}), then `end`',
+    content: { 'text/event-stream': { schema: z.string() } },
+  },
+  ...errorResponses(503),
+};
+
+const open = new WeakMap<ApiDeps, { count: number }>();
 
 /** Where a stream stands: the (writer transaction, id) of the last event it sent. */
 interface Cursor {
@@ -34,27 +53,38 @@ const START: Cursor = { tx: '0', id: 0 };
  * continues in the same order. The price is latency: an event waits for every older writing
  * transaction in the cluster to end (the hub's own are short; read-only ones do not count).
  */
-export function streamTaskEvents(
-  c: Context<AppEnv>,
-  { db, log, shutdown, eventPollMs = 200 }: ApiDeps,
-  scope: { taskId: string } | { batchId: string },
-): Response {
+export function streamTaskEvents(c: Context<AppEnv>, deps: ApiDeps, scope: { taskId: string } | { batchId: string }): Response {
+  const { db, log, shutdown, eventPollMs = 200, maxEventStreams = MAX_OPEN_STREAMS, maxEventStreamMs = MAX_STREAM_MS } = deps;
+  let streams = open.get(deps);
+  if (!streams) {
+    streams = { count: 0 };
+    open.set(deps, streams);
+  }
+  if (streams.count >= maxEventStreams) {
+    c.header('Retry-After', String(RETRY_AFTER_SECONDS));
+    throw new ApiError(503, `this hub already serves ${maxEventStreams} event streams; retry shortly`);
+  }
+  const counter = streams;
   const inScope = (eb: ExpressionBuilder<Database, 'tasks'>) => ('batchId' in scope ? eb('batch_id', '=', scope.batchId) : eb('id', '=', scope.taskId));
   const resumeFrom = Number(c.req.header('last-event-id') ?? '');
 
+  counter.count++;
   return streamSSE(c, async (stream) => {
     try {
       await pump(stream);
     } catch (err) {
       log.error({ err, ...scope }, 'task event stream failed');
       await stream.writeSSE({ event: 'error', data: JSON.stringify({ error: 'event stream failed; reconnect with Last-Event-ID to resume' }) });
+    } finally {
+      counter.count--;
     }
   });
 
   async function pump(stream: SSEStreamingApi): Promise<void> {
     let cursor = Number.isSafeInteger(resumeFrom) && resumeFrom > 0 ? await resumeCursor(db, scope, resumeFrom) : START;
     let lastWrite = Date.now();
-    while (!stream.aborted && !shutdown?.aborted) {
+    const closeAt = Date.now() + maxEventStreamMs;
+    while (!stream.aborted && !shutdown?.aborted && Date.now() < closeAt) {
       const states = await db
         .selectFrom('tasks')
         .select(['state', (eb) => eb.fn.countAll<number>().as('n')])
