@@ -22,7 +22,7 @@ function countedBody(total: number) {
 
 type Operation = { responses: Record<string, { content?: Record<string, unknown> }>; security?: unknown[]; parameters?: unknown[]; requestBody?: unknown };
 
-describe('request body limits', () => {
+describe('the API contract', () => {
   let t: TestContext;
 
   beforeAll(async () => {
@@ -33,6 +33,50 @@ describe('request body limits', () => {
   });
 
   const send = (path: string, init: RequestInit & { duplex?: 'half' }) => t.app.request(new Request(`http://hub${path}`, init));
+
+  it('refuses NUL characters in query, path and body with 400 before they reach Postgres', async () => {
+    for (const path of ['/v1/audit?action=a%00b', '/v1/tasks?type=%00', '/v1/tasks/t_%00', '/v1/batches/%00', '/v1/hosts?selector=env%3D%00']) {
+      const res = await t.call('GET', path, { token: t.adminToken });
+      expect(res.status, path).toBe(400);
+      expect(res.json.error, path).toMatch(/NUL/);
+    }
+    const labels = await t.call('POST', '/v1/enrollment-tokens', { token: t.adminToken, body: { labels: { env: 'a\u0000b' } } });
+    expect(labels.status).toBe(400);
+    expect(labels.json.error).toBe('invalid body: labels.env: must not contain NUL characters');
+    const secret = await t.call('PUT', '/v1/secrets/s1', { token: t.adminToken, body: { value: '\u0000' } });
+    expect(secret.status).toBe(400);
+    // Still answering, so nothing above was a swallowed server error.
+    expect((await t.call('GET', '/v1/audit?action=x', { token: t.adminToken })).status).toBe(200);
+  });
+
+  it('answers 405 with Allow for a method a known path does not have, 204 with Allow to OPTIONS, 404 for unknown paths', async () => {
+    // TRACE itself is refused by fetch's Request; the e2e fuzzer sends it over HTTP.
+    const patch = await t.call('PATCH', '/v1/tasks', { token: t.adminToken });
+    expect(patch.status).toBe(405);
+    expect(patch.headers.get('allow')).toBe('GET, HEAD, POST, OPTIONS');
+    expect(patch.json.error).toBe('PATCH is not allowed on /v1/tasks; allowed: GET, HEAD, POST, OPTIONS');
+    const del = await t.call('DELETE', '/v1/tasks/t_1');
+    expect(del.status).toBe(405);
+    expect(del.headers.get('allow')).toBe('GET, HEAD, OPTIONS');
+    expect((await t.call('PATCH', '/v1/secrets/x')).headers.get('allow')).toBe('PUT, DELETE, OPTIONS');
+    const options = await t.call('OPTIONS', '/v1/enroll');
+    expect(options.status).toBe(204);
+    expect(options.headers.get('allow')).toBe('POST, OPTIONS');
+    expect((await t.call('GET', '/v1/nothing-here')).status).toBe(404);
+  });
+
+  it('refuses a missing required body with 400 and a body that is not JSON with 415', async () => {
+    const none = await send('/v1/enrollment-tokens', { method: 'POST', headers: { authorization: `Bearer ${t.adminToken}` } });
+    expect(none.status).toBe(400);
+    expect(((await none.json()) as { error: string }).error).toBe('a JSON request body is required (Content-Type: application/json)');
+    const text = await send('/v1/enrollment-tokens', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${t.adminToken}`, 'content-type': 'text/plain' },
+      body: '{}',
+    });
+    expect(text.status).toBe(415);
+    expect((await t.call('POST', '/v1/enrollment-tokens', { token: t.adminToken, body: {} })).status).toBe(201);
+  });
 
   it('refuses an oversized body with 413 before buffering it: declared, streamed, or longer than its Content-Length', async () => {
     const declared = await send('/v1/enroll', {
@@ -69,13 +113,30 @@ describe('request body limits', () => {
     expect(stranger.state.pulled).toBeLessThanOrEqual(SLACK);
   });
 
-  it('documents 413 on every route that takes a body', async () => {
+  it('declares in OpenAPI every status the shared machinery answers, with the error schema', async () => {
     const doc = (await t.call('GET', '/v1/openapi.json')).json as { paths: Record<string, Record<string, Operation>> };
+    const op = (path: string, method: string) => doc.paths[`/v1${path}`]![method]!;
     for (const [path, methods] of Object.entries(doc.paths)) {
       for (const [method, operation] of Object.entries(methods)) {
-        if (operation.requestBody) expect(Object.keys(operation.responses), `${method} ${path}`).toContain('413');
+        const label = `${method.toUpperCase()} ${path}`;
+        const statuses = Object.keys(operation.responses);
+        expect(statuses, label).toContain('500');
+        if (operation.parameters?.length || operation.requestBody) expect(statuses, label).toContain('400');
+        if (operation.requestBody) expect(statuses, label).toEqual(expect.arrayContaining(['413', '415']));
+        if (!(Array.isArray(operation.security) && operation.security.length === 0)) expect(statuses, label).toContain('401');
+        for (const status of statuses.filter((s) => s >= '400')) {
+          expect(operation.responses[status]!.content, `${label} ${status}`).toEqual({
+            'application/json': { schema: { $ref: '#/components/schemas/Error' } },
+          });
+        }
       }
     }
-    expect(Object.keys(doc.paths['/v1/tasks/{id}/events']!.get!.responses)).toContain('503');
+    expect(Object.keys(op('/batches/{id}', 'get').responses)).toEqual(expect.arrayContaining(['400', '401', '403', '404']));
+    expect(Object.keys(op('/tasks/{id}/events', 'get').responses)).toEqual(expect.arrayContaining(['200', '400', '404', '503']));
+    expect(op('/tasks/{id}/events', 'get').responses['200']!.content).toHaveProperty(['text/event-stream']);
+    expect(op('/enroll', 'post').requestBody).toMatchObject({
+      required: true,
+      content: { 'application/json': { schema: { properties: { publicKey: { pattern: '^U[A-Z2-7]{55}$' } } } } },
+    });
   });
 });

@@ -14,6 +14,8 @@ import { errorResponses } from '../error-responses.js';
 import { LabelsSchema } from '../labels-schema.js';
 import { noteAudit } from '../note-audit.js';
 
+const USER_PUBLIC_KEY = /^U[A-Z2-7]{55}$/;
+
 const enroll = createRoute({
   method: 'post',
   path: '/enroll',
@@ -29,8 +31,8 @@ const enroll = createRoute({
             token: z.string().min(1).max(200).openapi({ description: 'the kfe_... enrollment token' }),
             publicKey: z
               .string()
-              .refine(isUserPublicKey, 'must be a NATS user public nkey (56 chars starting with U)')
-              .openapi({ description: 'the agent’s own NATS user nkey; its seed never leaves the host' }),
+              .regex(USER_PUBLIC_KEY, 'must be a NATS user public nkey (56 chars of [A-Z2-7] starting with U)')
+              .openapi({ description: 'the agent’s own NATS user nkey (its checksum is verified too); its seed never leaves the host' }),
             hostname: z.string().min(1).max(253),
             labels: LabelsSchema.optional(),
             agentVersion: z.string().min(1).max(64),
@@ -59,7 +61,6 @@ const enroll = createRoute({
 });
 
 function isUserPublicKey(key: string): boolean {
-  if (!/^U[A-Z2-7]{55}$/.test(key)) return false;
   try {
     // Checks the key's CRC, so a mistyped key is refused here rather than by NATS later.
     fromPublic(key);
@@ -99,6 +100,8 @@ export function enrollRoutes({ db, authority, natsServers }: ApiDeps) {
         .executeTakeFirst();
       if (!claimed) return { refused: true as const };
       c.set('actor', { label: `enrollment:${claimed.id}` });
+      // After the token, so a stranger learns nothing from it; throwing rolls the claim back.
+      if (!isUserPublicKey(body.publicKey)) throw new ApiError(400, 'invalid body: publicKey: must be a NATS user public nkey (its checksum does not match)');
 
       const hostId = newId('h');
       // The token's labels win: they are the operator's intent for hosts enrolled with it.
