@@ -6,9 +6,6 @@ import { expectOk, type HubClient } from './hub-client.js';
 export type BatchDetail = InferResponseType<HubClient['v1']['batches'][':id']['$get'], 200>;
 export type BatchTask = BatchDetail['tasks'][number];
 
-const TERMINAL = ['succeeded', 'failed', 'cancelled', 'expired'];
-export const isTerminal = (state: string): boolean => TERMINAL.includes(state);
-
 export async function batchDetail(ctx: CliContext, id: string): Promise<BatchDetail> {
   return expectOk(await ctx.hub.v1.batches[':id'].$get({ param: { id } }));
 }

@@ -1,9 +1,9 @@
+import { isTerminalTaskState, type TaskState } from '@keyfleet/proto/v1';
 const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
-const TERMINAL = new Set(['succeeded', 'failed', 'cancelled', 'expired']);
 
 interface Line {
   hostId: string;
-  state: string;
+  state: TaskState;
   percent?: number;
   message?: string;
 }
@@ -30,7 +30,7 @@ export class BatchProgress {
   }
 
   update(hostId: string, change: Partial<Omit<Line, 'hostId'>>): void {
-    const line = this.lines.get(hostId) ?? { hostId, state: 'queued' };
+    const line: Line = this.lines.get(hostId) ?? { hostId, state: 'queued' };
     const before = format(line);
     Object.assign(line, Object.fromEntries(Object.entries(change).filter(([, v]) => v !== undefined)));
     this.lines.set(hostId, line);
@@ -47,7 +47,7 @@ export class BatchProgress {
     this.frame = (this.frame + 1) % SPINNER.length;
     let text = this.drawn ? `\x1b[${this.drawn}F` : '';
     for (const line of this.lines.values()) {
-      const mark = TERMINAL.has(line.state) ? (line.state === 'succeeded' ? '✔' : '✘') : SPINNER[this.frame];
+      const mark = isTerminalTaskState(line.state) ? (line.state === 'succeeded' ? '✔' : '✘') : SPINNER[this.frame];
       text += `\x1b[2K${mark} ${format(line)}\n`;
     }
     this.drawn = this.lines.size;

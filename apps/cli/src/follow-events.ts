@@ -1,12 +1,14 @@
+import { taskEvent } from '@keyfleet/proto/v1';
+import { EventSourceParserStream } from 'eventsource-parser/stream';
 import { BatchProgress } from './batch-progress.js';
 import type { CliContext } from './cli-context.js';
 import { HubError } from './hub-client.js';
-import { readSse } from './read-sse.js';
 
 /**
  * Streams the hub's events for a task (t_…) or batch (b_…) until every task in it
  * is terminal, drawing one live line per host (not in json mode). Reconnects with
- * Last-Event-ID when the stream drops (hub restart, proxy).
+ * Last-Event-ID when the stream drops (hub restart, proxy). Each event is parsed
+ * with the proto declaration; one that does not match is reported, not guessed at.
  */
 export async function followEvents(ctx: CliContext, id: string, hostIds: string[]): Promise<void> {
   const live = ctx.output.format === 'json' ? undefined : new BatchProgress(process.stdout, hostIds);
@@ -31,18 +33,22 @@ export async function followEvents(ctx: CliContext, id: string, hostIds: string[
       let ended = false;
       if (res?.body) {
         try {
-          for await (const ev of readSse(res.body)) {
+          const events = res.body.pipeThrough(new TextDecoderStream()).pipeThrough(new EventSourceParserStream());
+          for await (const ev of events as unknown as AsyncIterable<{ id?: string; event?: string; data: string }>) {
             if (ev.id) lastEventId = ev.id;
             if (ev.event === 'end') {
               ended = true;
               break;
             }
             if (ev.event === 'error') continue;
-            const e = JSON.parse(ev.data) as {
-              hostId: string;
-              kind: string;
-              data: { state?: string; percent?: number; message?: string; error?: { message: string } };
-            };
+            const parsed = taskEvent.safeParse(JSON.parse(ev.data));
+            if (!parsed.success) {
+              process.stderr.write(
+                `warning: the hub sent an event this CLI does not understand (${parsed.error.issues[0]?.message}); is the CLI older than the hub?\n`,
+              );
+              continue;
+            }
+            const e = parsed.data;
             if (e.kind === 'state') live?.update(e.hostId, { state: e.data.state, message: e.data.error?.message });
             else live?.update(e.hostId, { percent: e.data.percent, message: e.data.message });
           }

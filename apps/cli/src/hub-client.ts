@@ -18,7 +18,12 @@ export type HubClient = ReturnType<typeof createHubClient>;
 
 /** The hub's typed client: routes and bodies come from a type-only import of the hub's app. */
 export function createHubClient(config: CliConfig) {
-  return hc<AppType>(config.hub, {
+  return hc<AppType>(config.hub, hubClientOptions(config));
+}
+
+/** Bearer token and a clear error when the hub cannot be reached; shared by the features' typed clients. */
+export function hubClientOptions(config: CliConfig) {
+  return {
     headers: (): Record<string, string> => (config.token ? { authorization: `Bearer ${config.token}` } : {}),
     fetch: async (input: string | URL | Request, init?: RequestInit) => {
       try {
@@ -27,7 +32,7 @@ export function createHubClient(config: CliConfig) {
         throw new HubError(`cannot reach the hub at ${config.hub}: ${(err as Error & { cause?: Error }).cause?.message ?? (err as Error).message}`, 0);
       }
     },
-  });
+  };
 }
 
 /** The body type of the 2xx members of a typed client's response union. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseParams, parseTarget } from './parse-target.js';
+import { parseTarget } from './parse-target.js';
 
 describe('parseTarget', () => {
   it('reads the three target forms', () => {
@@ -11,21 +11,5 @@ describe('parseTarget', () => {
     expect(() => parseTarget('env=')).toThrow(/bad label selector/);
     expect(() => parseTarget('a=b=c')).toThrow(/bad label selector/);
     expect(() => parseTarget('Bad Host!')).toThrow(/bad target/);
-  });
-});
-
-describe('parseParams', () => {
-  it('types JSON-looking values and keeps the rest as strings', () => {
-    expect(parseParams(['delayMs=500', 'fail=boom', 'on=true', 'list=[1,2]', 'eq=a=b'])).toEqual({
-      delayMs: 500,
-      fail: 'boom',
-      on: true,
-      list: [1, 2],
-      eq: 'a=b',
-    });
-  });
-  it('rejects a pair without a key', () => {
-    expect(() => parseParams(['=1'])).toThrow(/expected key=value/);
-    expect(() => parseParams(['novalue'])).toThrow(/expected key=value/);
   });
 });

@@ -15,24 +15,3 @@ export function parseTarget(word: string): Target {
   if (/^[a-z0-9][a-z0-9_-]{2,63}$/.test(trimmed)) return { hostId: trimmed };
   throw new Error(`bad target "${word}": use a host id, key=value labels, or "all"`);
 }
-
-/**
- * `--param key=value` pairs into an object. A value that parses as JSON is taken as
- * JSON (so `delayMs=500` is a number and `x=true` a boolean); anything else is a string.
- */
-export function parseParams(pairs: string[]): Record<string, unknown> {
-  const params: Record<string, unknown> = {};
-  for (const pair of pairs) {
-    const eq = pair.indexOf('=');
-    if (eq <= 0) throw new Error(`bad --param "${pair}": expected key=value`);
-    const raw = pair.slice(eq + 1);
-    let value: unknown = raw;
-    try {
-      value = JSON.parse(raw);
-    } catch {
-      // not JSON: keep the plain string
-    }
-    params[pair.slice(0, eq)] = value;
-  }
-  return params;
-}

@@ -1,4 +1,5 @@
-import { isTerminal, type BatchDetail } from './batch-detail.js';
+import { isTerminalTaskState } from '@keyfleet/proto/v1';
+import type { BatchDetail } from './batch-detail.js';
 import type { Output } from './output.js';
 import { TasksFailed } from './tasks-failed.js';
 
@@ -8,17 +9,12 @@ export function printBatch(output: Output, body: BatchDetail): void {
     ['HOST', (t) => t.hostId],
     ['STATE', (t) => t.state],
     ['SECONDS', (t) => (t.startedAt && t.finishedAt ? ((Date.parse(t.finishedAt) - Date.parse(t.startedAt)) / 1000).toFixed(2) : null)],
-    ['RESULT', (t) => (t.error ? `${t.error.code}: ${t.error.message}` : summarize(t.output))],
+    ['RESULT', (t) => t.summary],
   ]);
   throwIfFailed(body);
 }
 
 export function throwIfFailed(body: BatchDetail): void {
-  const failed = body.tasks.filter((t) => isTerminal(t.state) && t.state !== 'succeeded').length;
+  const failed = body.tasks.filter((t) => isTerminalTaskState(t.state) && t.state !== 'succeeded').length;
   if (failed) throw new TasksFailed(failed);
-}
-
-function summarize(output: unknown): string {
-  const text = JSON.stringify(output) ?? '';
-  return text.length > 120 ? `${text.slice(0, 117)}...` : text;
 }

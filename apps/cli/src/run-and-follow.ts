@@ -2,16 +2,9 @@ import { batchDetail, type BatchDetail } from './batch-detail.js';
 import type { CliContext } from './cli-context.js';
 import { followEvents } from './follow-events.js';
 import { expectOk } from './hub-client.js';
-import type { Target } from './parse-target.js';
+import type { TaskName } from '@keyfleet/proto/v1';
 import { printBatch } from './print-batch.js';
-
-export interface TaskRequest {
-  type: string;
-  target: Target;
-  params?: unknown;
-  timeoutMs?: number;
-  expiresInMs?: number;
-}
+import type { AnyTaskRequest, TaskRequest } from './task-request.js';
 
 export interface RunOptions {
   /** Follow the batch to its end, then render it; otherwise print the queued tasks and how to follow them. */
@@ -21,8 +14,9 @@ export interface RunOptions {
 }
 
 /** Queues a task on the target through POST /v1/tasks and, with `wait`, follows it live. */
-export async function runAndFollow(ctx: CliContext, request: TaskRequest, opts: RunOptions): Promise<void> {
-  const created = await expectOk(await ctx.hub.v1.tasks.$post({ json: request }));
+export async function runAndFollow<K extends TaskName>(ctx: CliContext, request: TaskRequest<K>, opts: RunOptions): Promise<void> {
+  // TaskRequest<K> is one member of the union for every K; TypeScript cannot see that for a generic K.
+  const created = await expectOk(await ctx.hub.v1.tasks.$post({ json: request as unknown as AnyTaskRequest }));
   await followBatch(ctx, created, opts);
 }
 

@@ -1,5 +1,8 @@
 export { createApp } from './api/create-app.js';
 export type { AppType } from './api/create-app.js';
+export type { KeycloakRoutes } from './features/keycloak/keycloak-routes.js';
+export { hubFeatures } from './features/index.js';
+export type { HubFeature } from './hub-feature.js';
 export type { ApiDeps, TaskDispatcher } from './api/api-deps.js';
 export { startHub } from './hub.js';
 export type { Hub, HubOptions } from './hub.js';

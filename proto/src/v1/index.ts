@@ -16,4 +16,5 @@ export type { SecretRef } from './secret-ref.js';
 export { realmSpec } from './realm-spec.js';
 export type { RealmSpec, RealmSpecInput, GroupSpec } from './realm-spec.js';
 export { keycloakConfig } from './tasks/keycloak-install.js';
+export { verifyLogin } from './tasks/keycloak-common.js';
 export { realmChange, realmDiff } from './tasks/keycloak-realm.js';

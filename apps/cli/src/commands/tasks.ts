@@ -1,9 +1,13 @@
-import { Command } from 'commander';
-import { batchDetail, isTerminal } from '../batch-detail.js';
+import { isTerminalTaskState, type TaskName, taskDefinitionList, taskState } from '@keyfleet/proto/v1';
+import { Command, Option } from 'commander';
+import { batchDetail } from '../batch-detail.js';
 import { cliContext, type CliContext } from '../cli-context.js';
 import { followEvents } from '../follow-events.js';
 import { expectOk } from '../hub-client.js';
-import { parseParams, parseTarget } from '../parse-target.js';
+import { parseTarget } from '../parse-target.js';
+import { parseTaskParams } from '../parse-task-params.js';
+import { describeTaskParams } from '../describe-task-params.js';
+import { inputProperties } from '../input-properties.js';
 import { positiveInt } from '../positive-int.js';
 import { printBatch } from '../print-batch.js';
 import { runAndFollow } from '../run-and-follow.js';
@@ -18,27 +22,53 @@ const isBatch = (id: string) => id.startsWith('b_');
 export function tasksCommand(): Command {
   const tasks = new Command('tasks').description('run tasks on hosts and follow them');
 
+  const run = tasks
+    .command('run')
+    .description('run a declared task type on a host id, a label selector (k=v,...) or all hosts; `keyfleet tasks types` lists them')
+    .usage('<type> --target <target> [--param key=value ...] [--wait]');
+  for (const def of taskDefinitionList) {
+    run
+      .command(def.name)
+      .description(def.description)
+      .requiredOption('--target <target>', 'host id | key=value[,key=value] | all')
+      .option('--param <key=value>', 'task input (repeatable); converted by the type the task declares', collect, [])
+      .option('--timeout <ms>', `execution timeout per host (default ${def.defaultTimeoutMs})`)
+      .option('--expires-in <ms>', 'how long to wait for offline hosts before the task expires')
+      .option('--wait', 'follow progress until every host finished; exit 1 if any failed')
+      .addHelpText('after', `\n${describeTaskParams(def)}`)
+      .action(async (opts: { target: string; param: string[]; timeout?: string; expiresIn?: string; wait?: boolean }, cmd: Command) => {
+        const ctx = await cliContext(cmd);
+        await runAndFollow(
+          ctx,
+          {
+            type: def.name as TaskName,
+            target: parseTarget(opts.target),
+            params: parseTaskParams(def, opts.param),
+            timeoutMs: opts.timeout === undefined ? undefined : positiveInt('--timeout', opts.timeout),
+            expiresInMs: opts.expiresIn === undefined ? undefined : positiveInt('--expires-in', opts.expiresIn),
+          },
+          { wait: Boolean(opts.wait) },
+        );
+      });
+  }
+
   tasks
-    .command('run <type>')
-    .description('run a declared task type on a host id, a label selector (k=v,...) or all hosts')
-    .requiredOption('--target <target>', 'host id | key=value[,key=value] | all')
-    .option('--param <key=value>', 'task input (repeatable); JSON values are parsed', collect, [])
-    .option('--timeout <ms>', 'execution timeout per host (default: the task type’s)')
-    .option('--expires-in <ms>', 'how long to wait for offline hosts before the task expires')
-    .option('--wait', 'follow progress until every host finished; exit 1 if any failed')
-    .action(async (type: string, opts: { target: string; param: string[]; timeout?: string; expiresIn?: string; wait?: boolean }, cmd: Command) => {
-      const ctx = await cliContext(cmd);
-      await runAndFollow(
-        ctx,
-        {
-          type,
-          target: parseTarget(opts.target),
-          params: parseParams(opts.param),
-          timeoutMs: opts.timeout === undefined ? undefined : positiveInt('--timeout', opts.timeout),
-          expiresInMs: opts.expiresIn === undefined ? undefined : positiveInt('--expires-in', opts.expiresIn),
-        },
-        { wait: Boolean(opts.wait) },
-      );
+    .command('types')
+    .description('the task types this CLI knows, with their parameters')
+    .action(async (_opts: unknown, cmd: Command) => {
+      const { output } = await cliContext(cmd);
+      const rows = taskDefinitionList.map((d) => ({
+        name: d.name,
+        description: d.description,
+        defaultTimeoutMs: d.defaultTimeoutMs,
+        params: inputProperties(d),
+      }));
+      output.table(rows, rows, [
+        ['TYPE', (r) => r.name],
+        ['PARAMS', (r) => r.params.map((p) => (p.required ? `${p.name}*` : p.name)).join(', ')],
+        ['TIMEOUT', (r) => `${r.defaultTimeoutMs / 1000}s`],
+        ['DESCRIPTION', (r) => r.description],
+      ]);
     });
 
   tasks
@@ -46,7 +76,7 @@ export function tasksCommand(): Command {
     .description('list tasks, newest first')
     .option('--batch <id>', 'tasks of one batch')
     .option('--host <id>', 'tasks of one host')
-    .option('--state <state>', 'queued | dispatched | running | succeeded | failed | cancelled | expired')
+    .addOption(new Option('--state <state>', 'tasks in this state').choices(taskState.options))
     .option('--type <type>', 'tasks of one type')
     .option('--limit <n>', 'at most this many', '50')
     .action(async (opts: { batch?: string; host?: string; state?: string; type?: string; limit: string }, cmd: Command) => {
@@ -56,7 +86,7 @@ export function tasksCommand(): Command {
           query: {
             batch: opts.batch,
             host: opts.host,
-            state: opts.state as never,
+            state: opts.state as (typeof taskState.options)[number] | undefined,
             type: opts.type,
             limit: String(positiveInt('--limit', opts.limit)) as never,
           },
@@ -101,7 +131,7 @@ export function tasksCommand(): Command {
         ['output', t.output],
         ['error', t.error ? `${t.error.code}: ${t.error.message}` : null],
       ]);
-      if (t.state !== 'succeeded' && isTerminal(t.state)) throw new TasksFailed(1);
+      if (t.state !== 'succeeded' && isTerminalTaskState(t.state)) throw new TasksFailed(1);
     });
 
   tasks

@@ -1,7 +1,7 @@
 import type { InferResponseType } from 'hono/client';
-import type { HubClient } from './hub-client.js';
+import type { keycloakClient } from './keycloak-client.js';
 
-type HostDetail = InferResponseType<HubClient['v1']['hosts'][':id']['$get'], 200>;
+type HostDetail = InferResponseType<ReturnType<typeof keycloakClient>['hosts'][':id']['keycloak']['$get'], 200>;
 
 /** `26.4.7 process, ready, realms master,demo` from the host record, or undefined when unknown. */
 export function describeKeycloak(k: HostDetail['keycloak']): string | undefined {

@@ -1,15 +1,17 @@
+import { realmSpec } from '@keyfleet/proto/v1';
 import { Command } from 'commander';
-import type { BatchDetail } from '../batch-detail.js';
-import { cliContext, type CliContext } from '../cli-context.js';
-import { CliExit } from '../cli-exit.js';
-import { expectOk } from '../hub-client.js';
-import { parseTarget } from '../parse-target.js';
-import { positiveInt } from '../positive-int.js';
-import { readConfigFile } from '../read-config-file.js';
-import { realmResults } from '../realm-results.js';
-import { renderRealmDiff, summarizeRealmChanges } from '../render-realm-diff.js';
-import { followBatch, runAndFollow } from '../run-and-follow.js';
-import { TasksFailed } from '../tasks-failed.js';
+import type { BatchDetail } from '../../batch-detail.js';
+import { cliContext, type CliContext } from '../../cli-context.js';
+import { CliExit } from '../../cli-exit.js';
+import { expectOk } from '../../hub-client.js';
+import { keycloakClient } from './keycloak-client.js';
+import { parseTarget } from '../../parse-target.js';
+import { positiveInt } from '../../positive-int.js';
+import { readConfigFile } from '../../read-config-file.js';
+import { realmResults } from './realm-results.js';
+import { renderRealmDiff, summarizeRealmChanges } from './render-realm-diff.js';
+import { followBatch, runAndFollow } from '../../run-and-follow.js';
+import { TasksFailed } from '../../tasks-failed.js';
 
 /** Prints each host's diff (or, in json mode, the parsed results); exit 1 if any host failed. Returns whether anything differs. */
 function showRealmDiff(ctx: CliContext, batch: BatchDetail, mode: 'plan' | 'apply'): boolean {
@@ -34,7 +36,7 @@ export function realmCommand(): Command {
       let changes = false;
       try {
         const ctx = await cliContext(cmd);
-        const spec = await readConfigFile(opts.spec, 'realm spec');
+        const spec = await readConfigFile(opts.spec, 'realm spec', realmSpec);
         await runAndFollow(
           ctx,
           { type: 'keycloak.realm.plan', target: parseTarget(opts.target), params: { spec } },
@@ -60,7 +62,7 @@ export function realmCommand(): Command {
     .requiredOption('--spec <file>', 'realm spec, YAML or JSON')
     .action(async (opts: { target: string; spec: string }, cmd: Command) => {
       const ctx = await cliContext(cmd);
-      const spec = await readConfigFile(opts.spec, 'realm spec');
+      const spec = await readConfigFile(opts.spec, 'realm spec', realmSpec);
       await runAndFollow(
         ctx,
         { type: 'keycloak.realm.apply', target: parseTarget(opts.target), params: { spec } },
@@ -77,8 +79,9 @@ export function realmCommand(): Command {
     .requiredOption('--host <id>', 'host id')
     .requiredOption('--realm <name>', 'realm name')
     .action(async (opts: { host: string; realm: string }, cmd: Command) => {
-      const { hub, output } = await cliContext(cmd);
-      const body = await expectOk(await hub.v1.hosts[':id'].realms[':realm'].history.$get({ param: { id: opts.host, realm: opts.realm } }));
+      const ctx = await cliContext(cmd);
+      const { output } = ctx;
+      const body = await expectOk(await keycloakClient(ctx).hosts[':id'].realms[':realm'].history.$get({ param: { id: opts.host, realm: opts.realm } }));
       output.table(body, body.items, [
         ['VERSION', (v) => v.version],
         ['APPLIED', (v) => v.appliedAt],
@@ -98,7 +101,7 @@ export function realmCommand(): Command {
     .action(async (opts: { host: string; realm: string; version: string; wait?: boolean }, cmd: Command) => {
       const ctx = await cliContext(cmd);
       const created = await expectOk(
-        await ctx.hub.v1.hosts[':id'].realms[':realm'].rollback.$post({
+        await keycloakClient(ctx).hosts[':id'].realms[':realm'].rollback.$post({
           param: { id: opts.host, realm: opts.realm },
           json: { version: positiveInt('--version', opts.version) },
         }),

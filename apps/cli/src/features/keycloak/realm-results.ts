@@ -1,9 +1,7 @@
-import { v1 } from '@keyfleet/proto';
-import { z } from 'zod';
+import { type realmChange, realmDiff } from '@keyfleet/proto/v1';
+import type { z } from 'zod';
 
-const realmDiff = z.object({ realm: z.string(), inSync: z.boolean(), changes: z.array(v1.realmChange) });
-
-export type RealmChange = z.infer<typeof v1.realmChange>;
+export type RealmChange = z.infer<typeof realmChange>;
 
 /** One host's outcome of a realm plan or apply. */
 export type RealmResult =

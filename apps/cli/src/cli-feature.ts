@@ -1,0 +1,19 @@
+import type { Command } from 'commander';
+import type { CliContext } from './cli-context.js';
+
+/** What a capability (Keycloak, backups, …) adds to `hosts list` and `hosts show`. */
+export interface HostFacts {
+  /** Column headers of `hosts list`, in order. */
+  headers: string[];
+  /** One cell per header for each host the feature knows; hosts it does not know show empty cells. */
+  load(ctx: CliContext, selector: string | undefined): Promise<Map<string, Array<string | undefined>>>;
+  /** Labelled lines of `hosts show`. */
+  details(ctx: CliContext, hostId: string): Promise<Array<[label: string, value: unknown]>>;
+}
+
+/** What a capability plugs into the CLI; `features/index.ts` lists them. */
+export interface CliFeature {
+  readonly name: string;
+  readonly commands: () => Command[];
+  readonly hostFacts?: HostFacts;
+}

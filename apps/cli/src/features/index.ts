@@ -1,0 +1,5 @@
+import type { CliFeature } from '../cli-feature.js';
+import { keycloakCliFeature } from './keycloak/index.js';
+
+/** Every capability plugged into this CLI. */
+export const cliFeatures: readonly CliFeature[] = [keycloakCliFeature];
