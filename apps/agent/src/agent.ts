@@ -26,6 +26,7 @@ import {
 import { AGENT_VERSION } from './agent-version.js';
 import { backoffDelay } from './backoff-delay.js';
 import { connectNats } from './connect-nats.js';
+import { decommissionMarker } from './decommission-marker.js';
 import { Executor } from './executor.js';
 import { HeartbeatCollector } from './heartbeat.js';
 import { identityStore } from './identity-store.js';
@@ -60,6 +61,12 @@ export interface RunningAgent {
 const JOURNAL_RETENTION_MS = 7 * 24 * 3600_000;
 const PRUNE_EVERY_MS = 6 * 3600_000;
 const helloReply = z.discriminatedUnion('kind', [welcome, rejection]);
+/** What nats-server says as it closes the connection of a user whose JWT was revoked. */
+const REVOKED_BY_NATS = /user authentication revoked/i;
+const DECOMMISSIONED =
+  'this host was decommissioned: the hub revoked its NATS credential, so the agent stopped and will not connect again; to rejoin, stop it, enroll again (keyfleet-agent enroll --force) and start it';
+/** Keeps an idle (decommissioned) agent's process alive; it does nothing else. */
+const IDLE_TICK_MS = 2 ** 30;
 const resultReply = z.discriminatedUnion('kind', [ack, rejection]);
 const reasonOf = (err: unknown) => (err instanceof DecodeError ? err.reason : err instanceof Error ? err.message : String(err));
 
@@ -93,6 +100,14 @@ async function runAgent(opts: AgentOptions): Promise<RunningAgent> {
   const retryInitialMs = opts.timing?.retryInitialMs ?? 1_000;
   const retryMaxMs = opts.timing?.retryMaxMs ?? 30_000;
   const requestTimeoutMs = opts.timing?.requestTimeoutMs ?? 10_000;
+
+  // Decommissioned before: the credential will never work again, so not even NATS is tried.
+  const decommissioned = await decommissionMarker.read(opts.stateDir, hostId);
+  if (decommissioned) {
+    log.error({ hostId, since: decommissioned.at, reason: decommissioned.reason }, DECOMMISSIONED);
+    const keepAlive = setInterval(() => undefined, IDLE_TICK_MS);
+    return { hostId, stop: async () => clearInterval(keepAlive) };
+  }
 
   const journal = await Journal.open(join(opts.stateDir, 'journal'), log);
   await journal.prune(JOURNAL_RETENTION_MS);
@@ -128,11 +143,19 @@ async function runAgent(opts: AgentOptions): Promise<RunningAgent> {
     },
   });
 
+  const startedAt = new Date().toISOString();
   const executor = new Executor({
     handlers,
     concurrency,
     log,
     stateDir: opts.stateDir,
+    agent: {
+      hostId,
+      version: AGENT_VERSION,
+      startedAt,
+      natsRttMs: async () => (nc && !nc.isClosed() && connected ? nc.rtt().catch(() => undefined) : undefined),
+      journalStats: () => journal.stats(),
+    },
     hooks: {
       started: async (taskId, startedAt) => {
         await journal.markStarted(taskId, startedAt);
@@ -262,12 +285,34 @@ async function runAgent(opts: AgentOptions): Promise<RunningAgent> {
           void beat();
           return;
         }
+        if (msg.code === 'revoked') {
+          onRevoked(`hub: ${msg.reason}`);
+          return;
+        }
         log.warn({ reason: msg.reason }, 'hub rejected hello; will retry');
       } catch (err) {
         log.warn({ reason: reasonOf(err) }, 'hello not answered; will retry');
       }
       await sleep(backoffDelay(attempt, retryInitialMs, retryMaxMs), undefined, { signal: lifetime.signal }).catch(() => undefined);
     }
+  };
+
+  let revoked = false;
+  let keepAlive: NodeJS.Timeout | undefined;
+  /** Said once, then the agent stops its work and idles: retrying can never succeed. */
+  const onRevoked = (reason: string) => {
+    if (revoked || stopping) return;
+    revoked = true;
+    log.error({ hostId, reason }, DECOMMISSIONED);
+    // Idle rather than exit: a supervisor restarting exited services (systemd Restart=always)
+    // would otherwise start it again and again. The marker keeps it quiet after a restart.
+    keepAlive = setInterval(() => undefined, IDLE_TICK_MS);
+    // Nothing can be delivered any more; closing now also ends the client's reconnect attempts.
+    if (nc && !nc.isClosed()) void nc.close();
+    void decommissionMarker
+      .write(opts.stateDir, { hostId, at: new Date().toISOString(), reason })
+      .catch((err: unknown) => log.warn({ reason: reasonOf(err) }, 'could not remember the decommission in the state dir'))
+      .then(() => stop());
   };
 
   const watchStatus = async (conn: NatsConnection) => {
@@ -282,7 +327,8 @@ async function runAgent(opts: AgentOptions): Promise<RunningAgent> {
         sender.setOnline(true);
         void sayHello(conn);
       } else if (s.type === 'error') {
-        log.warn({ reason: s.error.message }, 'NATS reported an error');
+        if (REVOKED_BY_NATS.test(s.error.message)) onRevoked(`NATS: ${s.error.message}`);
+        else log.warn({ reason: s.error.message }, 'NATS reported an error');
       }
     }
   };
@@ -364,5 +410,11 @@ async function runAgent(opts: AgentOptions): Promise<RunningAgent> {
       log.info({ hostId }, 'agent stopped');
     })());
   log.info({ hostId, taskTypes, concurrency, heartbeatIntervalMs }, 'agent started');
-  return { hostId, stop };
+  return {
+    hostId,
+    stop: () => {
+      clearInterval(keepAlive);
+      return stop();
+    },
+  };
 }

@@ -5,6 +5,7 @@ import { Executor } from './executor.js';
 import type { JournaledTask, ResultBody } from './journal.js';
 import { features } from './features/index.js';
 import type { Handlers } from './task-handler.js';
+import { testTaskContext } from './testing/test-task-context.js';
 
 const log = createLogger('test', { level: 'silent' });
 
@@ -28,6 +29,7 @@ function setup(opts: { concurrency?: number; handlers?: Partial<Handlers> } = {}
     concurrency: opts.concurrency ?? 4,
     log,
     stateDir: '/nonexistent/keyfleet-agent-state',
+    agent: testTaskContext().agent,
     abortGraceMs: 200,
     hooks: {
       started: async (id) => void started.push(id),

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Logger } from '@keyfleet/log';
 import { isTaskName, taskDefinitions, type TaskError } from '@keyfleet/proto/v1';
 import type { JournaledTask, ResultBody } from './journal.js';
-import type { Handlers, TaskContext } from './task-handler.js';
+import type { AgentFacts, Handlers, TaskContext } from './task-handler.js';
 import { TaskFailure } from './task-failure.js';
 
 export interface ExecutorHooks {
@@ -20,6 +20,7 @@ export interface ExecutorOptions {
   log: Logger;
   /** The agent's state directory, handed to handlers (e.g. where the Keycloak instance record lives). */
   stateDir: string;
+  agent: AgentFacts;
   /** How long a handler may ignore its abort signal before its slot is given to the next task. */
   abortGraceMs?: number;
 }
@@ -156,6 +157,7 @@ export class Executor {
       signal,
       log,
       stateDir: this.opts.stateDir,
+      agent: this.opts.agent,
       progress: (percent, message) => {
         if (signal.aborted) return;
         const p = percent === undefined || !Number.isFinite(percent) ? undefined : Math.min(100, Math.max(0, percent));

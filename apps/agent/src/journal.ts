@@ -79,6 +79,23 @@ export class Journal {
     }
   }
 
+  /** How many task ids the journal holds and the bytes of their files on disk. */
+  async stats(): Promise<{ entries: number; bytes: number }> {
+    let bytes = 0;
+    let entries = 0;
+    for (const name of await readdir(this.dir)) {
+      if (!name.endsWith(SUFFIX)) continue;
+      const size = await stat(join(this.dir, name)).then(
+        (s) => s.size,
+        () => undefined,
+      );
+      if (size === undefined) continue;
+      entries++;
+      bytes += size;
+    }
+    return { entries, bytes };
+  }
+
   private path(taskId: string): string {
     return join(this.dir, `${taskId}${SUFFIX}`);
   }

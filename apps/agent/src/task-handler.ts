@@ -9,6 +9,19 @@ export interface TaskContext {
   log: Logger;
   /** The agent's state directory (0700); handlers keep their host-local state below it. */
   stateDir: string;
+  /** Facts about the agent process running the task (for diagnostics and reports). */
+  agent: AgentFacts;
+}
+
+export interface AgentFacts {
+  hostId: string;
+  version: string;
+  /** When this agent process started (ISO 8601). */
+  startedAt: string;
+  /** Round trip to the NATS server now; undefined while disconnected. */
+  natsRttMs(): Promise<number | undefined>;
+  /** Task ids the journal holds and the bytes its files take. */
+  journalStats(): Promise<{ entries: number; bytes: number }>;
 }
 
 /** Runs one task type: gets the input as its declaration parsed it, returns what its output schema accepts. */

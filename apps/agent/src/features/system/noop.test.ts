@@ -1,13 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { createLogger } from '@keyfleet/log';
+import { testTaskContext } from '../../testing/test-task-context.js';
 import { noop } from './noop.js';
 
-const ctx = (signal = new AbortController().signal) => ({
-  signal,
-  progress: () => {},
-  log: createLogger('test', { level: 'silent' }),
-  stateDir: '/nonexistent/keyfleet-agent-state',
-});
+const ctx = (signal = new AbortController().signal) => testTaskContext({ signal });
 
 describe('noop task', () => {
   it('waits the requested delay and returns a payload of the requested size', async () => {

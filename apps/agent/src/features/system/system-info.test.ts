@@ -1,9 +1,9 @@
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createLogger } from '@keyfleet/log';
 import { taskDefinitions } from '@keyfleet/proto/v1';
 import { systemInfo } from './system-info.js';
+import { testTaskContext } from '../../testing/test-task-context.js';
 
 const onPath = (bin: string) =>
   (process.env.PATH ?? '').split(delimiter).some((dir) => {
@@ -17,15 +17,7 @@ const onPath = (bin: string) =>
 
 describe('system.info task', () => {
   it('reports this host in the declared shape, with Java detected as present or not', async () => {
-    const out = await systemInfo(
-      {},
-      {
-        signal: new AbortController().signal,
-        progress: () => {},
-        log: createLogger('test', { level: 'silent' }),
-        stateDir: '/nonexistent/keyfleet-agent-state',
-      },
-    );
+    const out = await systemInfo({}, testTaskContext());
     const parsed = taskDefinitions['system.info'].output.parse(out);
     expect(parsed.memory.totalBytes).toBeGreaterThan(parsed.memory.availableBytes);
     expect(parsed.cpu.cores).toBeGreaterThan(0);

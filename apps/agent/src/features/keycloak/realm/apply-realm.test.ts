@@ -13,6 +13,7 @@ import { connectKeycloakAdmin, type KeycloakAdminCredentials } from './connect-k
 import { InvalidRealmSpecError } from './invalid-realm-spec-error.js';
 import { keycloakBuiltins } from './keycloak-builtins.js';
 import { planRealm } from './plan-realm.js';
+import { testTaskContext } from '../../../testing/test-task-context.js';
 
 // Unique per run, so the file also runs against a shared server (KEYFLEET_TEST_KEYCLOAK_URL).
 const REALM = `shop-${randomBytes(4).toString('hex')}`;
@@ -292,7 +293,7 @@ describe('realm as code against a real Keycloak', () => {
     try {
       const record = { baseUrl: server.baseUrl, adminUser: server.adminUser, adminPassword: server.adminPassword, desiredState: 'running' };
       await saveInstance(stateDir, record as KeycloakInstanceRecord);
-      const ctx = { signal: new AbortController().signal, progress: () => {}, log: createLogger('test', { level: 'silent' }), stateDir };
+      const ctx = testTaskContext({ stateDir });
       const spec = baseSpec();
       spec.displayName = 'Shop 2';
       const plan = await keycloakRealmPlan(taskDefinitions['keycloak.realm.plan'].input.parse({ spec }), ctx);

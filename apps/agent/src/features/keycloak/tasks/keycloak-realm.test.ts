@@ -7,13 +7,14 @@ import { createLogger } from '@keyfleet/log';
 import { taskDefinitions } from '@keyfleet/proto/v1';
 import { keycloakRealmApply, keycloakRealmPlan } from './keycloak-realm.js';
 import { TaskFailure } from '../../../task-failure.js';
+import { testTaskContext } from '../../../testing/test-task-context.js';
 
 const planInput = taskDefinitions['keycloak.realm.plan'].input;
 const applyInput = taskDefinitions['keycloak.realm.apply'].input;
 
 describe('keycloak.realm.plan / apply handlers', () => {
   let stateDir: string;
-  const ctx = () => ({ signal: new AbortController().signal, progress: () => {}, log: createLogger('test', { level: 'silent' }), stateDir });
+  const ctx = () => testTaskContext({ stateDir });
   beforeAll(async () => {
     stateDir = await mkdtemp(join(tmpdir(), 'kf-realm-handler-'));
   });
