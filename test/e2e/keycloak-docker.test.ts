@@ -1,9 +1,10 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   ensureKeycloakImage,
   ensurePostgresImage,
@@ -14,7 +15,20 @@ import {
   type DockerEngine,
   type Fleet,
 } from '@keyfleet/test-harness';
-import { createLoginClient, expectSucceeded, freePort, keycloakAgent, putSecret, removeDockerInstance, runTask } from './keycloak-e2e.js';
+import { adminCall, createLoginClient, expectSucceeded, freePort, keycloakAgent, putSecret, removeDockerInstance, runTask } from './keycloak-e2e.js';
+
+/** A client-credentials login sent from `localAddress`, with whatever extra headers a client may invent. */
+function loginFrom(localAddress: string, url: string, form: Record<string, string>, headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const body = new URLSearchParams(form).toString();
+    const req = request(url, { method: 'POST', localAddress, headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' } }, (res) => {
+      res.resume();
+      res.once('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.once('error', reject);
+    req.end(body);
+  });
+}
 
 describe('keycloak docker runtime through the hub (real dockerd, locally built image)', () => {
   const started = Date.now();
@@ -99,6 +113,34 @@ describe('keycloak docker runtime through the hub (real dockerd, locally built i
   );
 
   it(
+    "records the client's own address in Keycloak's login events, not the front's, and ignores the one a client claims",
+    async () => {
+      const baseUrl = `http://127.0.0.1:${httpPort}`;
+      await adminCall(baseUrl, adminPassword, 'PUT', '/realms/kf-e2e/events/config', { eventsEnabled: true, enabledEventTypes: ['CLIENT_LOGIN'] });
+      // From 127.0.0.2: the front itself connects to Keycloak from 127.0.0.1, so the two cannot be confused.
+      const status = await loginFrom(
+        '127.0.0.2',
+        `${baseUrl}/realms/kf-e2e/protocol/openid-connect/token`,
+        { grant_type: 'client_credentials', client_id: 'kf-probe', client_secret: clientSecret },
+        { 'x-forwarded-for': '203.0.113.66', forwarded: 'for=203.0.113.66' },
+      );
+      expect(status).toBe(200);
+      const events = await vi.waitFor(
+        async () => {
+          const found = (await adminCall(baseUrl, adminPassword, 'GET', '/realms/kf-e2e/events?type=CLIENT_LOGIN&client=kf-probe')) as Array<{
+            ipAddress: string;
+          }>;
+          expect(found.length).toBeGreaterThan(0);
+          return found;
+        },
+        { timeout: 30_000, interval: 500 },
+      );
+      expect(events.map((e) => e.ipAddress)).toEqual(['127.0.0.2']);
+    },
+    5 * 60_000,
+  );
+
+  it(
     'Keycloak stays reachable while its agent is down (the front is its own process); stop → verify fails with the reason',
     async () => {
       await agent.kill('SIGKILL');
@@ -113,17 +155,15 @@ describe('keycloak docker runtime through the hub (real dockerd, locally built i
       const frontLog = (await readFile(join(agent.stateDir, 'keycloak-front.log'), 'utf8')).split('\n');
       const frontPid = (JSON.parse(frontLog.filter((l) => l.includes('front control listening')).at(-1)!) as { pid: number }).pid;
       process.kill(frontPid, 'SIGKILL');
-      await fleet.api.until(
-        'the front serving again',
+      await vi.waitFor(
         async () =>
-          (await fetch(`http://127.0.0.1:${httpPort}/realms/master`).then(
-            (r) => r.status,
-            () => 0,
-          )) === 200
-            ? true
-            : undefined,
-        30_000,
-        250,
+          expect(
+            await fetch(`http://127.0.0.1:${httpPort}/realms/master`).then(
+              (r) => r.status,
+              () => 0,
+            ),
+          ).toBe(200),
+        { timeout: 30_000, interval: 250 },
       );
       await agent.proc.waitFor(/the Keycloak front was not serving; started it again/, 5_000);
       const after = await runTask(fleet, agent.hostId, 'keycloak.verify', {}, 120_000);

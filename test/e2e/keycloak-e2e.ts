@@ -52,6 +52,18 @@ async function adminToken(baseUrl: string, password: string): Promise<string> {
   return body.access_token;
 }
 
+/** One admin REST call as the bootstrap admin; the parsed JSON answer (undefined when empty). */
+export async function adminCall(baseUrl: string, adminPassword: string, method: string, path: string, body?: unknown): Promise<any> {
+  const res = await fetch(`${baseUrl}/admin${path}`, {
+    method,
+    headers: { authorization: `Bearer ${await adminToken(baseUrl, adminPassword)}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+  return text ? JSON.parse(text) : undefined;
+}
+
 /** A realm with a confidential service-account client, made through the admin REST API. */
 export async function createLoginClient(baseUrl: string, adminPassword: string, realm: string, clientId: string, secret: string): Promise<void> {
   const token = await adminToken(baseUrl, adminPassword);

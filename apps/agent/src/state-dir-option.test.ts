@@ -9,7 +9,9 @@ function parse(args: string[]): string {
   program
     .command('run')
     .addOption(stateDirOption())
-    .action((o: { stateDir: string }) => void (stateDir = o.stateDir));
+    .action((o: { stateDir: string }) => {
+      stateDir = o.stateDir;
+    });
   program.parse(['run', ...args], { from: 'user' });
   return stateDir;
 }

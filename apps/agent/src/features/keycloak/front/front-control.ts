@@ -14,7 +14,13 @@ const MAX_SOCKET_PATH = 107;
  */
 export const frontControl = {
   command: z.discriminatedUnion('kind', [
-    z.object({ kind: z.literal('open'), ports: portPair, backends: portPair }),
+    z.object({
+      kind: z.literal('open'),
+      ports: portPair,
+      backends: portPair,
+      /** Forwarding headers a proxy in front of the front sets (see forwardedHeaders); absent: the front is the edge. */
+      upstream: z.enum(['none', 'xforwarded', 'forwarded']).optional(),
+    }),
     z.object({ kind: z.literal('drain'), old: portPair, timeoutMs: z.number().int().positive() }),
     z.object({ kind: z.literal('status') }),
     z.object({ kind: z.literal('close') }),

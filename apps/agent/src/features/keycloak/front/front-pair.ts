@@ -1,4 +1,5 @@
 import type { Logger } from '@keyfleet/log';
+import type { UpstreamHeaders } from './forwarded-headers.js';
 import { FrontProxy } from './front-proxy.js';
 
 /** An HTTP port and a management port: the public pair the front listens on, or a container's backend pair. */
@@ -20,15 +21,15 @@ export class FrontPair {
   }
 
   /** Listens on the public ports (re-listening when they changed) and forwards to `backends`; on the same ports it only switches. */
-  async open(ports: PortPair, backends: PortPair): Promise<void> {
+  async open(ports: PortPair, backends: PortPair, upstream: UpstreamHeaders = 'none'): Promise<void> {
     if (this.isOpen && this.ports?.httpPort === ports.httpPort && this.ports.managementPort === ports.managementPort) {
-      this.http!.switchTo(backends.httpPort);
-      this.management!.switchTo(backends.managementPort);
+      this.http!.switchTo(backends.httpPort, upstream);
+      this.management!.switchTo(backends.managementPort, upstream);
       return;
     }
     await this.close();
-    const http = new FrontProxy('http', backends.httpPort, this.log);
-    const management = new FrontProxy('management', backends.managementPort, this.log);
+    const http = new FrontProxy('http', backends.httpPort, this.log, upstream);
+    const management = new FrontProxy('management', backends.managementPort, this.log, upstream);
     await http.listen(ports.httpPort);
     try {
       await management.listen(ports.managementPort);

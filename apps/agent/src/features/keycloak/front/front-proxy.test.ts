@@ -16,7 +16,15 @@ async function backend(name: string, delayMs = 0): Promise<{ port: number; serve
     onRequest();
     setTimeout(() => {
       res.setHeader('set-cookie', ['a=1', 'b=2']);
-      res.end(JSON.stringify({ name, host: req.headers.host, hopHeaders: [req.headers['keep-alive'], req.headers['x-hop']].filter(Boolean), path: req.url }));
+      res.end(
+        JSON.stringify({
+          name,
+          host: req.headers.host,
+          hopHeaders: [req.headers['keep-alive'], req.headers['x-hop']].filter(Boolean),
+          path: req.url,
+          forwarded: Object.fromEntries(Object.entries(req.headers).filter(([h]) => h.startsWith('x-forwarded-') || h === 'forwarded')),
+        }),
+      );
     }, delayMs);
   });
   await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
@@ -50,7 +58,26 @@ describe('FrontProxy', () => {
       }).on('error', reject);
     });
     expect(headers['set-cookie']).toEqual(['a=1', 'b=2']);
-    expect(JSON.parse(body)).toEqual({ name: 'a', host: new URL(url).host, hopHeaders: [], path: '/realms/x?y=1' });
+    expect(JSON.parse(body)).toMatchObject({ name: 'a', host: new URL(url).host, hopHeaders: [], path: '/realms/x?y=1' });
+  });
+
+  it("tells the backend the client's own address, scheme and host, whatever forwarding headers the client sent", async () => {
+    const a = await backend('a');
+    cleanup.push(() => new Promise((r) => a.server.close(r)));
+    const { url } = await setup(a.port);
+    // From 127.0.0.2, so the address the backend learns cannot be the proxy's own 127.0.0.1.
+    const body = await new Promise<string>((resolve, reject) => {
+      get(
+        `${url}/realms/x`,
+        { localAddress: '127.0.0.2', headers: { 'x-forwarded-for': '6.6.6.6', 'x-forwarded-host': 'evil.example', forwarded: 'for=6.6.6.6' } },
+        (res) => {
+          let text = '';
+          res.on('data', (c: Buffer) => (text += c.toString()));
+          res.on('end', () => resolve(text));
+        },
+      ).on('error', reject);
+    });
+    expect(JSON.parse(body).forwarded).toEqual({ 'x-forwarded-for': '127.0.0.2', 'x-forwarded-proto': 'http', 'x-forwarded-host': new URL(url).host });
   });
 
   it('switches per request: a keep-alive client never fails, requests in flight finish on the old backend', async () => {

@@ -1,5 +1,6 @@
 import { Agent, createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { Logger } from '@keyfleet/log';
+import { forwardedHeaders, type UpstreamHeaders } from './forwarded-headers.js';
 
 /** Hop-by-hop headers belong to one connection and must not be forwarded (RFC 9110 §7.6.1). */
 const HOP_BY_HOP = new Set([
@@ -29,7 +30,8 @@ function endToEnd(headers: IncomingHttpHeaders): IncomingHttpHeaders {
  * Routing is per request, not per connection: after `switchTo`, every new request goes to
  * the new backend while requests in flight finish on the old one, so a client's keep-alive
  * connection survives the switch and no request fails. Host and other end-to-end headers
- * pass unchanged, so Keycloak builds the same URLs as without the proxy.
+ * pass unchanged, so Keycloak builds the same URLs as without the proxy; X-Forwarded-* (or
+ * Forwarded) tell it who the client is, since it sees only the front's connections.
  */
 export class FrontProxy {
   private server: Server | undefined;
@@ -41,6 +43,7 @@ export class FrontProxy {
     readonly name: string,
     backendPort: number,
     private readonly log: Logger,
+    private upstream: UpstreamHeaders = 'none',
   ) {
     this.target = backendPort;
   }
@@ -61,6 +64,7 @@ export class FrontProxy {
   async listen(port: number, host = '0.0.0.0'): Promise<void> {
     const server = createServer((req, res) => {
       const backend = this.target;
+      const headers = forwardedHeaders(endToEnd(req.headers), { remoteAddress: req.socket.remoteAddress, proto: 'http' }, this.upstream);
       this.inFlight.set(backend, (this.inFlight.get(backend) ?? 0) + 1);
       let settled = false;
       const done = () => {
@@ -69,14 +73,11 @@ export class FrontProxy {
         this.inFlight.set(backend, (this.inFlight.get(backend) ?? 1) - 1);
       };
       res.once('close', done);
-      const upstream = request(
-        { host: '127.0.0.1', port: backend, method: req.method, path: req.url, headers: endToEnd(req.headers), agent: this.agentFor(backend) },
-        (answer) => {
-          res.writeHead(answer.statusCode ?? 502, answer.statusMessage, endToEnd(answer.headers));
-          answer.pipe(res);
-          answer.once('error', () => res.destroy());
-        },
-      );
+      const upstream = request({ host: '127.0.0.1', port: backend, method: req.method, path: req.url, headers, agent: this.agentFor(backend) }, (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.statusMessage, endToEnd(answer.headers));
+        answer.pipe(res);
+        answer.once('error', () => res.destroy());
+      });
       upstream.once('error', (err: NodeJS.ErrnoException) => {
         if (res.headersSent) return void res.destroy();
         res.writeHead(502, { 'content-type': 'text/plain' });
@@ -108,8 +109,9 @@ export class FrontProxy {
   }
 
   /** From now on new requests go to `port`; requests already on their way finish where they are. */
-  switchTo(port: number): void {
+  switchTo(port: number, upstream: UpstreamHeaders = this.upstream): void {
     this.target = port;
+    this.upstream = upstream;
   }
 
   /** Resolves once no request is in flight to `port` (or after `timeoutMs`), then drops its idle connections. */

@@ -32,8 +32,8 @@ export async function serveFront(stateDir: string, log: Logger): Promise<void> {
   const apply = async (command: FrontCommand): Promise<FrontReply> => {
     switch (command.kind) {
       case 'open':
-        await pair.open(command.ports, command.backends);
-        log.info({ ports: command.ports, backends: command.backends }, 'front serving');
+        await pair.open(command.ports, command.backends, command.upstream);
+        log.info({ ports: command.ports, backends: command.backends, upstream: command.upstream ?? 'none' }, 'front serving');
         return { kind: 'ok', open: true };
       case 'drain':
         return { kind: 'ok', open: pair.isOpen, drained: await pair.drain(command.old, command.timeoutMs) };

@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import type { Logger } from '@keyfleet/log';
 import { selfCommand } from '../../../self-command.js';
 import { frontControl, type FrontCommand, type FrontReply } from './front-control.js';
+import type { UpstreamHeaders } from './forwarded-headers.js';
 import type { PortPair } from './front-pair.js';
 import { loadInstance } from '../instance/instance-store.js';
 
@@ -53,7 +54,11 @@ export class KeycloakFront {
       if (record?.runtime !== 'docker' || !record.docker || record.desiredState !== 'running') return 'no-front';
       const front = KeycloakFront.for(stateDir, log);
       if (await front.isOpen()) return 'serving';
-      await front.open(record, { httpPort: record.docker.backendHttpPort, managementPort: record.docker.backendManagementPort });
+      await front.open(
+        record,
+        { httpPort: record.docker.backendHttpPort, managementPort: record.docker.backendManagementPort },
+        record.config.proxyHeaders ?? 'none',
+      );
       return 'reopened';
     } catch (err) {
       log.error({ reason: (err as Error).message }, 'could not re-open the Keycloak front; Keycloak is unreachable on its public ports');
@@ -67,11 +72,15 @@ export class KeycloakFront {
     return reply?.kind === 'ok' && reply.open;
   }
 
-  /** Serves `ports` and forwards to `backends`, starting the front process if none runs; on the same ports this is the atomic switch. */
-  async open(ports: PortPair, backends: PortPair): Promise<void> {
+  /**
+   * Serves `ports` and forwards to `backends`, starting the front process if none runs; on the same
+   * ports this is the atomic switch. `upstream`: the forwarding headers a proxy in front of the
+   * front sets, trusted only then (see forwardedHeaders).
+   */
+  async open(ports: PortPair, backends: PortPair, upstream: UpstreamHeaders = 'none'): Promise<void> {
     await this.serialized(async () => {
       await this.ensureRunning();
-      this.check(await this.send({ kind: 'open', ports: pair(ports), backends: pair(backends) }));
+      this.check(await this.send({ kind: 'open', ports: pair(ports), backends: pair(backends), upstream }));
     });
   }
 

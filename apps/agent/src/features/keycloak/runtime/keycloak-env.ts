@@ -8,6 +8,11 @@ export interface KeycloakPlacement {
   managementPort: number;
   /** JDBC URL of the bundled database as this Keycloak reaches it. */
   bundledDbUrl?: string;
+  /**
+   * The address the agent's front connects from, when Keycloak is behind it: Keycloak then reads
+   * the client's address, scheme and host from the front's forwarding headers, and from no one else.
+   */
+  frontAddress?: string;
 }
 
 /**
@@ -28,7 +33,11 @@ export function keycloakEnv(config: KeycloakConfig, placement: KeycloakPlacement
     KC_BOOTSTRAP_ADMIN_PASSWORD: secretValue(config.bootstrapAdmin.password),
   };
   if (placement.httpHost) env.KC_HTTP_HOST = placement.httpHost;
-  if (config.proxyHeaders) env.KC_PROXY_HEADERS = config.proxyHeaders;
+  if (placement.frontAddress) {
+    // The front speaks the style its own upstream uses, X-Forwarded-* when it is the edge.
+    env.KC_PROXY_HEADERS = config.proxyHeaders ?? 'xforwarded';
+    env.KC_PROXY_TRUSTED_ADDRESSES = placement.frontAddress;
+  } else if (config.proxyHeaders) env.KC_PROXY_HEADERS = config.proxyHeaders;
   const db = config.database;
   if (db.kind === 'external') {
     Object.assign(env, { KC_DB_URL: db.url, KC_DB_USERNAME: db.username, KC_DB_PASSWORD: secretValue(db.password) });

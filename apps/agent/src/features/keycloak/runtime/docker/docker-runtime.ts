@@ -86,6 +86,25 @@ export class DockerRuntime implements KeycloakRuntime {
     if (!exists) await this.docker.createNetwork({ Name: this.networkMode, Labels: { 'keyfleet.managed': 'true' } });
   }
 
+  /**
+   * Where Keycloak sees the front's connections come from, the one address it takes forwarding
+   * headers from: loopback on the host network; on a user network the published ports are
+   * forwarded from the network's gateway. Unknown (e.g. `container:` mode): loopback, so Keycloak
+   * ignores the headers and records the gateway rather than trusting anyone who reaches it.
+   */
+  private async frontAddress(): Promise<string> {
+    if (this.networkMode === 'host' || this.networkMode.startsWith('container:')) return '127.0.0.1';
+    const name = this.networkMode === 'default' ? 'bridge' : this.networkMode;
+    const info = (await this.docker
+      .getNetwork(name)
+      .inspect()
+      .catch(() => undefined)) as { IPAM?: { Config?: Array<{ Gateway?: string }> } } | undefined;
+    const gateways = (info?.IPAM?.Config ?? []).flatMap((c) => (c.Gateway ? [c.Gateway] : []));
+    if (gateways.length > 0) return gateways.join(',');
+    this.log.warn({ network: name }, 'docker network has no gateway: Keycloak will not see client addresses');
+    return '127.0.0.1';
+  }
+
   /** The image and the optimized image for a config; nothing running is touched. */
   private async image(config: KeycloakConfig, ctx: RuntimeContext): Promise<string> {
     const note = (step: string) => ctx.note(step);
@@ -178,6 +197,7 @@ export class DockerRuntime implements KeycloakRuntime {
         backend,
         volume,
         bundledDbUrl: this.dbUrl(db),
+        frontAddress: await this.frontAddress(),
         instance: this.prefix,
       }),
     );
@@ -221,7 +241,7 @@ export class DockerRuntime implements KeycloakRuntime {
     const slot = before?.slot ?? 'a';
     const backend = await this.createKeycloak(this.prefix, slot, image, config, db);
     ctx.note(`created container ${this.prefix} from ${image}`);
-    await this.front.open(config, backend);
+    await this.front.open(config, backend, config.proxyHeaders ?? 'none');
     const ms = await this.waitContainerReady(this.prefix, backend, ctx.signal);
     ctx.note(`Keycloak ${config.version} ready in ${(ms / 1000).toFixed(1)}s behind the agent's front on ports ${config.httpPort}/${config.managementPort}`);
     if (before && before.image !== image) await this.removeImage(before.image);
@@ -248,7 +268,7 @@ export class DockerRuntime implements KeycloakRuntime {
     if (!info) throw new Error(`container ${d.containerName} does not exist; run keycloak.install again`);
     if (!info.State.Running) await container.start();
     const backend = { httpPort: d.backendHttpPort, managementPort: d.backendManagementPort };
-    await this.front.open(record, backend);
+    await this.front.open(record, backend, record.config.proxyHeaders ?? 'none');
     await this.waitContainerReady(d.containerName, backend, ctx.signal);
   }
 
@@ -374,7 +394,7 @@ export class DockerRuntime implements KeycloakRuntime {
       throw new UpdateRolledBack(reason);
     }
 
-    await this.front.open(config, backend);
+    await this.front.open(config, backend, config.proxyHeaders ?? 'none');
     ctx.note('switched traffic to the new container');
     const deployed: DockerDeployment = {
       containerName: nextName,

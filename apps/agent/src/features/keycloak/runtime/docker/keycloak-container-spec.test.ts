@@ -19,6 +19,7 @@ const input = {
   backend: { httpPort: 41000, managementPort: 41001 },
   volume: 'keyfleet-keycloak-data-a',
   bundledDbUrl: 'jdbc:postgresql://127.0.0.1:5433/keycloak',
+  frontAddress: '127.0.0.1',
   instance: 'keyfleet-keycloak',
 };
 const env = (spec: ReturnType<typeof keycloakContainerSpec>) =>
@@ -34,6 +35,8 @@ describe('keycloakContainerSpec', () => {
       KC_HTTP_MANAGEMENT_PORT: '41001',
       KC_HOSTNAME: 'https://id.example.com',
       KC_PROXY_HEADERS: 'xforwarded',
+      // Forwarding headers from the agent's front only: it is the one that strips what clients claim.
+      KC_PROXY_TRUSTED_ADDRESSES: '127.0.0.1',
       KC_DB_URL: 'jdbc:postgresql://127.0.0.1:5433/keycloak',
       KC_DB_PASSWORD: 'db-pass',
       KC_BOOTSTRAP_ADMIN_PASSWORD: 'adm-pass',
@@ -49,8 +52,20 @@ describe('keycloakContainerSpec', () => {
   });
 
   it('user network: Keycloak keeps 8080/9000 inside, published on the host loopback only', () => {
-    const spec = keycloakContainerSpec({ ...input, networkMode: 'keyfleet', config: { ...config, memoryLimitMb: 1024 } });
-    expect(env(spec)).toMatchObject({ KC_HTTP_HOST: '0.0.0.0', KC_HTTP_PORT: '8080', KC_HTTP_MANAGEMENT_PORT: '9000' });
+    const spec = keycloakContainerSpec({
+      ...input,
+      networkMode: 'keyfleet',
+      frontAddress: '172.18.0.1',
+      config: { ...config, proxyHeaders: undefined, memoryLimitMb: 1024 },
+    });
+    expect(env(spec)).toMatchObject({
+      KC_HTTP_HOST: '0.0.0.0',
+      KC_HTTP_PORT: '8080',
+      KC_HTTP_MANAGEMENT_PORT: '9000',
+      // Behind the front Keycloak always reads X-Forwarded-*, which the front sets when nothing is in front of it.
+      KC_PROXY_HEADERS: 'xforwarded',
+      KC_PROXY_TRUSTED_ADDRESSES: '172.18.0.1',
+    });
     expect(spec.HostConfig!.PortBindings).toEqual({
       '8080/tcp': [{ HostIp: '127.0.0.1', HostPort: '41000' }],
       '9000/tcp': [{ HostIp: '127.0.0.1', HostPort: '41001' }],

@@ -17,6 +17,8 @@ export interface KeycloakContainerInput {
   volume: string;
   /** JDBC URL of the bundled database as this container reaches it. */
   bundledDbUrl?: string;
+  /** Where the front's connections come from as this container sees them: the only source of forwarding headers Keycloak trusts. */
+  frontAddress: string;
   /** Names the Keycloak installation these containers belong to (the container name prefix). */
   instance: string;
 }
@@ -40,6 +42,7 @@ export function keycloakContainerSpec(i: KeycloakContainerInput): Docker.Contain
     httpPort: inside.httpPort,
     managementPort: inside.managementPort,
     bundledDbUrl: i.bundledDbUrl,
+    frontAddress: i.frontAddress,
   });
   const probe = `exec 3<>/dev/tcp/127.0.0.1/${inside.managementPort} && printf 'GET /health/ready HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n' >&3 && grep -q '"UP"' <&3`;
   return {
