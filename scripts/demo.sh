@@ -287,11 +287,12 @@ pg_dir="$state/postgres"
 pg_log="$state/logs/postgres.log"
 pg_fail() {
   db_note=$1
-  say "Postgres: $1 — Keycloak falls back to dev-file (see $rel/logs/postgres.log)"
+  say "Postgres: $1 — Keycloak falls back to dev-file$([ -s "$pg_log" ] && echo " (see $rel/logs/postgres.log)")"
 }
-find_pg_bin() {
-  local d
-  for d in "${KEYFLEET_PG_BIN_DIR:-}" /usr/lib/postgresql/15/bin $(printf '%s\n' /usr/lib/postgresql/*/bin | sort -rV); do
+find_pg_bin() { # KEYFLEET_PG_BIN_DIR when set (as in the tests), else 15, else the newest installed
+  local d dirs=("${KEYFLEET_PG_BIN_DIR:-}")
+  [ -n "${KEYFLEET_PG_BIN_DIR:-}" ] || mapfile -t dirs < <(printf '%s\n' /usr/lib/postgresql/15/bin; printf '%s\n' /usr/lib/postgresql/*/bin | sort -rV)
+  for d in "${dirs[@]}"; do
     if [ -n "$d" ] && [ -x "$d/initdb" ] && [ -x "$d/postgres" ]; then
       echo "$d"
       return 0
