@@ -1,4 +1,5 @@
 import type { TaskDefinition } from '../define-task.js';
+import { agentDiagnostics } from './agent-diagnostics.js';
 import { keycloakInstall } from './keycloak-install.js';
 import { keycloakRestart, keycloakStart, keycloakStatus, keycloakStop } from './keycloak-lifecycle.js';
 import { keycloakRealmApply, keycloakRealmPlan } from './keycloak-realm.js';
@@ -15,6 +16,7 @@ import { systemInfo } from './system-info.js';
 const registered = [
   noop,
   systemInfo,
+  agentDiagnostics,
   keycloakInstall,
   keycloakStart,
   keycloakStop,

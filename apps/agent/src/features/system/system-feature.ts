@@ -1,4 +1,5 @@
 import { defineFeature } from '../../agent-feature.js';
+import { agentDiagnostics } from './agent-diagnostics.js';
 import { noop } from './noop.js';
 import { systemInfo } from './system-info.js';
 
@@ -8,5 +9,6 @@ export const systemFeature = defineFeature({
   handlers: {
     noop,
     'system.info': systemInfo,
+    'agent.diagnostics': agentDiagnostics,
   },
 });
