@@ -286,3 +286,96 @@ describe('agent against a real NATS server', () => {
     expect(logs).not.toContain(secrets.jwt);
   });
 });
+
+describe('a decommissioned agent', () => {
+  let nats: NatsServer;
+  let hubNc: NatsConnection;
+  let dir: string;
+  const running: RunningAgent[] = [];
+
+  beforeAll(async () => {
+    nats = await startNats();
+    hubNc = await connect({ servers: nats.url, authenticator: credsAuthenticator(enc.encode(await nats.authority.hubCreds())) });
+    // Welcomes every host but h-gone-hub, which the hub knows as decommissioned.
+    hubNc.subscribe(subjects.hub.wildcard, {
+      callback: (_err, m) => {
+        const target = parseHubSubject(m.subject);
+        if (target?.kind !== 'hello') return;
+        if (target.hostId === 'h-gone-hub') m.respond(encode(rejection, { kind: 'rejection', reason: 'host h-gone-hub was decommissioned', code: 'revoked' }));
+        else m.respond(encode(welcome, { kind: 'welcome', hubVersion: 'fake-hub' }));
+      },
+    });
+    await hubNc.flush();
+    dir = await mkdtemp(join(tmpdir(), 'kf-agent-gone-'));
+  });
+  afterAll(async () => {
+    for (const a of running) await a.stop();
+    await hubNc?.close();
+    await nats?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** An enrolled agent in its own state dir, and its log lines (parsed). */
+  const enrolled = async (hostId: string) => {
+    const user = createUser();
+    const stateDir = join(dir, hostId);
+    await identityStore.save(
+      stateDir,
+      { hostId, hubUrl: 'http://hub.invalid', natsServers: [nats.url], labels: {} },
+      {
+        jwt: await nats.authority.agentJwt(hostId, user.getPublicKey()),
+        seed: dec.decode(user.getSeed()),
+      },
+    );
+    const lines: Array<{ level: number; msg: string; reason?: string; since?: string }> = [];
+    const run = async () => {
+      const a = await startAgent({
+        stateDir,
+        features,
+        heartbeatIntervalMs: 250,
+        stopGraceMs: 100,
+        timing: { retryInitialMs: 100, retryMaxMs: 400, requestTimeoutMs: 1_000 },
+        log: createLogger('agent', {
+          destination: new Writable({
+            write: (c, _e, cb) => {
+              lines.push(JSON.parse(String(c)));
+              cb();
+            },
+          }),
+        }),
+      });
+      running.push(a);
+      return a;
+    };
+    const said = (re: RegExp) => lines.filter((l) => re.test(l.msg));
+    return { stateDir, publicKey: user.getPublicKey(), lines, run, said };
+  };
+
+  it('says once that it was decommissioned when NATS revokes it, stops, and stays quiet after a restart', async () => {
+    const gone = await enrolled('h-gone-nats');
+    const first = await gone.run();
+    await vi.waitFor(() => expect(gone.said(/hub welcomed the agent/)).toHaveLength(1));
+
+    await nats.revoke([gone.publicKey]);
+    await vi.waitFor(() => expect(gone.said(/^agent stopped$/)).toHaveLength(1), { timeout: 15_000 });
+    expect(gone.said(/decommissioned/)).toEqual([expect.objectContaining({ level: 50, reason: expect.stringMatching(/User Authentication Revoked/) })]);
+    // Stopped means its NATS connection is closed: nothing after that line tries again.
+    const stoppedAt = gone.lines.findIndex((l) => l.msg === 'agent stopped');
+    expect(gone.lines.slice(stoppedAt + 1)).toEqual([]);
+    expect(JSON.parse(await readFile(join(gone.stateDir, 'decommissioned.json'), 'utf8'))).toMatchObject({ hostId: 'h-gone-nats' });
+
+    await first.stop();
+    gone.lines.length = 0;
+    await gone.run();
+    expect(gone.said(/decommissioned/)).toEqual([expect.objectContaining({ level: 50, since: expect.any(String) })]);
+    expect(gone.said(/to NATS|hello/)).toEqual([]);
+  });
+
+  it('says once that it was decommissioned when the hub refuses its hello as revoked, and stops', async () => {
+    const gone = await enrolled('h-gone-hub');
+    await gone.run();
+    await vi.waitFor(() => expect(gone.said(/^agent stopped$/)).toHaveLength(1), { timeout: 15_000 });
+    expect(gone.said(/decommissioned/)).toEqual([expect.objectContaining({ reason: 'hub: host h-gone-hub was decommissioned' })]);
+    expect(gone.said(/hub rejected hello|will retry/)).toEqual([]);
+  });
+});

@@ -364,7 +364,7 @@ async function runAgent(opts: AgentOptions): Promise<RunningAgent> {
       const err = await conn.closed();
       connected = false;
       sender.setOnline(false);
-      if (stopping) return;
+      if (stopping || revoked) return;
       log.error({ reason: err ? err.message : 'closed' }, 'NATS connection closed; connecting again');
     }
   })();

@@ -54,7 +54,8 @@ export async function connectNats(opts: ConnectNatsOptions): Promise<NatsConnect
     maxReconnectAttempts: -1,
     reconnectDelayHandler: outageDelay(500, 30_000),
     // An auth failure during a server reload or a credential rotation at the hub is usually
-    // transient; the backoff keeps a really revoked agent from hammering the server.
+    // transient; the backoff keeps a really revoked agent from hammering the server. A
+    // revocation the agent witnesses ('User Authentication Revoked') stops it (agent.ts).
     ignoreAuthErrorAbort: true,
     // Finds a dead TCP path within about a minute rather than the default four.
     pingInterval: 30_000,

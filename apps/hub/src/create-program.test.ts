@@ -53,7 +53,25 @@ describe('keyfleet-hub command line', () => {
     await expect(run(['nats-init', '--dir', other])).rejects.toThrow(/not empty/);
   });
 
-  it('serve explains a missing NATS authority', async () => {
+  it('nats-init --upgrade rewrites auth.conf for the full resolver and keeps the keys', async () => {
+    const natsDir = join(dir, 'nats-upgrade');
+    const resolverDir = join(dir, 'resolver');
+    await expect(run(['nats-init', '--dir', natsDir, '--upgrade'])).rejects.toThrow(/no keys.json to upgrade/);
+    await run(['nats-init', '--dir', natsDir]);
+    const keys = JSON.parse(await readFile(join(natsDir, 'keys.json'), 'utf8'));
+    const hubCreds = await readFile(join(natsDir, 'hub.creds'), 'utf8');
+
+    const lines = await run(['nats-init', '--dir', natsDir, '--upgrade', '--resolver-dir', resolverDir]);
+    expect(lines.join('\n')).toContain(resolverDir);
+    expect(await readFile(join(natsDir, 'auth.conf'), 'utf8')).toContain(`dir: ${JSON.stringify(resolverDir)}`);
+    expect((await stat(resolverDir)).isDirectory()).toBe(true);
+    expect(JSON.parse(await readFile(join(natsDir, 'keys.json'), 'utf8'))).toEqual(keys);
+    expect(await readFile(join(natsDir, 'hub.creds'), 'utf8')).toBe(hubCreds);
+  });
+
+  it('serve explains a missing NATS authority, and one that cannot revoke', async () => {
     await expect(run(['serve'], {})).rejects.toThrow(/no NATS authority: set KEYFLEET_NATS_AUTH_DIR/);
+    const env = { KEYFLEET_NATS_ACCOUNT: 'A', KEYFLEET_NATS_SIGNING_SEED: 'SA' };
+    await expect(run(['serve'], env)).rejects.toThrow(/also need KEYFLEET_NATS_OPERATOR_SIGNING_SEED .* and KEYFLEET_NATS_REVOCATION_CREDS/);
   });
 });

@@ -46,7 +46,10 @@ export interface HubOptions {
   natsCaFile?: string;
   /** NATS URLs handed to agents at enrollment. Default: `natsUrls`. */
   natsPublicUrls?: string[];
-  dispatcher?: Pick<DispatcherDeps, 'offlineAfterMissedHeartbeats' | 'dispatchIntervalMs' | 'resultGraceMs' | 'sweepIntervalMs' | 'requestTimeoutMs'>;
+  dispatcher?: Pick<
+    DispatcherDeps,
+    'offlineAfterMissedHeartbeats' | 'dispatchIntervalMs' | 'resultGraceMs' | 'sweepIntervalMs' | 'requestTimeoutMs' | 'agentDataRate'
+  >;
   log?: Logger;
 }
 

@@ -37,7 +37,9 @@ describe('NatsAuthority', () => {
     expect(authConf).toMatch(/type: full/);
     expect(authConf).toMatch(/allow_delete: false/);
     expect(authConf).not.toMatch(/MEMORY/);
-    for (const path of [files.keysPath, files.authConfPath, files.hubCredsPath]) expect((await stat(path)).mode & 0o777).toBe(0o600);
+    for (const path of [files.keysPath, files.authConfPath, files.hubCredsPath, files.revocationCredsPath]) {
+      expect((await stat(path)).mode & 0o777).toBe(0o600);
+    }
 
     const operator = decode<Operator>(/^operator: (\S+)$/m.exec(authConf)![1]!);
     expect(operator.sub).toBe(publicKeyOf(keys.operatorSeed));
@@ -89,6 +91,24 @@ describe('NatsAuthority', () => {
     expect(claims.iss).toBe(publicKeyOf(oldKeys.operatorSeed));
   });
 
+  it('upgrades an older dir in place: same operator, account and signing key, new resolver and operator signing key', async () => {
+    const old = join(dir, 'upgrade');
+    const made = await NatsAuthority.create(old);
+    const { operatorSigningSeed: _, ...oldKeys } = JSON.parse(await readFile(made.keysPath, 'utf8')) as NatsAuthorityKeys;
+    await writeFile(made.keysPath, JSON.stringify(oldKeys));
+    await writeFile(made.authConfPath, 'resolver: MEMORY\n');
+    const hubCreds = await readFile(made.hubCredsPath, 'utf8');
+
+    const upgraded = await NatsAuthority.upgrade(old);
+    const keysNow = JSON.parse(await readFile(upgraded.keysPath, 'utf8')) as NatsAuthorityKeys;
+    expect(keysNow).toMatchObject(oldKeys);
+    expect(keysNow.operatorSigningSeed).toMatch(/^SO/);
+    const conf = await readFile(upgraded.authConfPath, 'utf8');
+    expect(conf).toMatch(/type: full/);
+    expect(decode<Operator>(/^operator: (\S+)$/m.exec(conf)![1]!).nats.signing_keys).toEqual([publicKeyOf(keysNow.operatorSigningSeed!)]);
+    expect(await readFile(upgraded.hubCredsPath, 'utf8')).toBe(hubCreds);
+  });
+
   it('gives the hub system-account credentials that may only update the Keyfleet account', async () => {
     const creds = await (await NatsAuthority.load(files.dir)).revocationCreds();
     const { uc } = await parseCreds(enc.encode(creds));
@@ -104,7 +124,7 @@ describe('NatsAuthority', () => {
     await expect(minting.accountJwt({})).rejects.toThrow(/no operator signing key/);
     await expect(minting.revocationCreds()).rejects.toThrow(/no system-account credentials/);
 
-    const creds = await (await NatsAuthority.load(files.dir)).revocationCreds();
+    const creds = await readFile(files.revocationCredsPath, 'utf8');
     const full = NatsAuthority.fromSigningSeed(account, keys.signingSeed, { operatorSigningSeed: keys.operatorSigningSeed!, creds });
     expect(full.canRevoke).toBe(true);
     expect(await full.revocationCreds()).toBe(creds);

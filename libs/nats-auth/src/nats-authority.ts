@@ -40,6 +40,8 @@ export interface NatsAuthorityFiles {
   hubCredsPath: string;
   /** Keys; the hub needs them (see the README for what each is for). */
   keysPath: string;
+  /** The hub's system-account credentials for revoking agents, when it runs without keys.json. */
+  revocationCredsPath: string;
   /** Where nats-server keeps account JWTs, revocations included (absolute). */
   resolverDir: string;
 }
@@ -156,11 +158,14 @@ export class NatsAuthority {
       authConfPath: join(dir, 'auth.conf'),
       hubCredsPath: join(dir, 'hub.creds'),
       keysPath: join(dir, 'keys.json'),
+      revocationCredsPath: join(dir, 'revocation.creds'),
       resolverDir,
     };
+    const authority = new NatsAuthority(account, signing, operatorSigning, { system: sys });
     await writeSecret(files.keysPath, JSON.stringify(keys, null, 2));
     await writeSecret(files.authConfPath, authConf);
-    if (opts.hubCreds) await writeSecret(files.hubCredsPath, await new NatsAuthority(account, signing, operatorSigning, { system: sys }).hubCreds());
+    await writeSecret(files.revocationCredsPath, await authority.revocationCreds());
+    if (opts.hubCreds) await writeSecret(files.hubCredsPath, await authority.hubCreds());
     return files;
   }
 

@@ -116,6 +116,11 @@ export const rejection = z.object({
   ...base,
   kind: z.literal('rejection'),
   reason: z.string().max(2000),
+  /**
+   * Set when retrying cannot help. `revoked`: the host was decommissioned or its credential
+   * revoked; the agent stops instead of saying hello again.
+   */
+  code: z.enum(['revoked']).optional(),
 });
 
 export const messages = { hello, welcome, heartbeat, task, taskReply, cancel, cancelReply, progress, result, ack, rejection } as const;

@@ -2,7 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { NatsAuthority, type NatsAuthorityFiles } from '@keyfleet/nats-auth';
+import { NatsAuthority, type NatsAuthorityFiles, publishAccountJwt, REVOCATION_INBOX_PREFIX } from '@keyfleet/nats-auth';
+import { connect, credsAuthenticator } from '@nats-io/transport-node';
 import { findBinary, goBinDir } from './find-binary.js';
 import { makeTestCerts } from './make-test-certs.js';
 
@@ -16,6 +17,11 @@ export interface NatsServer {
   files: NatsAuthorityFiles;
   /** With `tls`: the CA file clients verify the server with. */
   caFile?: string;
+  /**
+   * Revokes these agent user keys, as a hub does: pushes the account JWT with exactly these
+   * revocations (replacing earlier ones) through the system account.
+   */
+  revoke(publicKeys: string[]): Promise<void>;
   /** Stop (SIGTERM) and wait; the temp dir is removed unless `keepDir`. */
   stop(): Promise<void>;
   /**
@@ -23,6 +29,22 @@ export interface NatsServer {
    * account JWTs pushed since (revocations) are kept by the full resolver.
    */
   restart(): Promise<void>;
+}
+
+async function revokeUsers(url: string, authority: NatsAuthority, publicKeys: string[], caFile?: string): Promise<void> {
+  const nc = await connect({
+    servers: url,
+    authenticator: credsAuthenticator(new TextEncoder().encode(await authority.revocationCreds())),
+    inboxPrefix: REVOCATION_INBOX_PREFIX,
+    ...(caFile ? { tls: { caFile } } : {}),
+  });
+  try {
+    // A minute ahead of now, as the hub's clock margin: JWTs minted this second are covered.
+    const at = Math.floor(Date.now() / 1000) + 60;
+    await publishAccountJwt(nc, authority.accountPublicKey, await authority.accountJwt(Object.fromEntries(publicKeys.map((k) => [k, at]))));
+  } finally {
+    await nc.close();
+  }
 }
 
 /**
@@ -42,6 +64,7 @@ export async function startNats(opts: { tls?: boolean } = {}): Promise<NatsServe
       authConfPath: join(existingDir, 'auth.conf'),
       hubCredsPath: join(existingDir, 'hub.creds'),
       keysPath: join(existingDir, 'keys.json'),
+      revocationCredsPath: join(existingDir, 'revocation.creds'),
       resolverDir: join(existingDir, 'jwt'),
     };
     if (opts.tls) throw new Error('startNats({ tls: true }) cannot use the external server from KEYFLEET_TEST_NATS_URL');
@@ -49,6 +72,7 @@ export async function startNats(opts: { tls?: boolean } = {}): Promise<NatsServe
       url: existingUrl,
       authority,
       files,
+      revoke: (keys) => revokeUsers(existingUrl, authority, keys),
       stop: async () => {},
       restart: async () => {
         throw new Error('cannot restart an external NATS server');
@@ -108,6 +132,7 @@ export async function startNats(opts: { tls?: boolean } = {}): Promise<NatsServe
     authority,
     files,
     caFile: certs?.caFile,
+    revoke: (keys) => revokeUsers(url, authority, keys, certs?.caFile),
     async stop() {
       await kill('SIGTERM');
       await rm(dir, { recursive: true, force: true });

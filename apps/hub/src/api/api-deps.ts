@@ -1,6 +1,7 @@
 import type { Logger } from '@keyfleet/log';
 import type { NatsAuthority } from '@keyfleet/nats-auth';
 import type { Kysely } from 'kysely';
+import type { CredentialRevoker } from '../auth/credential-revoker.js';
 import type { HubMetrics } from '../metrics/hub-metrics.js';
 import type { SecretStore } from '../secrets/secret-store.js';
 import type { Database } from '../store/database.js';
@@ -14,6 +15,8 @@ export interface TaskDispatcher {
 export interface ApiDeps {
   db: Kysely<Database>;
   dispatcher: TaskDispatcher;
+  /** Makes NATS enforce the agent revocations recorded in the database (decommission, revoke). */
+  revoker: Pick<CredentialRevoker, 'publish'>;
   /** Mints each enrolled agent's NATS user JWT. */
   authority: Pick<NatsAuthority, 'agentJwt'>;
   /** NATS URLs handed to agents at enrollment. */

@@ -46,6 +46,8 @@ export interface DispatcherDeps {
   sweepIntervalMs?: number;
   /** How long to wait for an agent's reply to a task or cancel request. Default 5000. */
   requestTimeoutMs?: number;
+  /** Bytes per second (and at once) taken from each agent; more is dropped. Default AGENT_LIMITS. */
+  agentDataRate?: { data: number; dataBurstBytes: number };
 }
 
 /** NATS requests in flight at once (task sends and cancels each). */
@@ -104,6 +106,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       if (via === 'hello') track(canceller.resendForHost(hostId));
     },
     onResultsStored: () => dispatchRunner.kick(),
+    agentDataRate: deps.agentDataRate,
   });
 
   let sub: Subscription | undefined;

@@ -1,14 +1,22 @@
 import { sql, type Kysely } from 'kysely';
 import type { Hello } from '@keyfleet/proto/v1';
+import { CredentialRevoker } from '../auth/credential-revoker.js';
 import type { Database } from '../store/database.js';
 import { MessageRejected } from './message-rejected.js';
 
 /**
  * Records what the agent says about itself and marks the host online. Labels
  * stay as the hub set them at enrollment: an agent must not relabel itself
- * into another target group.
+ * into another target group. A host whose credential was revoked is told so
+ * (code `revoked`), so its agent stops instead of saying hello forever; NATS
+ * refuses it too once the revocation was pushed, this covers the moments before.
  */
 export async function handleHello(db: Kysely<Database>, hostId: string, hello: Hello): Promise<void> {
+  const revoked = await CredentialRevoker.find(db, hostId);
+  if (revoked) {
+    const what = revoked.reason === 'decommissioned' ? 'was decommissioned' : 'had its credential revoked';
+    throw new MessageRejected(`host ${hostId} ${what} at ${revoked.revokedAt.toISOString()}; enroll again to rejoin`, 'revoked');
+  }
   const updated = await db
     .updateTable('hosts')
     .set({

@@ -1,9 +1,11 @@
 import type { Kysely } from 'kysely';
 import type { Msg } from '@nats-io/transport-node';
 import type { Logger } from '@keyfleet/log';
+import { AGENT_LIMITS } from '@keyfleet/nats-auth';
 import { DecodeError, decode, encode, messages, parseHubSubject } from '@keyfleet/proto/v1';
 import type { Database } from '../store/database.js';
 import type { BatchWriter } from './batch-writer.js';
+import { HostDataRate } from './host-data-rate.js';
 import { handleHeartbeat } from './handle-heartbeat.js';
 import { handleHello } from './handle-hello.js';
 import type { ProgressItem, ProgressVerdict } from './write-progress.js';
@@ -27,14 +29,16 @@ export function createMessageHandler(deps: {
   onOnline(hostId: string, via: 'hello' | 'heartbeat'): void;
   /** Finished tasks free agent slots for queued ones. */
   onResultsStored(): void;
+  /** Bytes per second (and at once) the hub takes from each agent; default AGENT_LIMITS. */
+  agentDataRate?: { data: number; dataBurstBytes: number };
 }): (msg: Msg) => Promise<void> {
   const { db, log } = deps;
 
-  const refuse = (msg: Msg, reason: string): void => {
+  const refuse = (msg: Msg, reason: string, code?: MessageRejected['code']): void => {
     log.warn({ subject: msg.subject, reason }, 'agent message rejected');
     if (!msg.reply) return;
     try {
-      msg.respond(encode(messages.rejection, { kind: 'rejection', reason: reason.slice(0, 2000) }));
+      msg.respond(encode(messages.rejection, { kind: 'rejection', reason: reason.slice(0, 2000), ...(code ? { code } : {}) }));
     } catch (err) {
       log.warn({ err, subject: msg.subject }, 'could not send the rejection');
     }
@@ -44,8 +48,12 @@ export function createMessageHandler(deps: {
     if (subjectHost !== bodyHost) throw new MessageRejected(`hostId ${bodyHost} in the body differs from the sender ${subjectHost}`);
   };
 
+  const rate = new HostDataRate(deps.agentDataRate ?? AGENT_LIMITS, log);
+
   return async (msg) => {
     const target = parseHubSubject(msg.subject);
+    // Before anything is decoded: what an agent sends over its data rate costs the hub nothing more.
+    if (target && !rate.admit(target.hostId, msg.data.length)) return;
     try {
       if (!target) throw new MessageRejected(`unknown subject ${msg.subject}`);
       const { hostId, kind } = target;
@@ -88,7 +96,7 @@ export function createMessageHandler(deps: {
       }
     } catch (err) {
       if (err instanceof DecodeError) refuse(msg, `malformed ${target?.kind ?? 'message'}: ${err.reason}`);
-      else if (err instanceof MessageRejected) refuse(msg, err.reason);
+      else if (err instanceof MessageRejected) refuse(msg, err.reason, err.code);
       else log.error({ err, subject: msg.subject }, 'handling an agent message failed; the agent will retry');
     }
   };

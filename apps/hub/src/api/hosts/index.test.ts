@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestContext, type TestContext } from '../test-context.js';
+import { CredentialRevoker } from '../../auth/credential-revoker.js';
 
 describe('/v1/hosts', () => {
   let t: TestContext;
@@ -61,14 +62,40 @@ describe('/v1/hosts', () => {
 
     const res = await t.call('DELETE', `/v1/hosts/${b}`, { token: t.adminToken });
     expect(res.status).toBe(200);
-    expect(res.json).toEqual({ id: b, hostname: 'b', deletedTasks: 1 });
+    expect(res.json).toEqual({ id: b, hostname: 'b', deletedTasks: 1, credentialRevokedAt: expect.any(String), revocationEnforced: true });
     expect(t.dispatcher.cancels.at(-1)).toEqual({ taskIds: [tasks[0].id], reason: 'host decommissioned' });
+    // Its NATS credential is revoked with the deletion and outlives the host row.
+    expect(await CredentialRevoker.find(t.db, b)).toEqual({ reason: 'decommissioned', revokedAt: new Date(res.json.credentialRevokedAt) });
     expect(await t.db.selectFrom('hosts').select('id').where('id', '=', b).execute()).toEqual([]);
     expect(await t.db.selectFrom('task_events').select('id').where('task_id', '=', tasks[0].id).execute()).toEqual([]);
     expect((await t.call('DELETE', `/v1/hosts/${b}`, { token: t.adminToken })).status).toBe(404);
 
     const audit = await t.db.selectFrom('audit_log').select(['outcome', 'detail']).where('action', '=', 'hosts.decommission').orderBy('id').execute();
     expect(audit.map((r) => r.outcome)).toEqual(['denied', 'ok', 'error']);
-    expect(audit[1]!.detail).toMatchObject({ hostname: 'b', deletedTasks: 1 });
+    expect(audit[1]!.detail).toMatchObject({ hostname: 'b', deletedTasks: 1, revocationEnforced: true });
+  });
+
+  it("revokes a host's credential (admin only), idempotently, and says when NATS does not enforce it yet", async () => {
+    const c = await t.addHost({ hostname: 'c' });
+    expect((await t.call('POST', `/v1/hosts/${c}/revoke`, { token: operator })).status).toBe(403);
+    expect((await t.call('POST', '/v1/hosts/h_nope/revoke', { token: t.adminToken })).status).toBe(404);
+
+    const before = t.revoker.publishes;
+    const first = await t.call('POST', `/v1/hosts/${c}/revoke`, { token: t.adminToken });
+    expect(first.status).toBe(200);
+    expect(first.json).toEqual({ id: c, hostname: 'c', credentialRevokedAt: expect.any(String), revocationEnforced: true });
+    expect(t.revoker.publishes).toBe(before + 1);
+    // The host and its history stay.
+    expect((await t.call('GET', `/v1/hosts/${c}`, { token: t.adminToken })).status).toBe(200);
+
+    t.revoker.enforced = false;
+    try {
+      const again = await t.call('POST', `/v1/hosts/${c}/revoke`, { token: t.adminToken });
+      expect(again.json).toEqual({ ...first.json, revocationEnforced: false });
+    } finally {
+      t.revoker.enforced = true;
+    }
+    const audit = await t.db.selectFrom('audit_log').select(['outcome', 'target']).where('action', '=', 'hosts.revoke').orderBy('id').execute();
+    expect(audit.map((r) => r.outcome)).toEqual(['denied', 'error', 'ok', 'ok']);
   });
 });
