@@ -206,9 +206,9 @@ if ! $first_hub_start && [ ! -s "$state/admin-token" ]; then
 fi
 hub_log_offset=$(stat -c %s "$state/logs/hub.log" 2>/dev/null || echo 0)
 # Run with node directly (not pnpm exec / tsx CLI) so signals reach the hub process itself.
-start hub TERM env -u DATABASE_URL KEYFLEET_DATA_DIR="$state/hub-db" \
+start hub TERM env -u KEYFLEET_DATABASE_URL KEYFLEET_DATA_DIR="$state/hub-db" \
   KEYFLEET_HTTP_HOST=127.0.0.1 KEYFLEET_HTTP_PORT="$HUB_PORT" \
-  NATS_URL="$nats_url" NATS_CREDS="$state/nats/hub.creds" KEYFLEET_NATS_AUTH_DIR="$state/nats" \
+  KEYFLEET_NATS_URL="$nats_url" KEYFLEET_NATS_CREDS="$state/nats/hub.creds" KEYFLEET_NATS_AUTH_DIR="$state/nats" \
   KEYFLEET_NATS_PUBLIC_URL="$nats_url" \
   node --import tsx apps/hub/src/main.ts serve
 wait_port "$(index_of hub)" "$HUB_PORT"

@@ -2,6 +2,7 @@ import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keycloakFeature } from './features/keycloak/index.js';
 import { createProgram } from './create-program.js';
 import { createDb } from './store/create-db.js';
 import { freshClusterSnapshot } from './store/test-database.js';
@@ -26,8 +27,12 @@ describe('keyfleet-hub command line', () => {
     const dataDir = join(dir, 'db');
     await (await createDb({ dataDir, snapshot: await freshClusterSnapshot() })).close();
     const env = { KEYFLEET_DATA_DIR: dataDir };
-    const names = ['0001-initial', '0002-secrets', '0003-host-keycloak', '0004-realm-specs'];
-    expect(await run(['migrate', 'status'], env)).toEqual(names.map((n) => `${n}\tpending`));
+    // Features add migrations; the command must list the core's and every feature's, in name order.
+    const pending = await run(['migrate', 'status'], env);
+    const names = pending.map((l) => l.replace(/\tpending$/, ''));
+    expect(pending).toEqual(names.map((n) => `${n}\tpending`));
+    expect(names).toEqual(expect.arrayContaining(['0001-initial', '0002-secrets', ...Object.keys(keycloakFeature.migrations ?? {})]));
+    expect(names).toEqual(names.toSorted());
     expect(await run(['migrate', 'up'], env)).toEqual([names.map((n) => `applied ${n}`).join('\n')]);
     expect(await run(['migrate', 'up'], env)).toEqual(['database is up to date']);
     const [line] = await run(['migrate', 'status'], env);

@@ -7,6 +7,7 @@ import { startHub, type Hub } from './hub.js';
 import { hubOptionsFromEnv } from './hub-options-from-env.js';
 import { createDb } from './store/create-db.js';
 import { migrateUp, migrationStatus } from './store/migrator.js';
+import { refuseRenamedEnv } from './refuse-renamed-env.js';
 import { hubFeatures } from './features/index.js';
 
 export interface ProgramIo {
@@ -38,13 +39,15 @@ export function createProgram(io: ProgramIo): Command {
     .argument('<action>', 'up | status')
     .action(async (action: string) => {
       if (action !== 'up' && action !== 'status') throw new Error(`unknown migrate action "${action}"; use "up" or "status"`);
-      const handle = await createDb({ databaseUrl: io.env.DATABASE_URL || undefined, dataDir: io.env.KEYFLEET_DATA_DIR || undefined });
+      refuseRenamedEnv(io.env);
+      const handle = await createDb({ databaseUrl: io.env.KEYFLEET_DATABASE_URL || undefined, dataDir: io.env.KEYFLEET_DATA_DIR || undefined });
       try {
         if (action === 'up') {
           const applied = await migrateUp(handle.db, hubFeatures);
           io.out(applied.length === 0 ? 'database is up to date' : applied.map((m) => `applied ${m.migrationName}`).join('\n'));
         } else {
-          for (const m of await migrationStatus(handle.db, hubFeatures)) io.out(`${m.name}\t${m.appliedAt ? `applied ${m.appliedAt.toISOString()}` : 'pending'}`);
+          for (const m of await migrationStatus(handle.db, hubFeatures))
+            io.out(`${m.name}\t${m.appliedAt ? `applied ${m.appliedAt.toISOString()}` : 'pending'}`);
         }
       } finally {
         await handle.close();
@@ -69,7 +72,7 @@ export function createProgram(io: ProgramIo): Command {
       const files = opts.upgrade ? await NatsAuthority.upgrade(opts.dir, opts) : await NatsAuthority.create(opts.dir, opts);
       io.out(`auth.conf (include it in nats-server.conf): ${files.authConfPath}`);
       io.out(`account JWTs (nats-server writes here):    ${files.resolverDir}`);
-      io.out(`hub.creds (NATS_CREDS for the hub):          ${files.hubCredsPath}`);
+      io.out(`hub.creds (KEYFLEET_NATS_CREDS for the hub): ${files.hubCredsPath}`);
       io.out(`keys.json (secret; KEYFLEET_NATS_AUTH_DIR):  ${files.keysPath}`);
       io.out(`revocation.creds (secret; the hub's without keys.json): ${files.revocationCredsPath}`);
     });

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { AGENT_LIMITS, NatsAuthority } from '@keyfleet/nats-auth';
 import type { HubOptions } from './hub.js';
+import { refuseRenamedEnv } from './refuse-renamed-env.js';
 import { parseSecretKey } from './secrets/parse-secret-key.js';
 
 const list = (v: string | undefined): string[] | undefined => {
@@ -21,15 +22,16 @@ async function readSecretFile(path: string, what: string): Promise<string> {
 
 /**
  * Hub options from the environment `keyfleet-hub serve` documents:
- * DATABASE_URL, KEYFLEET_DATA_DIR, KEYFLEET_HTTP_PORT (7420), KEYFLEET_HTTP_HOST
- * (127.0.0.1), NATS_URL (comma-separated; nats://127.0.0.1:4222), NATS_CREDS (file),
- * NATS_CA (file), KEYFLEET_NATS_AUTH_DIR or KEYFLEET_NATS_ACCOUNT +
+ * KEYFLEET_DATABASE_URL, KEYFLEET_DATA_DIR, KEYFLEET_HTTP_PORT (7420), KEYFLEET_HTTP_HOST
+ * (127.0.0.1), KEYFLEET_NATS_URL (comma-separated; nats://127.0.0.1:4222), KEYFLEET_NATS_CREDS (file),
+ * KEYFLEET_NATS_CA (file), KEYFLEET_NATS_AUTH_DIR or KEYFLEET_NATS_ACCOUNT +
  * KEYFLEET_NATS_SIGNING_SEED + KEYFLEET_NATS_OPERATOR_SIGNING_SEED +
  * KEYFLEET_NATS_REVOCATION_CREDS (file), KEYFLEET_NATS_PUBLIC_URL (comma-separated),
  * KEYFLEET_AGENT_DATA_RATE / KEYFLEET_AGENT_DATA_BURST (bytes per second / at once per agent),
  * KEYFLEET_SECRET_KEY (32 bytes, base64 or hex; default: a key file in the data dir).
  */
 export async function hubOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<HubOptions> {
+  refuseRenamedEnv(env);
   let authority: NatsAuthority;
   if (env.KEYFLEET_NATS_AUTH_DIR) {
     authority = await NatsAuthority.load(env.KEYFLEET_NATS_AUTH_DIR).catch((err: unknown) => {
@@ -54,7 +56,7 @@ export async function hubOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): P
 
   const port = Number(env.KEYFLEET_HTTP_PORT ?? 7420);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`KEYFLEET_HTTP_PORT must be a port number, got "${env.KEYFLEET_HTTP_PORT}"`);
-  const natsUrls = list(env.NATS_URL) ?? ['nats://127.0.0.1:4222'];
+  const natsUrls = list(env.KEYFLEET_NATS_URL) ?? ['nats://127.0.0.1:4222'];
   const bytes = (name: string, fallback: number) => {
     const n = Number(env[name] ?? fallback);
     if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`${name} must be a positive number of bytes, got "${env[name]}"`);
@@ -68,13 +70,13 @@ export async function hubOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): P
   return {
     port,
     host: env.KEYFLEET_HTTP_HOST || '127.0.0.1',
-    databaseUrl: env.DATABASE_URL || undefined,
+    databaseUrl: env.KEYFLEET_DATABASE_URL || undefined,
     dataDir: env.KEYFLEET_DATA_DIR || undefined,
     secretKey: env.KEYFLEET_SECRET_KEY ? parseSecretKey(env.KEYFLEET_SECRET_KEY, 'KEYFLEET_SECRET_KEY') : undefined,
     natsUrls,
     authority,
-    natsCreds: env.NATS_CREDS ? await readSecretFile(env.NATS_CREDS, 'NATS creds file (NATS_CREDS)') : undefined,
-    natsCaFile: env.NATS_CA || undefined,
+    natsCreds: env.KEYFLEET_NATS_CREDS ? await readSecretFile(env.KEYFLEET_NATS_CREDS, 'NATS creds file (KEYFLEET_NATS_CREDS)') : undefined,
+    natsCaFile: env.KEYFLEET_NATS_CA || undefined,
     natsPublicUrls: list(env.KEYFLEET_NATS_PUBLIC_URL),
     dispatcher: { agentDataRate },
   };

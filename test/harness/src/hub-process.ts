@@ -14,8 +14,8 @@ export interface HubProcess {
 /** `keyfleet-hub serve` as a child process against a real NATS and Postgres. */
 export async function startHubProcess(opts: { nats: NatsServer; databaseUrl: string; env?: NodeJS.ProcessEnv }): Promise<HubProcess> {
   const env = {
-    DATABASE_URL: opts.databaseUrl,
-    NATS_URL: opts.nats.url,
+    KEYFLEET_DATABASE_URL: opts.databaseUrl,
+    KEYFLEET_NATS_URL: opts.nats.url,
     KEYFLEET_NATS_AUTH_DIR: opts.nats.files.dir,
     KEYFLEET_HTTP_PORT: '0',
     // One key per hub, kept across its restarts, and never a file in the checkout.

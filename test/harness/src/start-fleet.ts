@@ -24,7 +24,7 @@ export async function startFleet(opts: { hubEnv?: NodeJS.ProcessEnv; natsTls?: b
   const [nats, pg] = await Promise.all([startNats({ tls: opts.natsTls }), startPostgres()]);
   let hub: HubProcess;
   try {
-    hub = await startHubProcess({ nats, databaseUrl: pg.url, env: { ...(nats.caFile ? { NATS_CA: nats.caFile } : {}), ...opts.hubEnv } });
+    hub = await startHubProcess({ nats, databaseUrl: pg.url, env: { ...(nats.caFile ? { KEYFLEET_NATS_CA: nats.caFile } : {}), ...opts.hubEnv } });
   } catch (err) {
     await Promise.all([nats.stop(), pg.stop()]);
     throw err;

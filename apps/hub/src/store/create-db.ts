@@ -11,7 +11,7 @@ import type { Database } from './database.js';
 
 export interface DbHandle {
   db: Kysely<Database>;
-  /** `postgres` when DATABASE_URL was given, `pglite` for the embedded database. */
+  /** `postgres` when KEYFLEET_DATABASE_URL was given, `pglite` for the embedded database. */
   kind: 'postgres' | 'pglite';
   /** Closes the pool and, for the embedded database, its socket server and PGlite. */
   close(): Promise<void>;
