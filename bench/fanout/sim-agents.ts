@@ -6,7 +6,7 @@
  */
 import { connect, jwtAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import { createUser } from '@nats-io/nkeys';
-import { v1 } from '@keyfleet/proto';
+import * as v1 from '@keyfleet/proto/v1';
 
 const [hubUrl, natsUrl, countArg] = process.argv.slice(2);
 const count = Number(countArg);

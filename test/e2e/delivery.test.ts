@@ -1,6 +1,6 @@
 import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { v1 } from '@keyfleet/proto';
+import * as v1 from '@keyfleet/proto/v1';
 import { startFleet, type AgentProcess, type Fleet } from '@keyfleet/test-harness';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

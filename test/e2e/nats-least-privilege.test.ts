@@ -1,7 +1,7 @@
 import { connect, credsAuthenticator, jwtAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import { createUser } from '@nats-io/nkeys';
 import { startNats, type NatsServer } from '@keyfleet/test-harness';
-import { v1 } from '@keyfleet/proto';
+import * as v1 from '@keyfleet/proto/v1';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const { subjects } = v1;

@@ -3,14 +3,14 @@ import { Writable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '@keyfleet/log';
-import { v1 } from '@keyfleet/proto';
+import * as v1 from '@keyfleet/proto/v1';
 import { startNats, type NatsServer } from '@keyfleet/test-harness';
 import { createUser } from '@nats-io/nkeys';
 import { connect, jwtAuthenticator } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHub, type Hub } from './hub.js';
 import { createDb } from './store/create-db.js';
-import { freshClusterSnapshot } from './store/test-database.js';
+import { freshClusterSnapshot } from './testing/fresh-cluster-snapshot.js';
 
 describe('startHub', () => {
   let nats: NatsServer;

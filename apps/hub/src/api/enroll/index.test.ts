@@ -1,8 +1,8 @@
-import { v1 } from '@keyfleet/proto';
+import * as v1 from '@keyfleet/proto/v1';
 import { createUser } from '@nats-io/nkeys';
 import { startPostgres, type PostgresServer } from '@keyfleet/test-harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestContext, type TestContext } from '../test-context.js';
+import { createTestContext, type TestContext } from '../../testing/test-context.js';
 
 const publicKey = () => createUser().getPublicKey();
 

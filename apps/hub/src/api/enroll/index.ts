@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { v1 } from '@keyfleet/proto';
+import * as v1 from '@keyfleet/proto/v1';
 import { fromPublic } from '@nats-io/nkeys';
 import { createMiddleware } from 'hono/factory';
 import { sql } from 'kysely';

@@ -1,4 +1,4 @@
-import { v1 } from '@keyfleet/proto';
+import * as v1 from '@keyfleet/proto/v1';
 import { sql, type Kysely } from 'kysely';
 import { collectSecretRefs } from '../../secrets/collect-secret-refs.js';
 import type { Database } from '../../store/database.js';
@@ -73,14 +73,16 @@ export async function createTaskBatch(db: Kysely<Database>, input: CreateTaskBat
     nothingMatched = 'no host is enrolled';
   }
   const hosts = await hostQuery.execute();
-  if (hosts.length === 0) throw new ApiError(400, nothingMatched);
+  // A well-formed request about hosts that are not there: 404, like any missing resource.
+  if (hosts.length === 0) throw new ApiError(404, nothingMatched);
 
   // A host that has said hello lists its task types; one that has not yet is given the benefit of the doubt.
   const unable = hosts.filter((h) => h.task_types.length > 0 && !h.task_types.includes(type));
   if (unable.length > 0) {
     const names = unable.slice(0, 20).map((h) => `${h.hostname} (${h.id})`);
     const more = unable.length > 20 ? ` and ${unable.length - 20} more` : '';
-    throw new ApiError(400, `task type ${type} is not supported by the agent on: ${names.join(', ')}${more}`, { hostIds: unable.map((h) => h.id) });
+    // The request is fine; the hosts' current agents are not (409, it may change with an upgrade).
+    throw new ApiError(409, `task type ${type} is not supported by the agent on: ${names.join(', ')}${more}`, { hostIds: unable.map((h) => h.id) });
   }
 
   const batchId = newId('b');
@@ -133,7 +135,7 @@ async function requireSecrets(db: Kysely<Database>, params: unknown): Promise<vo
   const missing = refs.filter((r) => !stored.has(r.name));
   if (missing.length > 0) {
     const list = missing.map((r) => `"${r.name}" (at params.${r.path})`).join(', ');
-    throw new ApiError(400, `unknown secret${missing.length > 1 ? 's' : ''} ${list}; store it first with PUT /v1/secrets/{name}`, {
+    throw new ApiError(404, `unknown secret${missing.length > 1 ? 's' : ''} ${list}; store it first with PUT /v1/secrets/{name}`, {
       secrets: [...new Set(missing.map((r) => r.name))],
     });
   }

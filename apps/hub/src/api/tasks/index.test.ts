@@ -1,7 +1,7 @@
-import { v1 } from '@keyfleet/proto';
+import * as v1 from '@keyfleet/proto/v1';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseSse } from '../parse-sse.js';
-import { createTestContext, type TestContext } from '../test-context.js';
+import { parseSse } from '../../testing/parse-sse.js';
+import { createTestContext, type TestContext } from '../../testing/test-context.js';
 
 describe('/v1/tasks', () => {
   let t: TestContext;
@@ -127,12 +127,12 @@ describe('/v1/tasks', () => {
 
   it('refuses targets matching no host and hosts that did not declare the type', async () => {
     const none = await run({ type: 'noop', target: { selector: 'role=mail' } });
-    expect(none.status).toBe(400);
+    expect(none.status).toBe(404);
     expect(none.json.error).toBe('selector "role=mail" matches no host');
     const missing = await run({ type: 'noop', target: { hostId: 'h_missing' } });
     expect(missing.json.error).toBe('target host h_missing not found');
     const unable = await run({ type: 'noop', target: { selector: 'env=prod' } });
-    expect(unable.status).toBe(400);
+    expect(unable.status).toBe(409);
     expect(unable.json.error).toBe(`task type noop is not supported by the agent on: db-1 (${db1})`);
     expect(unable.json.details.hostIds).toEqual([db1]);
   });

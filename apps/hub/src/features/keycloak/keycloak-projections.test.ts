@@ -1,8 +1,8 @@
-import { v1 } from '@keyfleet/proto';
+import * as v1 from '@keyfleet/proto/v1';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FakeAgent } from '../../dispatch/fake-agent.js';
-import { fleetApi, type FleetApi } from '../../dispatch/fleet-api.js';
-import { startTestFleet, waitFor, type TestFleet, type TestHub } from '../../dispatch/test-fleet.js';
+import type { FakeAgent } from '../../testing/fake-agent.js';
+import { fleetApi, type FleetApi } from '../../testing/fleet-api.js';
+import { startTestFleet, waitFor, type TestFleet, type TestHub } from '../../testing/test-fleet.js';
 
 let fleet: TestFleet;
 let hub: TestHub;

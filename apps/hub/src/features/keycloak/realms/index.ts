@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { v1 } from '@keyfleet/proto';
+import * as v1 from '@keyfleet/proto/v1';
 import type { ApiDeps } from '../../../api/api-deps.js';
 import { ApiError } from '../../../api/api-error.js';
 import { createGuard } from '../../../api/create-guard.js';
@@ -54,7 +54,8 @@ const rollback = createRoute({
         'application/json': {
           schema: z
             .object({
-              version: z.number().int().min(1),
+              // realm_specs.version is a Postgres integer.
+              version: z.number().int().min(1).max(2_147_483_647),
               expiresInMs: z
                 .number()
                 .int()
@@ -76,7 +77,7 @@ const rollback = createRoute({
         },
       },
     },
-    ...errorResponses(400, 401, 403, 404),
+    ...errorResponses(400, 401, 403, 404, 409),
   },
 });
 
