@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keycloakFeature } from './features/keycloak/index.js';
 import { createProgram } from './create-program.js';
 import { createDb } from './store/create-db.js';
-import { freshClusterSnapshot } from './store/test-database.js';
+import { freshClusterSnapshot } from './testing/fresh-cluster-snapshot.js';
 
 describe('keyfleet-hub command line', () => {
   let dir: string;

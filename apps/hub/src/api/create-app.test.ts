@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BODY_LIMIT, UNAUTHENTICATED_BODY_LIMIT } from './limit-body.js';
-import { createTestContext, type TestContext } from './test-context.js';
+import { createTestContext, type TestContext } from '../testing/test-context.js';
 
 const CHUNK = 64 * 1024;
 /** Read-ahead of the streams between the body and the limit: a few chunks, never the body. */

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../store/database.js';
 import type { DbHandle } from '../store/create-db.js';
 import { migrateUp } from '../store/migrator.js';
-import { createTestDb } from '../store/test-database.js';
+import { createTestDb } from '../testing/create-test-db.js';
 import { CredentialRevoker } from './credential-revoker.js';
 
 interface Agent {

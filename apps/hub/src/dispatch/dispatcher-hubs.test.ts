@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestFleet, waitFor, type TestFleet } from './test-fleet.js';
+import { startTestFleet, waitFor, type TestFleet } from '../testing/test-fleet.js';
 
 // Several hubs share one database and one NATS: claims, writes and sweeps must not double up.
 describe.each(['pglite', 'postgres'] as const)('two hubs on one %s database', (dbKind) => {

@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { encode, messages, subjects } from '@keyfleet/proto/v1';
-import type { FakeAgent } from './fake-agent.js';
-import { startTestFleet, waitFor, type TestFleet, type TestHub } from './test-fleet.js';
+import type { FakeAgent } from '../testing/fake-agent.js';
+import { startTestFleet, waitFor, type TestFleet, type TestHub } from '../testing/test-fleet.js';
 
 let fleet: TestFleet;
 let hub: TestHub | undefined;

@@ -5,7 +5,7 @@ import { CredentialRevoker } from '../auth/credential-revoker.js';
 import type { DbHandle } from '../store/create-db.js';
 import type { Database } from '../store/database.js';
 import { migrateUp } from '../store/migrator.js';
-import { createTestDb } from '../store/test-database.js';
+import { createTestDb } from '../testing/create-test-db.js';
 import { handleHello } from './handle-hello.js';
 import { MessageRejected } from './message-rejected.js';
 

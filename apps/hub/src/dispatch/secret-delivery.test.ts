@@ -4,9 +4,9 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SecretBox } from '../secrets/secret-box.js';
 import { SecretStore } from '../secrets/secret-store.js';
-import type { FakeAgent } from './fake-agent.js';
-import { fleetApi, type FleetApi } from './fleet-api.js';
-import { startTestFleet, waitFor, type TestFleet, type TestHub } from './test-fleet.js';
+import type { FakeAgent } from '../testing/fake-agent.js';
+import { fleetApi, type FleetApi } from '../testing/fleet-api.js';
+import { startTestFleet, waitFor, type TestFleet, type TestHub } from '../testing/test-fleet.js';
 
 const ADMIN_PW = 'admin-pw-never-stored-3391';
 const DB_PW = 'db-pw-never-stored-7720';

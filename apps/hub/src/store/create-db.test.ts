@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '@keyfleet/log';
 import { startPostgres } from '@keyfleet/test-harness';
 import { createDb, type DbHandle } from './create-db.js';
-import { freshClusterSnapshot } from './test-database.js';
+import { freshClusterSnapshot } from '../testing/fresh-cluster-snapshot.js';
 
 describe('createDb, embedded', () => {
   const open: DbHandle[] = [];

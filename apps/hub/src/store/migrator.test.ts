@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDb, type DbHandle } from './create-db.js';
 import { hubFeatures } from '../features/index.js';
 import { migrateUp, migrationStatus } from './migrator.js';
-import { freshClusterSnapshot } from './test-database.js';
+import { freshClusterSnapshot } from '../testing/fresh-cluster-snapshot.js';
 
 describe('migrator on embedded PGlite', () => {
   let dir: string;

@@ -1,3 +1,4 @@
+// Test support: only tests import apps/hub/src/testing/; the hub itself never does.
 import { connect, jwtAuthenticator, nkeys, type Msg, type NatsConnection } from '@nats-io/transport-node';
 import type { NatsServer } from '@keyfleet/test-harness';
 import { decode, encode, messages, subjects, type Cancel, type Hello, type Result, type Task } from '@keyfleet/proto/v1';

@@ -1,9 +1,11 @@
+// Test support: only tests import apps/hub/src/testing/; the hub itself never does.
 import { createLogger } from '@keyfleet/log';
 import { createApp } from '../api/create-app.js';
 import { bootstrapAdminToken } from '../auth/bootstrap-admin-token.js';
 import { hubFeatures } from '../features/index.js';
 import { HubMetrics } from '../metrics/hub-metrics.js';
-import type { Dispatcher } from './dispatcher.js';
+import type { Dispatcher } from '../dispatch/dispatcher.js';
+import { RecordingRevoker } from './test-context.js';
 import type { TestFleet } from './test-fleet.js';
 
 export interface FleetApi {
@@ -19,6 +21,7 @@ export async function fleetApi(fleet: TestFleet, dispatcher: Dispatcher): Promis
   const app = createApp({
     db: fleet.db,
     dispatcher,
+    revoker: new RecordingRevoker(),
     authority: fleet.nats.authority,
     natsServers: [fleet.nats.url],
     metrics: new HubMetrics(fleet.db),

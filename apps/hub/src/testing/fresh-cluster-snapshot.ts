@@ -1,9 +1,9 @@
+// Test support: only tests import apps/hub/src/testing/; the hub itself never does.
 import { readFileSync } from 'node:fs';
-import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { createDb, type DbHandle } from './create-db.js';
 
 const pgliteVersion = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { dependencies: Record<string, string> })
   .dependencies['@electric-sql/pglite'];
@@ -26,23 +26,5 @@ export async function freshClusterSnapshot(): Promise<Blob> {
     return snapshot;
   } finally {
     await pglite.close();
-  }
-}
-
-/** An empty embedded database in its own temp dir; `close` also removes the dir. */
-export async function createTestDb(): Promise<DbHandle> {
-  const dir = await mkdtemp(join(tmpdir(), 'kf-hub-db-'));
-  try {
-    const handle = await createDb({ dataDir: dir, snapshot: await freshClusterSnapshot() });
-    return {
-      ...handle,
-      async close() {
-        await handle.close();
-        await rm(dir, { recursive: true, force: true });
-      },
-    };
-  } catch (err) {
-    await rm(dir, { recursive: true, force: true });
-    throw err;
   }
 }

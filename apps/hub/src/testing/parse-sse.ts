@@ -1,3 +1,4 @@
+// Test support: only tests import apps/hub/src/testing/; the hub itself never does.
 /** A minimal text/event-stream parser for test assertions (comments skipped). */
 export function parseSse(text: string): { event?: string; id?: string; data: string }[] {
   return text

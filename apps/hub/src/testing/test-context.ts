@@ -1,3 +1,4 @@
+// Test support: only tests import apps/hub/src/testing/; the hub itself never does.
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -14,9 +15,9 @@ import { createDb, type DbHandle } from '../store/create-db.js';
 import type { Database, HostStatus, Role } from '../store/database.js';
 import { migrateUp } from '../store/migrator.js';
 import { newId } from '../store/new-id.js';
-import { createTestDb } from '../store/test-database.js';
-import type { TaskDispatcher } from './api-deps.js';
-import { createApp } from './create-app.js';
+import { createTestDb } from './create-test-db.js';
+import type { TaskDispatcher } from '../api/api-deps.js';
+import { createApp } from '../api/create-app.js';
 import { hubFeatures } from '../features/index.js';
 
 /** Records what the API asked of the dispatcher; the real one needs NATS and agents. */
@@ -87,18 +88,21 @@ export async function createTestContext(opts: { databaseUrl?: string } = {}): Pr
     const revoker = new RecordingRevoker();
     const natsUp = { value: true };
     const secrets = new SecretStore(db, new SecretBox(randomBytes(32)));
-    const app = createApp({
-      db,
-      dispatcher,
-      revoker,
-      authority,
-      natsServers: ['nats://127.0.0.1:4222'],
-      metrics: new HubMetrics(db),
-      secrets,
-      natsConnected: () => natsUp.value,
-      log: createLogger('hub-test', { level: 'silent' }),
-      eventPollMs: 20,
-    }, hubFeatures);
+    const app = createApp(
+      {
+        db,
+        dispatcher,
+        revoker,
+        authority,
+        natsServers: ['nats://127.0.0.1:4222'],
+        metrics: new HubMetrics(db),
+        secrets,
+        natsConnected: () => natsUp.value,
+        log: createLogger('hub-test', { level: 'silent' }),
+        eventPollMs: 20,
+      },
+      hubFeatures,
+    );
     const closeDb = handle.close;
     return {
       app,

@@ -1,3 +1,4 @@
+// Test support: only tests import apps/hub/src/testing/; the hub itself never does.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +10,7 @@ import pg from 'pg';
 import type { Database } from '../store/database.js';
 import { migrateUp } from '../store/migrator.js';
 import { hubFeatures } from '../features/index.js';
-import { freshClusterSnapshot } from '../store/test-database.js';
+import { freshClusterSnapshot } from './fresh-cluster-snapshot.js';
 
 export interface TestDatabase {
   db: Kysely<Database>;

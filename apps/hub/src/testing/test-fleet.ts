@@ -1,3 +1,4 @@
+// Test support: only tests import apps/hub/src/testing/; the hub itself never does.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
@@ -9,7 +10,7 @@ import { SecretBox } from '../secrets/secret-box.js';
 import { SecretStore } from '../secrets/secret-store.js';
 import type { TaskState } from '@keyfleet/proto/v1';
 import type { Database, TasksTable } from '../store/database.js';
-import { createDispatcher, type Dispatcher, type DispatcherDeps } from './dispatcher.js';
+import { createDispatcher, type Dispatcher, type DispatcherDeps } from '../dispatch/dispatcher.js';
 import { hubFeatures } from '../features/index.js';
 import { connectFakeAgent, type FakeAgent } from './fake-agent.js';
 import { startTestDatabase, type TestDatabase } from './test-database.js';

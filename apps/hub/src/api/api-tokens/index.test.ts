@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestContext, type TestContext } from '../test-context.js';
+import { createTestContext, type TestContext } from '../../testing/test-context.js';
 
 describe('/v1/api-tokens and authorization', () => {
   let t: TestContext;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseSse } from '../parse-sse.js';
-import { createTestContext, type TestContext } from '../test-context.js';
+import { parseSse } from '../../testing/parse-sse.js';
+import { createTestContext, type TestContext } from '../../testing/test-context.js';
 
 describe('/v1/batches', () => {
   let t: TestContext;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestContext, type TestContext } from '../test-context.js';
+import { createTestContext, type TestContext } from '../../testing/test-context.js';
 
 describe('health, metrics and the OpenAPI document', () => {
   let t: TestContext;

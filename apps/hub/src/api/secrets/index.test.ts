@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestContext, type TestContext } from '../test-context.js';
+import { createTestContext, type TestContext } from '../../testing/test-context.js';
 
 const VALUE = 'correct-horse-battery-staple-7741';
 

@@ -2,7 +2,7 @@ import { startPostgres, type PostgresServer } from '@keyfleet/test-harness';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { transitionTasks } from '../../dispatch/transition-tasks.js';
-import { createTestContext, type TestContext } from '../test-context.js';
+import { createTestContext, type TestContext } from '../../testing/test-context.js';
 
 interface SseEvent {
   event?: string;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestContext, type TestContext } from '../../../api/test-context.js';
+import { createTestContext, type TestContext } from '../../../testing/test-context.js';
 import { newId } from '../../../store/new-id.js';
 import { keycloakDb } from '../keycloak-tables.js';
 
