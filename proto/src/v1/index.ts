@@ -16,5 +16,7 @@ export type { SecretRef } from './secret-ref.js';
 export { realmSpec } from './realm-spec.js';
 export type { RealmSpec, RealmSpecInput, GroupSpec } from './realm-spec.js';
 export { keycloakConfig } from './tasks/keycloak-install.js';
-export { verifyLogin } from './tasks/keycloak-common.js';
+export { keycloakInstance, verifyLogin, verifyReport } from './tasks/keycloak-common.js';
 export { realmChange, realmDiff } from './tasks/keycloak-realm.js';
+export { ageRecipient, backupManifest, bytesText } from './tasks/backup-common.js';
+export type { BackupManifest } from './tasks/backup-common.js';

@@ -25,8 +25,8 @@ describe('describeKeycloak', () => {
 describe('describeVerification', () => {
   it('lists passed checks, or the error and failed checks', () => {
     const checks = [
-      { name: 'health', ok: true, detail: 'UP', ms: 1 },
-      { name: 'login', ok: false, detail: 'invalid_client', ms: 2 },
+      { name: 'health' as const, ok: true, detail: 'UP', ms: 1 },
+      { name: 'login' as const, ok: false, detail: 'invalid_client', ms: 2 },
     ];
     expect(describeVerification({ ok: true, checkedAt: at, checks: checks.slice(0, 1), taskId: 't_1' })).toBe(`ok (health) at ${at}`);
     expect(describeVerification({ ok: false, checkedAt: at, checks, error: 'login failed', taskId: 't_1' })).toBe(

@@ -1,14 +1,16 @@
 import type { Logger } from '@keyfleet/log';
-import { taskDefinitions } from '@keyfleet/proto/v1';
+import { type keycloakInstance, taskDefinitions, type verifyReport } from '@keyfleet/proto/v1';
 import { type Kysely, sql } from 'kysely';
+import type { z } from 'zod';
 import type { ProjectedResult, ResultProjection, ResultProjections } from '../../dispatch/result-projection.js';
 import { mapSecretRefs } from '../../secrets/map-secret-refs.js';
 import type { Database } from '../../store/database.js';
 import { newId } from '../../store/new-id.js';
-import { type HostKeycloak, type HostVerification, keycloakDb } from './keycloak-tables.js';
+import type { HostKeycloak, HostVerification } from './host-keycloak-schemas.js';
+import { keycloakDb } from './keycloak-tables.js';
 
-type Instance = { runtime: 'docker' | 'process'; version: string; ready: boolean; baseUrl: string; uptimeSec?: number; realms?: string[] };
-type Report = { ok: boolean; checkedAt: string; checks: HostVerification['checks'] };
+type Instance = z.output<typeof keycloakInstance>;
+type Report = z.output<typeof verifyReport>;
 
 /** Upserts one column of a host's Keycloak row unless a newer report is already there. */
 async function upsert(

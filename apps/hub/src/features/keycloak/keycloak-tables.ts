@@ -1,5 +1,6 @@
 import type { ColumnType, JSONColumnType, Kysely } from 'kysely';
 import type { Database } from '../../store/database.js';
+import type { HostKeycloak, HostVerification } from './host-keycloak-schemas.js';
 
 /** The Keycloak feature's own tables (migrations in ./migrations). */
 export type KeycloakTables = {
@@ -14,30 +15,6 @@ export type KeycloakHostsTable = {
   /** The last `keycloak.verify` outcome (also from install/update); null until one ran. */
   last_verification: JSONColumnType<HostVerification | null, string | null | undefined, string>;
 };
-
-export type HostKeycloak =
-  | {
-      installed: true;
-      version: string;
-      runtime: 'docker' | 'process';
-      ready: boolean;
-      baseUrl: string;
-      realms: string[];
-      uptimeSec?: number;
-      /** When the reporting task finished; older reports never overwrite newer ones. */
-      updatedAt: string;
-      taskId: string;
-    }
-  | { installed: false; updatedAt: string; taskId: string };
-
-export interface HostVerification {
-  ok: boolean;
-  checkedAt: string;
-  checks: Array<{ name: string; ok: boolean; detail: string; ms: number }>;
-  /** Set when the verifying task failed: the agent's error message. */
-  error?: string;
-  taskId: string;
-}
 
 export type RealmSpecsTable = {
   id: string;

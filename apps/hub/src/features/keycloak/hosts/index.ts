@@ -6,38 +6,16 @@ import { createGuard } from '../../../api/create-guard.js';
 import { createRouter } from '../../../api/create-router.js';
 import { errorResponses } from '../../../api/error-responses.js';
 import { parseSelector } from '../../../api/parse-selector.js';
+import { HostKeycloakSchema, HostVerificationSchema } from '../host-keycloak-schemas.js';
 import { keycloakDb } from '../keycloak-tables.js';
-
-const HostKeycloak = z
-  .object({
-    installed: z.boolean(),
-    version: z.string().optional(),
-    runtime: z.enum(['docker', 'process']).optional(),
-    ready: z.boolean().optional(),
-    baseUrl: z.string().optional(),
-    realms: z.array(z.string()).optional(),
-    uptimeSec: z.number().optional(),
-    updatedAt: z.string(),
-    taskId: z.string(),
-  })
-  .openapi('HostKeycloak', { description: 'what the last Keycloak task reported; null until one did' });
-
-const HostVerification = z
-  .object({
-    ok: z.boolean(),
-    checkedAt: z.string(),
-    checks: z.array(z.object({ name: z.string(), ok: z.boolean(), detail: z.string(), ms: z.number() })),
-    error: z.string().optional().openapi({ description: 'set when the verifying task failed' }),
-    taskId: z.string(),
-  })
-  .openapi('HostVerification', { description: 'the last keycloak.verify outcome (also run by install and update)' });
+import { SelectorSchema } from '../../../api/selector-schema.js';
 
 const KeycloakHost = z
   .object({
     hostId: z.string(),
     hostname: z.string(),
-    keycloak: HostKeycloak.nullable(),
-    lastVerification: HostVerification.nullable(),
+    keycloak: HostKeycloakSchema.nullable(),
+    lastVerification: HostVerificationSchema.nullable(),
   })
   .openapi('KeycloakHost');
 
@@ -47,7 +25,7 @@ const list = createRoute({
   summary: "Each host's Keycloak as its tasks last reported it, and its last verification",
   request: {
     query: z.object({
-      selector: z.string().max(2000).optional().openapi({ description: 'labels that must all match, e.g. env=prod,region=eu-1' }),
+      selector: SelectorSchema.optional(),
     }),
   },
   responses: {

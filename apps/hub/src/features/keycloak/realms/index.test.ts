@@ -108,7 +108,7 @@ describe('/v1/hosts/{id}/realms/{realm}', () => {
     expect((await t.call('POST', `/v1/hosts/${host}/realms/demo/rollback`, { token: operator, body: { version: 0 } })).status).toBe(400);
     await t.secrets.delete('web-secret');
     const gone = await t.call('POST', `/v1/hosts/${host}/realms/demo/rollback`, { token: operator, body: { version: 2 } });
-    expect(gone.status).toBe(400);
+    expect(gone.status).toBe(404);
     expect(gone.json.error).toMatch(/^unknown secret "web-secret" \(at params\.spec\.clients\.0\.secret\)/);
   });
 });
