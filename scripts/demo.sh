@@ -184,6 +184,9 @@ $(tail -n 20 "$state/logs/${names[$index]}.log")"
 if [ ! -f "$state/nats/keys.json" ]; then
   say "creating NATS operator and accounts in $rel/nats"
   node --import tsx apps/hub/src/main.ts nats-init --dir "$state/nats"
+elif ! grep -q '^  type: full' "$state/nats/auth.conf"; then
+  say "upgrading $rel/nats to the account resolver that lets the hub revoke agents (keys kept)"
+  node --import tsx apps/hub/src/main.ts nats-init --dir "$state/nats" --upgrade
 fi
 nats_port=$(cat "$state/nats-port" 2>/dev/null || echo 4222)
 if port_in_use "$nats_port"; then
@@ -192,7 +195,7 @@ if port_in_use "$nats_port"; then
   say "port $taken is taken; NATS uses $nats_port (remembered in $rel/nats-port)"
 fi
 echo "$nats_port" >"$state/nats-port"
-printf 'include "nats/auth.conf"\nhost: 127.0.0.1\nport: %s\n' "$nats_port" >"$state/nats.conf"
+printf 'include "nats/auth.conf"\nhost: 127.0.0.1\nport: %s\nmax_payload: 4MB\n' "$nats_port" >"$state/nats.conf"
 nats_url=nats://127.0.0.1:$nats_port
 start nats TERM "$nats_server" -c "$state/nats.conf"
 wait_port "$(index_of nats)" "$nats_port"
