@@ -1,20 +1,21 @@
 #!/usr/bin/env node
 // Bundles each app into one ESM file. Workspace packages (@keyfleet/*) are TypeScript
-// sources and get bundled; every other npm package stays external because several carry
-// wasm, native or optional parts that a bundler breaks. An external must therefore be
-// resolvable from the app's own directory, which the build checks so a missing
-// dependency fails here rather than at runtime on a server.
-import { chmod, readFile } from 'node:fs/promises';
+// sources and get bundled; for the hub and CLI every other npm package stays external because
+// several carry wasm, native or optional parts that a bundler breaks. An external must therefore
+// be resolvable from the app's own directory, which the build checks so a missing
+// dependency fails here rather than at runtime on a server. The agent goes to hosts without
+// node_modules: it is built self-contained by build-agent-artifact.mjs.
+import { chmod, copyFile, readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
+import { buildAgentArtifact } from './build-agent-artifact.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 const apps = [
   { dir: 'apps/hub', out: 'keyfleet-hub.mjs' },
-  { dir: 'apps/agent', out: 'keyfleet-agent.mjs' },
   { dir: 'apps/cli', out: 'keyfleet.mjs' },
 ];
 
@@ -87,5 +88,19 @@ for (const app of apps) {
     // esbuild has already printed the errors.
     failed = true;
   }
+}
+try {
+  const started = Date.now();
+  const artifact = await buildAgentArtifact();
+  // The same file under the name the package's bin, the bench and manual installs use.
+  const plain = join(root, 'apps/agent/dist/keyfleet-agent.mjs');
+  await copyFile(artifact.file, plain);
+  await chmod(plain, 0o755);
+  console.log(
+    `build: ${relative(root, artifact.file)} and ${relative(root, plain)}: agent ${artifact.version}, self-contained (${(artifact.size / 1024 / 1024).toFixed(1)} MiB, ${Date.now() - started} ms)`,
+  );
+} catch (err) {
+  console.error(`build: agent artifact: ${err.message}`);
+  failed = true;
 }
 if (failed) process.exit(1);

@@ -21,3 +21,5 @@ export type { KeycloakImageOptions } from './keycloak-image.js';
 export { startDockerd } from './docker-engine.js';
 export type { DockerEngine } from './docker-engine.js';
 export { ensurePostgresImage } from './docker-postgres-image.js';
+export { buildAgentArtifact } from './agent-artifact.js';
+export type { AgentArtifact } from './agent-artifact.js';

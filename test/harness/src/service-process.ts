@@ -19,6 +19,8 @@ export class ServiceProcess {
     private readonly entry: string,
     private readonly args: string[],
     private readonly env: NodeJS.ProcessEnv,
+    /** `plain`: `entry` is a built file node runs as it is (an agent artifact), from `cwd`. */
+    private readonly opts: { plain?: boolean; cwd?: string } = {},
   ) {}
 
   get pid(): number | undefined {
@@ -30,8 +32,9 @@ export class ServiceProcess {
   }
 
   start(): this {
-    const proc = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, this.entry), ...this.args], {
-      cwd: repoRoot,
+    const argv = this.opts.plain ? [this.entry, ...this.args] : ['--import', 'tsx', join(repoRoot, this.entry), ...this.args];
+    const proc = spawn(process.execPath, argv, {
+      cwd: this.opts.cwd ?? repoRoot,
       env: { ...process.env, KEYFLEET_LOG_LEVEL: process.env.KEYFLEET_LOG_LEVEL ?? 'debug', ...this.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
