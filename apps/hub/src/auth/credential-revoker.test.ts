@@ -81,6 +81,21 @@ describe('CredentialRevoker', () => {
     expect(await CredentialRevoker.find(db, 'h_kept')).toBeUndefined();
   });
 
+  it('two hubs revoking at the same time both end up enforced', async () => {
+    const other = await CredentialRevoker.start({ db, authority: nats.authority, servers: [nats.url], log: createLogger('test', { level: 'silent' }) });
+    try {
+      const a = await agent('h_race_a');
+      const b = await agent('h_race_b');
+      await Promise.all([revoke(a, 'revoked'), revoke(b, 'revoked')]);
+      // Each hub pushes what it read; whichever push lands last re-reads and pushes again if it missed one.
+      expect(await Promise.all([revoker.publish(), other.publish()])).toEqual([true, true]);
+      await expect(a.connect()).rejects.toThrow(/Authorization Violation/);
+      await expect(b.connect()).rejects.toThrow(/Authorization Violation/);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('pushes the revocations again when NATS comes back without them', async () => {
     const gone = await agent('h_gone_2');
     await revoke(gone, 'decommissioned');
