@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { connect as connectTcp, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { AGENT_LIMITS } from '@keyfleet/nats-auth';
-import { v1 } from '@keyfleet/proto';
+import * as v1 from '@keyfleet/proto/v1';
 import { type AgentProcess, type Fleet, repoRoot, startFleet } from '@keyfleet/test-harness';
 import { fromSeed } from '@nats-io/nkeys';
 import { connect, credsAuthenticator, jwtAuthenticator, type NatsConnection } from '@nats-io/transport-node';
