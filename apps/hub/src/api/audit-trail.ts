@@ -32,15 +32,23 @@ export function auditTrail(db: Kysely<Database>, log: Logger): MiddlewareHandler
       await db
         .insertInto('audit_log')
         .values({
-          actor: c.get('actor')?.label ?? 'anonymous',
-          action: note?.action ?? `${c.req.method} ${c.req.path}`,
-          target: note?.target ?? null,
+          actor: withoutNul(c.get('actor')?.label ?? 'anonymous'),
+          action: withoutNul(note?.action ?? `${c.req.method} ${c.req.path}`),
+          target: note?.target === undefined ? null : withoutNul(note.target),
           outcome,
-          detail: JSON.stringify(detail),
+          detail: JSON.stringify(detail, (_key, value: unknown) => (typeof value === 'string' ? withoutNul(value) : value)),
         })
         .execute();
     } catch (err) {
       log.error({ err, action: note?.action, path: c.req.path }, 'cannot write audit log row');
     }
   };
+}
+
+/**
+ * Postgres refuses NUL in text and jsonb, and a refused request's row must still be written:
+ * what a route noted before validation may hold one.
+ */
+function withoutNul(text: string): string {
+  return text.replaceAll('\0', '\uFFFD');
 }

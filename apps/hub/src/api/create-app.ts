@@ -15,6 +15,7 @@ import { healthRoutes } from './health/index.js';
 import { hostsRoutes } from './hosts/index.js';
 import { secretsRoutes } from './secrets/index.js';
 import { tasksRoutes } from './tasks/index.js';
+import { completeDocument } from './complete-document.js';
 
 /**
  * The hub's HTTP API: /healthz, /readyz, /metrics and everything under /v1, with
@@ -56,10 +57,13 @@ export function createApp(deps: ApiDeps, features: readonly HubFeature[]) {
   for (const feature of features) if (feature.routes) app.route('/v1', feature.routes(deps));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', description: 'API token (kf_...)' });
-  app.doc('/v1/openapi.json', {
-    openapi: '3.0.0',
-    info: { title: 'Keyfleet hub API', version: 'v1' },
-    security: [{ bearer: [] }],
+  let document: unknown;
+  app.get('/v1/openapi.json', (c) => {
+    // Built once, on first request: every route (features' too) is registered by then.
+    document ??= completeDocument(
+      app.getOpenAPI31Document({ openapi: '3.1.0', info: { title: 'Keyfleet hub API', version: 'v1' }, security: [{ bearer: [] }] }),
+    );
+    return c.json(document);
   });
   return routes;
 }

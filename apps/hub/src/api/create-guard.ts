@@ -34,7 +34,7 @@ export function createGuard(db: Kysely<Database>): Guard {
       c.header('WWW-Authenticate', 'Bearer error="invalid_token"');
       return c.json({ error: 'invalid or revoked API token' }, 401);
     }
-    c.set('actor', { label: `${row.name} (${row.id})` });
+    c.set('actor', { label: `${row.name} (${row.id})`, tokenId: row.id });
     if (RANK[row.role] < RANK[role]) {
       return c.json({ error: `forbidden: ${action} needs role ${role} or higher; token "${row.name}" has role ${row.role}` }, 403);
     }

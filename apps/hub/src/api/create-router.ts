@@ -1,5 +1,6 @@
 import { OpenAPIHono, type RouteConfig } from '@hono/zod-openapi';
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
+import type { ZodError } from 'zod';
 import { ApiError } from './api-error.js';
 import type { AppEnv } from './app-env.js';
 import { describeIssues } from './describe-issues.js';
@@ -17,24 +18,41 @@ const TARGET_NAMES: Record<string, string> = { json: 'body', query: 'query', par
  * document states every status the shared machinery can answer and the machinery
  * matches the document: a body limit (413) and a required body (400) where a body is
  * declared, 415 for a body that is not JSON, 401 where credentials are required, 400
- * where anything is validated, 500 everywhere. Routes declare only their own statuses.
+ * where anything is validated, 431 where a path or query can grow past Node's header limit,
+ * 500 everywhere. Routes declare only their own statuses.
  */
 export function createRouter(): OpenAPIHono<AppEnv> {
-  const router = new OpenAPIHono<AppEnv>({
-    defaultHook: (result, c) => {
-      const where = TARGET_NAMES[result.target] ?? result.target;
-      if (!result.success) {
-        return c.json({ error: `invalid ${where}: ${describeIssues(result.error)}`, details: result.error.issues }, 400);
-      }
-      // Postgres refuses NUL in text and jsonb; caught here it is the caller's 400, not our 500.
-      const at = findNul(result.data);
-      if (at !== undefined) return c.json({ error: `invalid ${where}: ${at || '(root)'}: must not contain NUL characters` }, 400);
-    },
-  });
-  const declare = router.openapi.bind(router);
-  router.openapi = ((route: RouteConfig, ...rest: unknown[]) =>
-    (declare as (...args: unknown[]) => unknown)(completeRoute(route), ...rest)) as typeof router.openapi;
+  const router = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+  const declare = router.openapi.bind(router) as (route: RouteConfig, handler: unknown, hook?: Hook) => unknown;
+  // A route's own hook (POST /v1/tasks explains refusals in its terms) replaces the default
+  // one, so the NUL check wraps whichever hook the route ends up with.
+  router.openapi = ((route: RouteConfig, handler: unknown, hook?: Hook) =>
+    declare(completeRoute(route), handler, refusingNul(hook ?? validationHook))) as typeof router.openapi;
   return router;
+}
+
+type Hook = (result: HookResult, c: Context<AppEnv>) => unknown;
+type HookResult = { target: string } & ({ success: true; data: unknown } | { success: false; error: ZodError });
+
+const validationHook: Hook = (result, c) => {
+  if (!result.success) {
+    const where = TARGET_NAMES[result.target] ?? result.target;
+    return c.json({ error: `invalid ${where}: ${describeIssues(result.error)}`, details: result.error.issues }, 400);
+  }
+};
+
+/** Postgres refuses NUL in text and jsonb; caught here it is the caller's 400, not our 500. */
+function refusingNul(hook: Hook): Hook {
+  return (result, c) => {
+    if (result.success) {
+      const at = findNul(result.data);
+      if (at !== undefined) {
+        const where = TARGET_NAMES[result.target] ?? result.target;
+        return c.json({ error: `invalid ${where}: ${at || '(root)'}: must not contain NUL characters` }, 400);
+      }
+    }
+    return hook(result, c);
+  };
 }
 
 function completeRoute(route: RouteConfig): RouteConfig {
@@ -53,7 +71,11 @@ function completeRoute(route: RouteConfig): RouteConfig {
   const middleware: MiddlewareHandler[] = [...(declared as MiddlewareHandler[])];
   if (body) middleware.push(limitBody(authenticated ? BODY_LIMIT : UNAUTHENTICATED_BODY_LIMIT));
   if (body?.required) middleware.push(requireBody);
-  return { ...route, middleware, responses: { ...errorResponses(...statuses), ...route.responses } };
+  // Node answers 431 (no body) before the app sees a request line or headers over 16 KiB,
+  // which a long enough path or query value makes.
+  const responses: RouteConfig['responses'] = { ...errorResponses(...statuses) };
+  if (request?.params || request?.query) responses[431] = { description: 'Request line or headers larger than 16 KiB (answered by the HTTP server, no body)' };
+  return { ...route, middleware, responses: { ...responses, ...route.responses } };
 }
 
 /**

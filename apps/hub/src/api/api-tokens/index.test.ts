@@ -91,4 +91,18 @@ describe('/v1/api-tokens and authorization', () => {
     expect(res.status).toBe(409);
     expect(res.json.error).toMatch(/last admin token/);
   });
+
+  it('refuses to revoke the token making the request, which another admin token can revoke', async () => {
+    const second = await t.call('POST', '/v1/api-tokens', { token: t.adminToken, body: { name: 'second-admin', role: 'admin' } });
+    const self = await t.call('DELETE', `/v1/api-tokens/${second.json.id}`, { token: second.json.token });
+    expect(self.status).toBe(409);
+    expect(self.json.error).toBe(`API token ${second.json.id} is the one making this request; revoke it with another admin token`);
+    expect((await t.call('DELETE', `/v1/api-tokens/${second.json.id}`, { token: t.adminToken })).status).toBe(200);
+  });
+
+  it('refuses a blank name, as its documented pattern says, and trims the name it stores', async () => {
+    expect((await t.call('POST', '/v1/api-tokens', { token: t.adminToken, body: { name: '   ', role: 'viewer' } })).status).toBe(400);
+    const padded = await t.call('POST', '/v1/api-tokens', { token: t.adminToken, body: { name: ' ro ', role: 'viewer' } });
+    expect(padded.json.name).toBe('ro');
+  });
 });

@@ -34,7 +34,8 @@ const create = createRoute({
       required: true,
       content: {
         'application/json': {
-          schema: z.object({ name: z.string().trim().min(1).max(100), role: Role }).strict(),
+          // A pattern rather than trim(): the document then says a blank name is refused.
+          schema: z.object({ name: z.string().min(1).max(100).regex(/\S/, 'must not be blank'), role: Role }).strict(),
         },
       },
     },
@@ -61,7 +62,7 @@ const list = createRoute({
 const revoke = createRoute({
   method: 'delete',
   path: '/api-tokens/{id}',
-  summary: 'Revoke an API token',
+  summary: 'Revoke an API token (with another one than the token being revoked)',
   request: { params: IdParam },
   responses: {
     200: { description: 'Revoked', content: { 'application/json': { schema: ApiToken } } },
@@ -97,7 +98,8 @@ export function apiTokensRoutes({ db }: ApiDeps) {
   const guard = createGuard(db);
   return createRouter()
     .openapi({ ...create, middleware: [guard('admin', 'api-tokens.create')] }, async (c) => {
-      const { name, role } = c.req.valid('json');
+      const { role } = c.req.valid('json');
+      const name = c.req.valid('json').name.trim();
       const { token, hash } = generateSecretToken('kf_');
       const row = await db
         .insertInto('api_tokens')
@@ -123,6 +125,8 @@ export function apiTokensRoutes({ db }: ApiDeps) {
           const admins = await trx.selectFrom('api_tokens').select('id').where('role', '=', 'admin').where('revoked_at', 'is', null).forUpdate().execute();
           if (admins.length <= 1) throw new ApiError(409, `API token ${id} is the last admin token; create another admin token first`);
         }
+        // Revoking the token in hand would lock its holder out mid-session; another admin can.
+        if (id === c.get('actor')?.tokenId) throw new ApiError(409, `API token ${id} is the one making this request; revoke it with another admin token`);
         return trx.updateTable('api_tokens').set({ revoked_at: new Date() }).where('id', '=', id).returning(COLUMNS).executeTakeFirstOrThrow();
       });
       noteAudit(c, { detail: { name: row.name, role: row.role } });

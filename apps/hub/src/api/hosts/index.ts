@@ -11,6 +11,7 @@ import { LabelsSchema } from '../labels-schema.js';
 import { noteAudit } from '../note-audit.js';
 import { parseSelector } from '../parse-selector.js';
 import { toIso } from '../to-iso.js';
+import { SelectorSchema } from '../selector-schema.js';
 
 const HostStatus = z.enum(['pending', 'online', 'offline']);
 
@@ -43,7 +44,7 @@ const list = createRoute({
   summary: 'List hosts',
   request: {
     query: z.object({
-      selector: z.string().max(2000).optional().openapi({ description: 'labels that must all match, e.g. env=prod,region=eu-1' }),
+      selector: SelectorSchema.optional(),
       status: HostStatus.optional(),
     }),
   },

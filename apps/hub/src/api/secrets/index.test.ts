@@ -86,7 +86,7 @@ describe('/v1/secrets and secret references in task params', () => {
 
   it('refuses a reference to an unknown secret, naming it and where it is', async () => {
     const res = await verifyWith({ $secret: 'no-such-secret' });
-    expect(res.status).toBe(400);
+    expect(res.status).toBe(404);
     expect(res.json.error).toBe('unknown secret "no-such-secret" (at params.login.clientSecret); store it first with PUT /v1/secrets/{name}');
     expect(res.json.details).toEqual({ secrets: ['no-such-secret'] });
   });

@@ -40,7 +40,7 @@ const create = createRoute({
         },
       },
     },
-    ...errorResponses(400, 401, 403),
+    ...errorResponses(400, 401, 403, 404, 409),
   },
 });
 

@@ -1,12 +1,13 @@
 import { z } from '@hono/zod-openapi';
 import { type TaskDefinition, type TaskDefinitions, type TaskName, taskDefinitionList } from '@keyfleet/proto/v1';
+import { SelectorSchema } from '../selector-schema.js';
 
 const DAY_MS = 24 * 3600 * 1000;
 
 export const TargetSchema = z
   .union([
     z.object({ hostId: z.string().min(1).max(64) }).strict(),
-    z.object({ selector: z.string().min(1).max(2000).openapi({ example: 'env=prod,region=eu-1' }) }).strict(),
+    z.object({ selector: SelectorSchema }).strict(),
     z.object({ all: z.literal(true) }).strict(),
   ])
   .openapi('TaskTarget');
