@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { expect } from 'vitest';
@@ -103,7 +103,7 @@ export async function login(baseUrl: string, realm: string, clientId: string, se
 
 /** Resident memory of the JVM under a process-runtime Keycloak (kc.sh forks it). */
 export async function processRuntimeRss(stateDir: string): Promise<number | undefined> {
-  const pid = await supervisedPid(stateDir);
+  const [pid] = await supervisedPids(stateDir);
   if (!pid) return undefined;
   const children = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => '');
   const jvm = Number(children.trim().split(/\s+/)[0]) || pid;
@@ -111,19 +111,29 @@ export async function processRuntimeRss(stateDir: string): Promise<number | unde
   return kb ? Number(kb) * 1024 : undefined;
 }
 
-async function supervisedPid(stateDir: string): Promise<number | undefined> {
-  const text = await readFile(join(stateDir, 'keycloak', 'keycloak.pid'), 'utf8').catch(() => undefined);
-  return text ? (JSON.parse(text) as { pid: number }).pid : undefined;
+/** The kc.sh pids of the process runtime's Keycloaks (one per slot while an update runs both). */
+async function supervisedPids(stateDir: string): Promise<number[]> {
+  const dir = join(stateDir, 'keycloak');
+  const files = (await readdir(dir).catch(() => [] as string[])).filter((f) => /^keycloak(-[ab])?\.pid$/.test(f));
+  const pids = await Promise.all(files.map((f) => readFile(join(dir, f), 'utf8').then((t) => (JSON.parse(t) as { pid: number }).pid)));
+  return pids.filter((pid) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  });
 }
 
-/** The detached Keycloak outlives its agent by design; a test must not leave it behind. */
+/** The detached Keycloaks (and the front) outlive their agent by design; a test must not leave them behind. */
 export async function killProcessRuntime(stateDir: string): Promise<void> {
-  const pid = await supervisedPid(stateDir);
-  if (!pid) return;
-  try {
-    process.kill(-pid, 'SIGKILL');
-  } catch {
-    // already gone
+  for (const pid of await supervisedPids(stateDir)) {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
   }
 }
 

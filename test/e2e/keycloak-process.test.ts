@@ -1,11 +1,20 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureKeycloakDist, findJavaHome, repoRoot, startFleet, type AgentProcess, type Fleet, type KeycloakDist } from '@keyfleet/test-harness';
+import {
+  ensureKeycloakDist,
+  findJavaHome,
+  repoRoot,
+  startFleet,
+  startPostgres,
+  type AgentProcess,
+  type Fleet,
+  type KeycloakDist,
+  type PostgresServer,
+} from '@keyfleet/test-harness';
 import {
   createLoginClient,
   expectSucceeded,
@@ -23,6 +32,8 @@ import {
 describe('keycloak process runtime through the hub (real Keycloak, real hub and agent)', () => {
   const started = Date.now();
   let fleet: Fleet;
+  /** Keycloak's own database: a real Postgres, so an update can run the new Keycloak beside the old one. */
+  let kcDb: PostgresServer;
   let agent: AgentProcess;
   let dist: KeycloakDist;
   let httpPort: number;
@@ -33,18 +44,21 @@ describe('keycloak process runtime through the hub (real Keycloak, real hub and 
   const goodLogin = { grant: 'client_credentials', realm: 'kf-e2e', clientId: 'kf-probe', clientSecret: { $secret: 'kc-probe-secret' } };
 
   beforeAll(async () => {
-    [dist, fleet] = await Promise.all([ensureKeycloakDist(), startFleet()]);
+    [dist, fleet, kcDb] = await Promise.all([ensureKeycloakDist(), startFleet(), startPostgres()]);
     // The state dir as the demo gives it, relative: kc.sh and the JVM run from other directories.
     agent = await keycloakAgent(fleet, { JAVA_HOME: findJavaHome() }, { relativeStateDir: true });
     [httpPort, managementPort] = [await freePort(), await freePort()];
     await putSecret(fleet, 'kc-admin', adminPassword);
     await putSecret(fleet, 'kc-probe-secret', clientSecret);
     await putSecret(fleet, 'kc-wrong-secret', 'not-the-secret');
+    // The test cluster trusts local connections: any password will do.
+    await putSecret(fleet, 'kc-db', 'unused-with-trust-auth');
+    const db = new URL(kcDb.url);
     install = {
       version: dist.version,
       runtime: 'process',
       distUrl: dist.tarball,
-      database: { kind: 'dev-file' },
+      database: { kind: 'external', url: `jdbc:postgresql://${db.host}${db.pathname}`, username: db.username, password: { $secret: 'kc-db' } },
       hostname: `http://127.0.0.1:${httpPort}`,
       httpPort,
       managementPort,
@@ -65,6 +79,7 @@ describe('keycloak process runtime through the hub (real Keycloak, real hub and 
   afterAll(async () => {
     if (agent) await killProcessRuntime(agent.stateDir);
     await fleet?.stop();
+    await kcDb?.stop();
     console.log(`[keycloak-process] file took ${((Date.now() - started) / 1000).toFixed(0)}s`);
   }, 120_000);
 
@@ -75,7 +90,7 @@ describe('keycloak process runtime through the hub (real Keycloak, real hub and 
       expectSucceeded(first);
       expect(first.output.changed).toBe(true);
       expect(first.output.instance).toMatchObject({ runtime: 'process', version: dist.version, ready: true, baseUrl: `http://127.0.0.1:${httpPort}` });
-      expect(first.output.steps.join('\n')).toMatch(/kc\.sh build --db=dev-file --health-enabled=true --metrics-enabled=true/);
+      expect(first.output.steps.join('\n')).toMatch(/kc\.sh build --db=postgres --health-enabled=true --metrics-enabled=true/);
       expect(first.output.verify.ok).toBe(true);
       expect(first.output.verify.checks.map((c: any) => c.name)).toEqual(['health', 'discovery', 'jwks', 'tls', 'admin-api', 'login']);
       expect(first.output.verify.checks.find((c: any) => c.name === 'login').detail).toBe('no login configured');
@@ -216,32 +231,49 @@ describe('keycloak process runtime through the hub (real Keycloak, real hub and 
   );
 
   it(
-    'update: a config Keycloak cannot start with rolls back to the old one; a good one applies after a measured outage',
+    'update: a config Keycloak cannot start with rolls back while the old one serves; a good one switches side by side with 0 failed logins',
     async () => {
-      const blockedPort = await freePort();
-      const blocker = createServer();
-      await new Promise<void>((resolve) => blocker.listen(blockedPort, '0.0.0.0', resolve));
-      const broken = await runTask(fleet, agent.hostId, 'keycloak.update', { ...install, httpPort: blockedPort, hostname: `http://127.0.0.1:${blockedPort}` });
-      blocker.close();
+      const baseUrl = `http://127.0.0.1:${httpPort}`;
+      const during = startProbe(baseUrl, clientSecret);
+      const broken = await runTask(fleet, agent.hostId, 'keycloak.update', {
+        ...install,
+        database: { kind: 'external', url: 'jdbc:postgresql://127.0.0.1:1/keycloak', username: 'keycloak', password: { $secret: 'kc-db' } },
+      });
+      const brokenFigures = await during.stop();
+      console.log(`[keycloak-process] broken update: ${brokenFigures.failed}/${brokenFigures.total} probe logins failed`);
       expect(broken.state).toBe('failed');
       expect(broken.error.message).toMatch(/^update rolled back: Keycloak will not become ready: the Keycloak process exited; timeline: /);
-      expect(broken.error.message).toMatch(/Address already in use|port.*in use/i);
-      expect(broken.error.message).toMatch(/timeline: .*compatibility check.*stopped the old instance.*update failed.*rolled back: old instance ready/);
-      expect(await login(`http://127.0.0.1:${httpPort}`, 'kf-e2e', 'kf-probe', clientSecret)).toBe(true);
+      expect(broken.error.message).toMatch(/127\.0\.0\.1:1|Connection refused/);
+      expect(broken.error.message).toMatch(/timeline: .*compatibility check.*strategy \(side by side.*update failed.*stopped the new instance/);
+      expect(brokenFigures.failed).toBe(0);
+      expect(await login(baseUrl, 'kf-e2e', 'kf-probe', clientSecret)).toBe(true);
 
-      const probe = startProbe(`http://127.0.0.1:${httpPort}`, clientSecret);
+      const probe = startProbe(baseUrl, clientSecret);
       const updated = await runTask(fleet, agent.hostId, 'keycloak.update', { ...install, proxyHeaders: 'xforwarded', verifyLogin: goodLogin });
       const figures = await probe.stop();
       expectSucceeded(updated);
       expect(updated.output.outcome).toBe('updated');
       expect(updated.output.verify.checks.find((c: any) => c.name === 'login').ok).toBe(true);
+      const steps = updated.output.timeline.map((t: any) => t.step);
+      expect(steps).toEqual(
+        expect.arrayContaining([
+          'strategy',
+          'new instance ready',
+          'verified the new instance',
+          'switched traffic to the new instance',
+          'stopped the old instance',
+        ]),
+      );
+      expect(updated.output.timeline.find((t: any) => t.step === 'strategy').detail).toMatch(/^side by side/);
+      // Switched before the old one stopped: the old one never left the probe without an answer.
+      expect(steps.indexOf('switched traffic to the new instance')).toBeLessThan(steps.indexOf('stopped the old instance'));
       console.log(
         `[keycloak-process] update took ${((Date.parse(updated.finishedAt) - Date.parse(updated.startedAt)) / 1000).toFixed(1)}s; ` +
-          `probe: ${figures.failed}/${figures.total} logins failed, longest outage ${(figures.longestOutageMs / 1000).toFixed(1)}s (stop, then start)`,
+          `probe: ${figures.failed}/${figures.total} logins failed, longest outage ${figures.longestOutageMs} ms (side by side)`,
       );
-      // The process runtime stops before it starts: an outage, but a bounded one that ends.
-      expect(figures.longestOutageMs).toBeGreaterThan(0);
-      expect(await login(`http://127.0.0.1:${httpPort}`, 'kf-e2e', 'kf-probe', clientSecret)).toBe(true);
+      expect(figures.total).toBeGreaterThan(50);
+      expect(figures.failed).toBe(0);
+      expect(await login(baseUrl, 'kf-e2e', 'kf-probe', clientSecret)).toBe(true);
     },
     20 * 60_000,
   );

@@ -20,23 +20,29 @@ export class FrontPair {
     return !!this.http?.listening;
   }
 
-  /** Listens on the public ports (re-listening when they changed) and forwards to `backends`; on the same ports it only switches. */
+  /**
+   * Listens on the public ports and forwards to `backends`; on the same ports it only switches.
+   * New ports are listened on before the old ones close, so a port that is taken fails the call
+   * and leaves the front serving where it was (unless the new pair reuses one of the old ports).
+   */
   async open(ports: PortPair, backends: PortPair, upstream: UpstreamHeaders = 'none'): Promise<void> {
     if (this.isOpen && this.ports?.httpPort === ports.httpPort && this.ports.managementPort === ports.managementPort) {
       this.http!.switchTo(backends.httpPort, upstream);
       this.management!.switchTo(backends.managementPort, upstream);
       return;
     }
-    await this.close();
+    const current = this.ports ? [this.ports.httpPort, this.ports.managementPort] : [];
+    if (current.includes(ports.httpPort) || current.includes(ports.managementPort)) await this.close();
     const http = new FrontProxy('http', backends.httpPort, this.log, upstream);
     const management = new FrontProxy('management', backends.managementPort, this.log, upstream);
-    await http.listen(ports.httpPort);
     try {
+      await http.listen(ports.httpPort);
       await management.listen(ports.managementPort);
     } catch (err) {
-      await http.close();
+      await Promise.all([http.close(), management.close()]);
       throw err;
     }
+    await this.close();
     Object.assign(this, { http, management, ports });
   }
 

@@ -78,6 +78,17 @@ describe('KeycloakFront (a real front process)', () => {
     expect(await front.drain(a.ports, 1_000)).toBe(true);
   });
 
+  it('moving to ports that are taken fails and leaves it serving where it was', async () => {
+    const taken = await backend('taken');
+    try {
+      await expect(front.open(taken.ports, b.ports)).rejects.toThrow(`port ${taken.ports.httpPort} is already in use`);
+      expect(await get(pub.httpPort)).toBe('b-http');
+      expect(await front.isOpen()).toBe(true);
+    } finally {
+      for (const s of taken.servers) s.close();
+    }
+  });
+
   it('answers a malformed command with an error and keeps serving', async () => {
     const reply = await new Promise<string>((resolve) => {
       let text = '';
@@ -174,5 +185,26 @@ describe('KeycloakFront.ensure (the agent start and its watchdog)', () => {
     await saveInstance(stateDir, record('stopped'));
     expect(await KeycloakFront.ensure(stateDir, log)).toBe('no-front');
     await expect(get(pub.httpPort)).rejects.toThrow();
+  });
+
+  it('does the same for a process-runtime Keycloak behind a front, but not for one that listens on its public ports itself', async () => {
+    const docker = record('running');
+    const processRecord = (withBackends: boolean): KeycloakInstanceRecord => ({
+      ...docker,
+      runtime: 'process',
+      docker: undefined,
+      process: {
+        installDir: '/opt/kc/26.7.4-abc-a',
+        supervisor: 'child',
+        javaHome: '/jdk',
+        ...(withBackends ? { slot: 'a' as const, backendHttpPort: a.ports.httpPort, backendManagementPort: a.ports.managementPort } : {}),
+      },
+    });
+    await saveInstance(stateDir, processRecord(false));
+    expect(await KeycloakFront.ensure(stateDir, log)).toBe('no-front');
+    await saveInstance(stateDir, processRecord(true));
+    expect(await KeycloakFront.ensure(stateDir, log)).toBe('reopened');
+    expect(await get(pub.managementPort)).toBe('a-management');
+    await KeycloakFront.for(stateDir, log).close();
   });
 });

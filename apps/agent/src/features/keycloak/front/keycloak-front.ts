@@ -7,6 +7,7 @@ import { selfCommand } from '../../../self-command.js';
 import { frontControl, type FrontCommand, type FrontReply } from './front-control.js';
 import type { UpstreamHeaders } from './forwarded-headers.js';
 import type { PortPair } from './front-pair.js';
+import { frontBackends } from '../instance/front-backends.js';
 import { loadInstance } from '../instance/instance-store.js';
 
 export type { PortPair } from './front-pair.js';
@@ -44,21 +45,18 @@ export class KeycloakFront {
   }
 
   /**
-   * Starts the front of a running docker-runtime Keycloak when none serves (after a reboot, or if
+   * Starts the front of a running Keycloak that runs behind one when none serves (after a reboot, or if
    * it died). A serving front is left alone: it holds the latest switch, which the instance record
    * may not show yet mid-update. Says what it did; never throws (an error is logged).
    */
   static async ensure(stateDir: string, log: Logger): Promise<'no-front' | 'serving' | 'reopened' | 'failed'> {
     try {
       const record = await loadInstance(stateDir);
-      if (record?.runtime !== 'docker' || !record.docker || record.desiredState !== 'running') return 'no-front';
+      const backends = record && frontBackends(record);
+      if (!record || !backends || record.desiredState !== 'running') return 'no-front';
       const front = KeycloakFront.for(stateDir, log);
       if (await front.isOpen()) return 'serving';
-      await front.open(
-        record,
-        { httpPort: record.docker.backendHttpPort, managementPort: record.docker.backendManagementPort },
-        record.config.proxyHeaders ?? 'none',
-      );
+      await front.open(record, backends, record.config.proxyHeaders ?? 'none');
       return 'reopened';
     } catch (err) {
       log.error({ reason: (err as Error).message }, 'could not re-open the Keycloak front; Keycloak is unreachable on its public ports');

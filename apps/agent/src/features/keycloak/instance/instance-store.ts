@@ -22,6 +22,15 @@ export interface ProcessDeployment {
   installDir: string;
   supervisor: 'child' | 'systemd';
   javaHome: string;
+  /**
+   * Alternates between updates, so the next Keycloak gets its own dist, data dir and supervisor
+   * (pid file or unit) beside the running one. Absent on instances installed before the process
+   * runtime had a front: those listen on the public ports themselves until their next update.
+   */
+  slot?: 'a' | 'b';
+  /** Loopback ports this Keycloak listens on; the agent's front serves the public ports. Set with `slot`. */
+  backendHttpPort?: number;
+  backendManagementPort?: number;
 }
 
 /**

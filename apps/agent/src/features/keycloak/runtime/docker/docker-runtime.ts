@@ -13,6 +13,7 @@ import type { KeycloakRuntime, RuntimeContext, RuntimeStatus, VerifyEndpoints } 
 import type { KeycloakConfig, VerifyReport } from '../../keycloak-types.js';
 import { secretValue } from '../../instance/secret-value.js';
 import { UpdateRolledBack } from '../update-rolled-back.js';
+import { updateStrategy } from '../update-strategy.js';
 import { verifyFailure } from '../../verify/verify-failure.js';
 import { READY_LOG_LINES, waitReady } from '../wait-ready.js';
 import { ensureBundledDatabase } from './bundled-database.js';
@@ -355,15 +356,8 @@ export class DockerRuntime implements KeycloakRuntime {
       verdict === 'unavailable' ? 'update-compatibility unavailable in this Keycloak' : verdict === 'rolling' ? 'rolling update possible' : 'recreate needed',
     );
     ctx.note('pre-update backup', 'skipped: this agent has no backup task yet');
-    const sideBySide = verdict !== 'recreate' && config.database.kind !== 'dev-file';
-    ctx.note(
-      'strategy',
-      sideBySide
-        ? 'side by side: new container beside the old one, then switch'
-        : config.database.kind === 'dev-file'
-          ? 'recreate: a dev-file database cannot be shared'
-          : 'recreate: Keycloak needs the old instance stopped',
-    );
+    const { sideBySide, reason: strategy } = updateStrategy(verdict, config.database.kind, 'container');
+    ctx.note('strategy', strategy);
 
     const nextName = `${this.prefix}-next`;
     const nextSlot = sideBySide ? other(d.slot) : d.slot;

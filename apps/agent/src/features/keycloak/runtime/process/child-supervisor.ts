@@ -47,7 +47,8 @@ export class ChildSupervisor implements KeycloakSupervisor {
     if (!p || !alive(p.pid)) return undefined;
     const cmdline = await readFile(`/proc/${p.pid}/cmdline`, 'utf8').catch(() => undefined);
     // Without /proc (not Linux) the signal probe has to do.
-    if (cmdline !== undefined && !cmdline.includes(p.installDir)) return undefined;
+    // With the trailing slash: dist dirs of two slots share a prefix (26.7.4-<key> and 26.7.4-<key>-a).
+    if (cmdline !== undefined && !cmdline.includes(`${p.installDir}/`)) return undefined;
     const state = await readFile(`/proc/${p.pid}/stat`, 'utf8').catch(() => '');
     // A zombie is dead: its parent (an earlier agent) has not reaped it yet.
     if (/\) Z /.test(state)) return undefined;

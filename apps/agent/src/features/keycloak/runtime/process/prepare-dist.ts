@@ -13,9 +13,11 @@ export interface PrepareDistOptions {
   /** `kc.sh build` arguments and their key (see keycloakBuild). */
   build: string[];
   buildKey: string;
-  /** Holds one directory per version + build, and the download cache. */
+  /** Holds one directory per version + build (+ slot), and the download cache. */
   installRoot: string;
-  /** Shared by every installed dist (dev-file database, transaction logs), so an update keeps the data. */
+  /** Gives the dist its own directory per slot, so the same version and build can run twice during an update. */
+  slot?: 'a' | 'b';
+  /** What the dist's data/ links to: the dev-file database and transaction logs live there. */
   dataDir: string;
   javaHome: string;
   signal: AbortSignal;
@@ -55,7 +57,7 @@ async function tarball(opts: PrepareDistOptions): Promise<string> {
  * one). Reused when already there. Returns the directory.
  */
 export async function prepareDist(opts: PrepareDistOptions): Promise<string> {
-  const dir = join(opts.installRoot, `${opts.version}-${opts.buildKey}`);
+  const dir = join(opts.installRoot, `${opts.version}-${opts.buildKey}${opts.slot ? `-${opts.slot}` : ''}`);
   if (await exists(join(dir, BUILT_MARKER))) {
     opts.note(`distribution ${opts.version} already built for these options (${dir})`);
     return dir;

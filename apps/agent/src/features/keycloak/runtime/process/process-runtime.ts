@@ -1,16 +1,20 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Logger } from '@keyfleet/log';
 import { TaskFailure } from '../../../../task-failure.js';
-import { compatVerdict, type CompatVerdict } from '../compat-verdict.js';
+import { KeycloakFront } from '../../front/keycloak-front.js';
+import { frontBackends } from '../../instance/front-backends.js';
+import { keycloakStateDir, saveInstance, type KeycloakInstanceRecord, type ProcessDeployment } from '../../instance/instance-store.js';
 import { newInstanceRecord } from '../../instance/new-instance-record.js';
-import { keycloakStateDir, type KeycloakInstanceRecord } from '../../instance/instance-store.js';
-import { keycloakBuild } from '../keycloak-build.js';
-import { keycloakEnv } from '../keycloak-env.js';
-import type { KeycloakRuntime, RuntimeContext, RuntimeStatus, VerifyEndpoints } from '../keycloak-runtime.js';
 import type { KeycloakConfig, VerifyReport } from '../../keycloak-types.js';
-import { UpdateRolledBack } from '../update-rolled-back.js';
 import { verifyFailure } from '../../verify/verify-failure.js';
+import { compatVerdict, type CompatVerdict } from '../compat-verdict.js';
+import { freePort } from '../free-port.js';
+import { keycloakBuild } from '../keycloak-build.js';
+import { keycloakEnv, type KeycloakPlacement } from '../keycloak-env.js';
+import type { KeycloakRuntime, RuntimeContext, RuntimeStatus, VerifyEndpoints } from '../keycloak-runtime.js';
+import { UpdateRolledBack } from '../update-rolled-back.js';
+import { updateStrategy } from '../update-strategy.js';
 import { READY_LOG_LINES, waitReady } from '../wait-ready.js';
 import { ChildSupervisor } from './child-supervisor.js';
 import { findJavaHome } from './find-java-home.js';
@@ -20,14 +24,30 @@ import { runCommand } from './run-command.js';
 import { SystemdSupervisor } from './systemd-supervisor.js';
 
 const READY_TIMEOUT_MS = 5 * 60_000;
+const ROLLBACK_TIMEOUT_MS = 5 * 60_000;
+const DRAIN_TIMEOUT_MS = 30_000;
+
+type Slot = 'a' | 'b';
+const other = (slot: Slot): Slot => (slot === 'a' ? 'b' : 'a');
+
+/** Where one Keycloak listens and how this host reaches it directly (not through the front). */
+interface Listener {
+  placement: KeycloakPlacement;
+  baseUrl: string;
+  managementUrl: string;
+}
 
 /**
  * Keycloak from its server distribution, supervised as a detached child process (default)
- * or, with KEYFLEET_KEYCLOAK_SUPERVISOR=systemd on a root agent with systemctl, as the unit
- * keycloak-keyfleet.service. Dists live in <installRoot>/<version>-<build key>; all of them
- * share one data dir, so an update keeps the dev-file database.
+ * or, with KEYFLEET_KEYCLOAK_SUPERVISOR=systemd on a root agent with systemctl, as a systemd
+ * unit. Like the docker runtime, Keycloak listens on loopback backend ports and the agent's
+ * front serves the public ones, so an update starts the new Keycloak beside the old one, in the
+ * other slot (its own dist <installRoot>/<version>-<build key>-<slot>, data dir, pid file or
+ * unit keycloak-keyfleet-<slot>.service), verifies it and switches. A dev-file database lives in
+ * one data dir all slots share, so there the old Keycloak stops first.
  */
 export class ProcessRuntime implements KeycloakRuntime {
+  private readonly stateDir: string;
   private readonly ownDir: string;
   private readonly installRoot: string;
 
@@ -38,9 +58,14 @@ export class ProcessRuntime implements KeycloakRuntime {
   ) {
     // Absolute whatever the caller passed: kc.sh runs with its dist as working directory, and the
     // dists and their data symlink are recorded and compared as paths.
-    this.ownDir = resolve(keycloakStateDir(stateDir));
+    this.stateDir = resolve(stateDir);
+    this.ownDir = keycloakStateDir(this.stateDir);
     // A systemd service runs as its own user, which cannot enter the agent's 0700 state dir.
     this.installRoot = env.KEYFLEET_KEYCLOAK_HOME ? resolve(env.KEYFLEET_KEYCLOAK_HOME) : this.wantsSystemd() ? '/opt/keyfleet/keycloak' : this.ownDir;
+  }
+
+  private get front(): KeycloakFront {
+    return KeycloakFront.for(this.stateDir, this.log);
   }
 
   private wantsSystemd(): boolean {
@@ -59,24 +84,53 @@ export class ProcessRuntime implements KeycloakRuntime {
     return 'systemd';
   }
 
-  private supervisor(kind: 'child' | 'systemd', memoryLimitMb?: number): KeycloakSupervisor {
+  /** One supervisor per slot; no slot: an instance from before the front (keycloak.pid, keycloak-keyfleet.service). */
+  private supervisor(kind: 'child' | 'systemd', slot: Slot | undefined, memoryLimitMb?: number): KeycloakSupervisor {
+    const suffix = slot ? `-${slot}` : '';
     return kind === 'systemd'
-      ? new SystemdSupervisor({ environmentFile: join(this.ownDir, 'keycloak.env'), memoryLimitMb })
-      : new ChildSupervisor({ pidFile: join(this.ownDir, 'keycloak.pid'), logFile: join(this.ownDir, 'keycloak.log') });
+      ? new SystemdSupervisor({
+          environmentFile: join(this.ownDir, `keycloak${suffix}.env`),
+          memoryLimitMb,
+          unitName: slot ? `keycloak-keyfleet${suffix}.service` : undefined,
+        })
+      : new ChildSupervisor({ pidFile: join(this.ownDir, `keycloak${suffix}.pid`), logFile: join(this.ownDir, `keycloak${suffix}.log`) });
   }
 
   private supervisorOf(record: KeycloakInstanceRecord): KeycloakSupervisor {
-    return this.supervisor(deployment(record).supervisor, record.config.memoryLimitMb);
+    const d = deployment(record);
+    return this.supervisor(d.supervisor, d.slot, record.config.memoryLimitMb);
   }
 
-  private launchEnv(config: KeycloakConfig): Record<string, string> {
-    const env = keycloakEnv(config, { httpPort: config.httpPort, managementPort: config.managementPort });
+  private listener(record: KeycloakInstanceRecord): Listener {
+    const backends = frontBackends(record);
+    if (!backends) {
+      return {
+        placement: { httpPort: record.config.httpPort, managementPort: record.config.managementPort },
+        baseUrl: record.baseUrl,
+        managementUrl: record.managementUrl,
+      };
+    }
+    return {
+      // Loopback only: the world reaches it through the front, whose forwarding headers it trusts.
+      placement: { httpHost: '127.0.0.1', ...backends, frontAddress: '127.0.0.1' },
+      baseUrl: `http://127.0.0.1:${backends.httpPort}`,
+      managementUrl: `http://127.0.0.1:${backends.managementPort}`,
+    };
+  }
+
+  private launchEnv(config: KeycloakConfig, placement: KeycloakPlacement): Record<string, string> {
+    const env = keycloakEnv(config, placement);
     // Outside a container kc.sh caps the heap at 512 MB; a configured limit sizes it instead.
     if (config.memoryLimitMb) env.JAVA_OPTS_KC_HEAP = `-Xms64m -Xmx${Math.floor(config.memoryLimitMb * 0.7)}m`;
     return env;
   }
 
-  private async prepare(config: KeycloakConfig, ctx: RuntimeContext, javaHome: string): Promise<string> {
+  /** dev-file keeps its H2 database here, so every slot shares it; otherwise each slot has its own (transaction logs). */
+  private dataDir(config: KeycloakConfig, slot: Slot): string {
+    return join(this.installRoot, config.database.kind === 'dev-file' ? 'data' : `data-${slot}`);
+  }
+
+  private async prepare(config: KeycloakConfig, ctx: RuntimeContext, javaHome: string, slot: Slot): Promise<string> {
     const build = keycloakBuild(config);
     return prepareDist({
       distUrl: config.distUrl!,
@@ -84,54 +138,64 @@ export class ProcessRuntime implements KeycloakRuntime {
       build: build.args,
       buildKey: build.key,
       installRoot: this.installRoot,
-      dataDir: join(this.installRoot, 'data'),
+      slot,
+      dataDir: this.dataDir(config, slot),
       javaHome,
       signal: ctx.signal,
       note: (step) => ctx.note(step),
     });
   }
 
-  private async launch(record: KeycloakInstanceRecord, ctx: RuntimeContext): Promise<number> {
+  /** Starts the instance's own Keycloak and waits until it is ready on its own ports (not through the front). */
+  private async run(record: KeycloakInstanceRecord, signal: AbortSignal): Promise<number> {
     const supervisor = this.supervisorOf(record);
     const { installDir, javaHome } = deployment(record);
-    await supervisor.start({ installDir, javaHome, env: this.launchEnv(record.config) });
+    const at = this.listener(record);
+    await supervisor.start({ installDir, javaHome, env: this.launchEnv(record.config, at.placement) });
     return waitReady({
-      managementUrl: record.managementUrl,
-      baseUrl: record.baseUrl,
+      managementUrl: at.managementUrl,
+      baseUrl: at.baseUrl,
       timeoutMs: READY_TIMEOUT_MS,
-      signal: ctx.signal,
+      signal,
       dead: async () => ((await supervisor.status()).running ? undefined : 'the Keycloak process exited'),
       logTail: () => supervisor.logs(READY_LOG_LINES),
     });
   }
 
-  private record(
-    config: KeycloakConfig,
-    installDir: string,
-    supervisor: 'child' | 'systemd',
-    javaHome: string,
-    previous?: KeycloakInstanceRecord,
-  ): KeycloakInstanceRecord {
-    return newInstanceRecord(config, { runtime: 'process', process: { installDir, supervisor, javaHome } }, previous);
+  /** The front on the public ports (for an instance behind one), then Keycloak itself. */
+  private async launch(record: KeycloakInstanceRecord, signal: AbortSignal): Promise<number> {
+    const backends = frontBackends(record);
+    if (backends) await this.front.open(record.config, backends, record.config.proxyHeaders ?? 'none');
+    return this.run(record, signal);
+  }
+
+  private async deploymentFor(part: Omit<ProcessDeployment, 'backendHttpPort' | 'backendManagementPort'>): Promise<ProcessDeployment> {
+    return { ...part, backendHttpPort: await freePort(), backendManagementPort: await freePort() };
   }
 
   async install(config: KeycloakConfig, previous: KeycloakInstanceRecord | undefined, ctx: RuntimeContext): Promise<KeycloakInstanceRecord> {
     const kind = await this.supervisorKind();
     const java = await findJavaHome(this.log, this.env);
     ctx.note(`Java ${java.major} at ${java.path}`);
-    const installDir = await this.prepare(config, ctx, java.path);
-    if (previous?.runtime === 'process' && (await this.stop(previous))) ctx.note('stopped the running Keycloak to apply the new config');
-    const record = this.record(config, installDir, kind, java.path, previous);
-    const ms = await this.launch(record, ctx);
-    ctx.note(`started Keycloak ${config.version} (${kind === 'systemd' ? 'systemd unit' : 'supervised process'}); ready in ${(ms / 1000).toFixed(1)}s`);
+    const before = previous?.runtime === 'process' ? previous : undefined;
+    const slot = before?.process?.slot ?? 'a';
+    const installDir = await this.prepare(config, ctx, java.path, slot);
+    if (before && (await this.supervisorOf(before).stop())) ctx.note('stopped the running Keycloak to apply the new config');
+    const d = await this.deploymentFor({ installDir, supervisor: kind, javaHome: java.path, slot });
+    const record = newInstanceRecord(config, { runtime: 'process', process: d }, previous);
+    const ms = await this.launch(record, ctx.signal);
+    ctx.note(
+      `started Keycloak ${config.version} (${kind === 'systemd' ? 'systemd unit' : 'supervised process'}); ready in ${(ms / 1000).toFixed(1)}s behind the agent's front on ports ${config.httpPort}/${config.managementPort}`,
+    );
     return record;
   }
 
   async start(record: KeycloakInstanceRecord, ctx: RuntimeContext): Promise<void> {
-    await this.launch(record, ctx);
+    await this.launch(record, ctx.signal);
   }
 
   async stop(record: KeycloakInstanceRecord): Promise<boolean> {
+    if (frontBackends(record)) await this.front.close();
     return this.supervisorOf(record).stop();
   }
 
@@ -145,12 +209,13 @@ export class ProcessRuntime implements KeycloakRuntime {
 
   /** Runs `update-compatibility metadata` on the running dist and `check` on the new one. */
   private async compatibility(record: KeycloakInstanceRecord, next: KeycloakInstanceRecord, ctx: RuntimeContext): Promise<CompatVerdict> {
+    await mkdir(this.ownDir, { recursive: true, mode: 0o700 });
     const work = await mkdtemp(join(this.ownDir, '.compat-'));
     try {
       const file = join(work, 'metadata.json');
       const run = (r: KeycloakInstanceRecord, step: 'metadata' | 'check') =>
         runCommand(join(deployment(r).installDir, 'bin', 'kc.sh'), ['update-compatibility', step, '--optimized', `--file=${file}`], {
-          env: { PATH: process.env.PATH, LANG: 'C.UTF-8', JAVA_HOME: deployment(r).javaHome, ...this.launchEnv(r.config) },
+          env: { PATH: process.env.PATH, LANG: 'C.UTF-8', JAVA_HOME: deployment(r).javaHome, ...this.launchEnv(r.config, this.listener(r).placement) },
           signal: ctx.signal,
         });
       const metadata = await run(record, 'metadata');
@@ -162,6 +227,15 @@ export class ProcessRuntime implements KeycloakRuntime {
     }
   }
 
+  /**
+   * Side by side (a shared database and a rolling update possible): the new Keycloak starts in the
+   * other slot on its own loopback ports while the old one serves, is verified directly, then the
+   * front switches new requests to it; the old one drains and stops. Recreate (dev-file, or the
+   * compatibility check says so): the old one stops first and the front switches once the new one
+   * is verified. A failure before the switch stops the new one and leaves (or starts again) the
+   * old one. An instance from before the front held the public ports itself: it stops right
+   * before the front takes them over, a moment's outage once.
+   */
   async update(
     record: KeycloakInstanceRecord,
     config: KeycloakConfig,
@@ -169,40 +243,78 @@ export class ProcessRuntime implements KeycloakRuntime {
     verify: (at: VerifyEndpoints) => Promise<VerifyReport>,
   ): Promise<KeycloakInstanceRecord> {
     const old = deployment(record);
+    const oldBackends = frontBackends(record);
     const java = await findJavaHome(this.log, this.env);
-    const installDir = await this.prepare(config, ctx, java.path);
-    const next = this.record(config, installDir, old.supervisor, java.path, record);
+    const slot = old.slot ? other(old.slot) : 'a';
+    const installDir = await this.prepare(config, ctx, java.path, slot);
+    const next = newInstanceRecord(
+      config,
+      { runtime: 'process', process: await this.deploymentFor({ installDir, supervisor: old.supervisor, javaHome: java.path, slot }) },
+      record,
+    );
     const verdict = await this.compatibility(record, next, ctx);
     ctx.note(
       'compatibility check',
       verdict === 'unavailable' ? 'update-compatibility unavailable in this Keycloak' : verdict === 'rolling' ? 'rolling update possible' : 'recreate needed',
     );
-    // One Keycloak per port pair: the process runtime always stops the old one first.
     ctx.note('pre-update backup', 'skipped: this agent has no backup task yet');
-    await this.stop(record);
-    ctx.note('stopped the old instance');
-    let reason: string;
-    try {
-      const ms = await this.launch(next, ctx);
-      ctx.note('new instance ready', `${(ms / 1000).toFixed(1)}s`);
-      const report = await verify(next);
-      if (report.ok) {
-        ctx.note('verified the new instance');
-        await this.prune([old.installDir, installDir]);
-        return next;
-      }
-      reason = verifyFailure(report, 'verification failed');
-    } catch (err) {
-      if (ctx.signal.aborted) throw err;
-      reason = (err as Error).message;
+    const { sideBySide, reason: strategy } = updateStrategy(verdict, config.database.kind, 'instance');
+    ctx.note('strategy', strategy);
+
+    let oldStopped = false;
+    const stopOld = async (detail?: string) => {
+      await this.supervisorOf(record).stop();
+      oldStopped = true;
+      ctx.note('stopped the old instance', detail);
+    };
+    if (sideBySide) {
+      // A fresh data dir: the last run of this slot left transaction logs that must not be recovered here.
+      const data = this.dataDir(config, slot);
+      await rm(data, { recursive: true, force: true });
+      await mkdir(data, { recursive: true, mode: 0o700 });
+    } else {
+      await stopOld();
     }
-    ctx.note('update failed', reason.slice(0, 1000));
-    await this.stop(next);
-    const ms = await this.launch(record, ctx).catch((err: Error) => {
-      throw new Error(`update failed (${reason}) and the old instance did not come back: ${err.message}`);
-    });
-    ctx.note('rolled back: old instance ready', `${(ms / 1000).toFixed(1)}s`);
-    throw new UpdateRolledBack(reason);
+    const at = this.listener(next);
+    try {
+      const ms = await this.run(next, ctx.signal);
+      ctx.note('new instance ready', `${(ms / 1000).toFixed(1)}s on 127.0.0.1:${next.process!.backendHttpPort}/${next.process!.backendManagementPort}`);
+      const report = await verify({ baseUrl: at.baseUrl, managementUrl: at.managementUrl });
+      if (!report.ok) throw new Error(verifyFailure(report, 'verification failed'));
+      ctx.note('verified the new instance');
+      if (!oldStopped && !oldBackends) await stopOld('it listened on the public ports itself; the front takes them over');
+      await this.front.open(config, frontBackends(next)!, config.proxyHeaders ?? 'none');
+      ctx.note('switched traffic to the new instance');
+    } catch (err) {
+      const reason = ctx.signal.aborted ? `interrupted: ${(err as Error).message}` : (err as Error).message;
+      ctx.note('update failed', reason.slice(0, 1000));
+      await this.rollback(record, next, oldStopped, ctx, reason);
+      throw new UpdateRolledBack(reason);
+    }
+    // Saved at once: an agent restarting from here on must re-open the front to the new instance.
+    await saveInstance(this.stateDir, next);
+    if (!oldStopped) {
+      const drained = oldBackends ? await this.front.drain(oldBackends, DRAIN_TIMEOUT_MS) : true;
+      ctx.note('old instance drained', drained ? 'no requests in flight' : `requests still in flight after ${DRAIN_TIMEOUT_MS / 1000}s`);
+      await stopOld();
+    }
+    await this.prune([old.installDir, installDir]);
+    return next;
+  }
+
+  private async rollback(record: KeycloakInstanceRecord, next: KeycloakInstanceRecord, restart: boolean, ctx: RuntimeContext, reason: string): Promise<void> {
+    // A timed-out task still rolls back: on a signal of its own.
+    const signal = AbortSignal.timeout(ROLLBACK_TIMEOUT_MS);
+    try {
+      await this.supervisorOf(next).stop();
+      ctx.note('stopped the new instance');
+      if (restart) {
+        const ms = await this.launch(record, signal);
+        ctx.note('rolled back: old instance ready', `${(ms / 1000).toFixed(1)}s`);
+      }
+    } catch (err) {
+      throw new Error(`update failed (${reason}) and the rollback failed too: ${(err as Error).message}`);
+    }
   }
 
   /** Keeps the running dist and the one before it (for a manual way back); drops older ones. */
@@ -210,20 +322,21 @@ export class ProcessRuntime implements KeycloakRuntime {
     const entries = await readdir(this.installRoot, { withFileTypes: true }).catch(() => []);
     for (const e of entries) {
       const dir = join(this.installRoot, e.name);
-      if (!e.isDirectory() || !/^\d+\.\d+\.\d+-[0-9a-f]{12}$/.test(e.name) || keep.includes(dir)) continue;
+      if (!e.isDirectory() || !/^\d+\.\d+\.\d+-[0-9a-f]{12}(-[ab])?$/.test(e.name) || keep.includes(dir)) continue;
       await rm(dir, { recursive: true, force: true });
     }
   }
 
   async remove(record: KeycloakInstanceRecord): Promise<void> {
-    await this.supervisorOf(record).remove();
+    await this.front.close();
+    const kind = deployment(record).supervisor;
+    for (const slot of [undefined, 'a', 'b'] as const) await this.supervisor(kind, slot).remove();
     await this.prune([]);
-    await rm(join(this.installRoot, 'data'), { recursive: true, force: true });
-    await rm(join(this.installRoot, 'downloads'), { recursive: true, force: true });
+    for (const dir of ['data', 'data-a', 'data-b', 'downloads']) await rm(join(this.installRoot, dir), { recursive: true, force: true });
   }
 }
 
-function deployment(record: KeycloakInstanceRecord) {
+function deployment(record: KeycloakInstanceRecord): ProcessDeployment {
   if (!record.process) throw new TaskFailure('handler_error', 'the Keycloak instance record has no process deployment');
   return record.process;
 }

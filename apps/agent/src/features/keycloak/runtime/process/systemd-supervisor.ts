@@ -11,6 +11,8 @@ export interface SystemdSupervisorOptions {
   unitDir?: string;
   /** The unprivileged account Keycloak runs as; created when missing. */
   user?: string;
+  /** Default keycloak-keyfleet.service; one per slot, so an update runs the new Keycloak beside the old one. */
+  unitName?: string;
   memoryLimitMb?: number;
 }
 
@@ -28,10 +30,12 @@ export class SystemdSupervisor implements KeycloakSupervisor {
   readonly kind = 'systemd';
   private readonly unitDir: string;
   private readonly user: string;
+  private readonly unit: string;
 
   constructor(private readonly opts: SystemdSupervisorOptions) {
     this.unitDir = opts.unitDir ?? '/etc/systemd/system';
     this.user = opts.user ?? 'keycloak';
+    this.unit = opts.unitName ?? SYSTEMD_UNIT_NAME;
   }
 
   private async ensureUser(installDir: string): Promise<void> {
@@ -72,20 +76,20 @@ export class SystemdSupervisor implements KeycloakSupervisor {
       user: this.user,
       memoryLimitMb: this.opts.memoryLimitMb,
     });
-    await writeFileAtomic(join(this.unitDir, SYSTEMD_UNIT_NAME), unit, 0o644);
+    await writeFileAtomic(join(this.unitDir, this.unit), unit, 0o644);
     await systemctl('daemon-reload');
-    await systemctl('enable', SYSTEMD_UNIT_NAME);
-    await systemctl('restart', SYSTEMD_UNIT_NAME);
+    await systemctl('enable', this.unit);
+    await systemctl('restart', this.unit);
   }
 
   async stop(): Promise<boolean> {
     const was = (await this.status()).running;
-    await systemctl('stop', SYSTEMD_UNIT_NAME);
+    await systemctl('stop', this.unit);
     return was;
   }
 
   async status(): Promise<SupervisedStatus> {
-    const res = await runCommand('systemctl', ['show', SYSTEMD_UNIT_NAME, '--property=ActiveState,MainPID,ActiveEnterTimestamp']);
+    const res = await runCommand('systemctl', ['show', this.unit, '--property=ActiveState,MainPID,ActiveEnterTimestamp']);
     const props = Object.fromEntries(res.output.split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
     // A unit restarting after a crash is "activating", not "active": not running for anyone waiting on it.
     const running = props.ActiveState === 'active';
@@ -96,13 +100,13 @@ export class SystemdSupervisor implements KeycloakSupervisor {
   }
 
   async logs(lines: number): Promise<string> {
-    const res = await runCommand('journalctl', ['-u', SYSTEMD_UNIT_NAME, '-n', String(lines), '--no-pager', '-o', 'cat']);
+    const res = await runCommand('journalctl', ['-u', this.unit, '-n', String(lines), '--no-pager', '-o', 'cat']);
     return res.output;
   }
 
   async remove(): Promise<void> {
-    await runCommand('systemctl', ['disable', '--now', SYSTEMD_UNIT_NAME]);
-    await rm(join(this.unitDir, SYSTEMD_UNIT_NAME), { force: true });
+    await runCommand('systemctl', ['disable', '--now', this.unit]);
+    await rm(join(this.unitDir, this.unit), { force: true });
     await rm(this.opts.environmentFile, { force: true });
     await systemctl('daemon-reload');
   }
