@@ -3,6 +3,8 @@ export type { HubSubjectKind } from './subjects.js';
 export { ids } from './ids.js';
 export * from './envelope.js';
 export { encode, decode, DecodeError } from './codec.js';
+export { HOST_AUTH_MAX_SKEW_MS, HOST_AUTH_SCHEME, formatHostAuthorization, hostRequestPayload, parseHostAuthorization } from './host-request-signature.js';
+export type { HostRequest } from './host-request-signature.js';
 export { defineTask, isTaskDefinition } from './define-task.js';
 export type { TaskDefinition } from './define-task.js';
 export { taskDefinitions, taskDefinitionList, isTaskName } from './tasks/index.js';

@@ -1,5 +1,6 @@
 import type { HubFeature } from '../hub-feature.js';
+import { agentsFeature } from './agents/index.js';
 import { keycloakFeature } from './keycloak/index.js';
 
 /** Every capability plugged into this hub. */
-export const hubFeatures: readonly HubFeature[] = [keycloakFeature];
+export const hubFeatures: readonly HubFeature[] = [keycloakFeature, agentsFeature];
