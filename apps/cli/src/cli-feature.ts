@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import type { Command, Option } from 'commander';
 import type { CliContext } from './cli-context.js';
 
 /** What a capability (Keycloak, backups, …) adds to `hosts list` and `hosts show`. */
@@ -11,9 +11,22 @@ export interface HostFacts {
   details(ctx: CliContext, hostId: string): Promise<Array<[label: string, value: unknown]>>;
 }
 
+/** What a capability adds to `tokens create` (the agents feature: `--install`). */
+export interface TokenExtras {
+  /** Options of `tokens create` it handles. */
+  options: Option[];
+  /** Lines shown with the new token (and fields added to its JSON); none when its options are absent. */
+  describe(
+    ctx: CliContext,
+    token: { token: string; expiresAt: string },
+    opts: Record<string, unknown>,
+  ): Promise<Array<{ key: string; label: string; value: string }>>;
+}
+
 /** What a capability plugs into the CLI; `features/index.ts` lists them. */
 export interface CliFeature {
   readonly name: string;
   readonly commands: () => Command[];
   readonly hostFacts?: HostFacts;
+  readonly tokenExtras?: TokenExtras;
 }

@@ -1,21 +1,24 @@
 import { Command } from 'commander';
 import { cliContext } from '../cli-context.js';
+import type { CliFeature } from '../cli-feature.js';
 import { expectOk } from '../hub-client.js';
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-export function tokensCommand(): Command {
+export function tokensCommand(features: readonly CliFeature[] = []): Command {
   const tokens = new Command('tokens').description('enrollment tokens (single use) for new hosts');
+  const extras = features.flatMap((f) => (f.tokenExtras ? [f.tokenExtras] : []));
 
-  tokens
+  const create = tokens
     .command('create')
     .description('create an enrollment token; it is shown once')
     .option('--label <k=v>', 'label every host enrolled with it gets (repeatable)', collect, [])
     .option('--ttl <seconds>', 'how long the token stays valid', '3600')
     .action(async (opts: { label: string[]; ttl: string }, cmd: Command) => {
-      const { hub, hubUrl, output } = await cliContext(cmd);
+      const ctx = await cliContext(cmd);
+      const { hub, hubUrl, output } = ctx;
       const labels: Record<string, string> = {};
       for (const pair of opts.label) {
         const eq = pair.indexOf('=');
@@ -25,13 +28,16 @@ export function tokensCommand(): Command {
       const ttlSeconds = Number(opts.ttl);
       if (!Number.isInteger(ttlSeconds) || ttlSeconds <= 0) throw new Error(`bad --ttl "${opts.ttl}": expected a positive number of seconds`);
       const t = await expectOk(await hub.v1['enrollment-tokens'].$post({ json: { labels, ttlSeconds } }));
-      output.details(t, [
+      const more = (await Promise.all(extras.map((e) => e.describe(ctx, t, opts)))).flat();
+      output.details({ ...t, ...Object.fromEntries(more.map((m) => [m.key, m.value])) }, [
         ['id', t.id],
         ['token', t.token],
         ['expires', t.expiresAt],
         ['enroll with', `keyfleet-agent enroll --hub ${hubUrl} --token ${t.token}`],
+        ...more.map((m): [string, string] => [m.label, m.value]),
       ]);
     });
+  for (const option of extras.flatMap((e) => e.options)) create.addOption(option);
 
   tokens
     .command('list')

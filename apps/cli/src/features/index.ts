@@ -1,5 +1,6 @@
 import type { CliFeature } from '../cli-feature.js';
+import { agentsCliFeature } from './agents/index.js';
 import { keycloakCliFeature } from './keycloak/index.js';
 
 /** Every capability plugged into this CLI. */
-export const cliFeatures: readonly CliFeature[] = [keycloakCliFeature];
+export const cliFeatures: readonly CliFeature[] = [keycloakCliFeature, agentsCliFeature];
