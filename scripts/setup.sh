@@ -153,6 +153,30 @@ else
   ok "installed $(nats_version "$gobin/nats-server") at $gobin/nats-server"
 fi
 
+# --- versitygw (S3-compatible server for the backup storage tests) ---------------------------
+step versitygw
+VERSITYGW_VERSION=v1.8.0
+if [ -n "$gobin" ] && [ -x "$gobin/versitygw" ] && go version -m "$gobin/versitygw" </dev/null 2>/dev/null | grep -q "mod.*versitygw.*$VERSITYGW_VERSION"; then
+  ok "$VERSITYGW_VERSION at $gobin/versitygw"
+else
+  [ -n "$gobin" ] || die "versitygw is needed for the S3 backup tests and Go is missing to build it"
+  say "building versitygw $VERSITYGW_VERSION (go install; a few minutes, once)"
+  go install "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION" </dev/null
+  ok "installed at $gobin/versitygw"
+fi
+
+# --- pebble v2.10.3 (ACME test CA with validity profiles and ARI; Debian's 2.4 has neither) ---
+step pebble
+PEBBLE_VERSION=v2.10.3
+if [ -n "$gobin" ] && [ -x "$gobin/pebble" ] && go version -m "$gobin/pebble" </dev/null 2>/dev/null | grep -q "mod.*letsencrypt/pebble.*$PEBBLE_VERSION"; then
+  ok "$PEBBLE_VERSION at $gobin/pebble"
+else
+  [ -n "$gobin" ] || die "pebble $PEBBLE_VERSION is needed for the certificate tests and Go is missing to build it"
+  say "building pebble $PEBBLE_VERSION (go install; a minute, once)"
+  go install "github.com/letsencrypt/pebble/v2/cmd/pebble@$PEBBLE_VERSION" </dev/null
+  ok "installed at $gobin/pebble"
+fi
+
 # --- Keycloak distribution -------------------------------------------------------------------
 step "keycloak dist"
 dist=$(bash scripts/fetch-keycloak.sh </dev/null)

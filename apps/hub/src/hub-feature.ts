@@ -20,4 +20,15 @@ export interface HubFeature {
   readonly projections?: ResultProjections;
   /** Routes under /v1, built with the core's `createRouter` so errors share one shape. */
   readonly routes?: (deps: ApiDeps) => OpenAPIHono<AppEnv>;
+  /** Work beside the API (sweepers, schedulers), started with the hub and stopped before it closes. */
+  readonly services?: readonly HubService[];
+}
+
+/**
+ * A feature's background work. Several hubs may share one database, so a service either is
+ * idempotent on every hub or elects a leader itself (session-level advisory lock).
+ */
+export interface HubService {
+  readonly name: string;
+  start(deps: ApiDeps): Promise<{ stop(): Promise<void> }>;
 }

@@ -4,6 +4,7 @@ import { serve } from '@hono/node-server';
 import { createLogger, type Logger } from '@keyfleet/log';
 import type { NatsAuthority } from '@keyfleet/nats-auth';
 import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
+import type { ApiDeps } from './api/api-deps.js';
 import { createApp } from './api/create-app.js';
 import { hubFeatures } from './features/index.js';
 import { bootstrapAdminToken } from './auth/bootstrap-admin-token.js';
@@ -119,7 +120,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     cleanups.push(() => dispatcher.stop());
 
     const shutdown = new AbortController();
-    const app = createApp({
+    const apiDeps: ApiDeps = {
       db,
       dispatcher,
       revoker,
@@ -130,7 +131,12 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
       natsConnected: () => natsUp && !nc.isClosed(),
       log,
       shutdown: shutdown.signal,
-    }, hubFeatures);
+    };
+    const app = createApp(apiDeps, hubFeatures);
+    for (const service of hubFeatures.flatMap((f) => f.services ?? [])) {
+      const running = await service.start(apiDeps);
+      cleanups.push(() => running.stop());
+    }
     const host = opts.host ?? '127.0.0.1';
     const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
       const s = serve({ fetch: app.fetch, port: opts.port ?? 0, hostname: host }, () => resolve(s));

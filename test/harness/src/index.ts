@@ -23,3 +23,5 @@ export type { DockerEngine } from './docker-engine.js';
 export { ensurePostgresImage } from './docker-postgres-image.js';
 export { buildAgentArtifact } from './agent-artifact.js';
 export type { AgentArtifact } from './agent-artifact.js';
+export { startS3Server } from './s3-server.js';
+export type { S3Server } from './s3-server.js';

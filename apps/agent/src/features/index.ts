@@ -1,4 +1,5 @@
 import { composeFeatures } from '../compose-features.js';
+import { backupsFeature } from './backups/backups-feature.js';
 import { agentsFeature } from './agents/agents-feature.js';
 import { keycloakFeature } from './keycloak/keycloak-feature.js';
 import { systemFeature } from './system/system-feature.js';
@@ -7,4 +8,4 @@ import { systemFeature } from './system/system-feature.js';
  * Every feature of this agent build. A task type declared in proto that no feature handles, or
  * that two handle, fails the type check here.
  */
-export const features = composeFeatures([systemFeature, keycloakFeature, agentsFeature]);
+export const features = composeFeatures([systemFeature, keycloakFeature, agentsFeature, backupsFeature]);

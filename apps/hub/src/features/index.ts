@@ -1,6 +1,7 @@
 import type { HubFeature } from '../hub-feature.js';
 import { agentsFeature } from './agents/index.js';
+import { backupsFeature } from './backups/index.js';
 import { keycloakFeature } from './keycloak/index.js';
 
 /** Every capability plugged into this hub. */
-export const hubFeatures: readonly HubFeature[] = [keycloakFeature, agentsFeature];
+export const hubFeatures: readonly HubFeature[] = [keycloakFeature, agentsFeature, backupsFeature];

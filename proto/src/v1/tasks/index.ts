@@ -1,5 +1,7 @@
 import type { TaskDefinition } from '../define-task.js';
 import { agentDiagnostics } from './agent-diagnostics.js';
+import { backupDrill } from './backup-drill.js';
+import { backupRun } from './backup-run.js';
 import { keycloakInstall } from './keycloak-install.js';
 import { keycloakRestart, keycloakStart, keycloakStatus, keycloakStop } from './keycloak-lifecycle.js';
 import { keycloakRealmApply, keycloakRealmPlan } from './keycloak-realm.js';
@@ -26,6 +28,8 @@ const registered = [
   keycloakUpdate,
   keycloakRealmPlan,
   keycloakRealmApply,
+  backupRun,
+  backupDrill,
 ] as const;
 
 type Registered = (typeof registered)[number];

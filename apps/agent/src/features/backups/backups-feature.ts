@@ -1,0 +1,12 @@
+import { defineFeature } from '../../agent-feature.js';
+import { backupDrill } from './backup-drill.js';
+import { backupRun } from './backup-run.js';
+
+/** Backups of this host's Keycloak (write-only: this host holds recipients, never identities) and restore drills. */
+export const backupsFeature = defineFeature({
+  name: 'backups',
+  handlers: {
+    'backup.run': backupRun,
+    'backup.drill': backupDrill,
+  },
+});

@@ -1,0 +1,151 @@
+import { bytesText } from '@keyfleet/proto/v1';
+import { Command } from 'commander';
+import { cliContext, type CliContext } from '../../cli-context.js';
+import { CliExit } from '../../cli-exit.js';
+import { expectOk } from '../../hub-client.js';
+import { parseTarget } from '../../parse-target.js';
+import { TasksFailed } from '../../tasks-failed.js';
+import { backupsClient } from './backups-client.js';
+
+type Backup = Awaited<ReturnType<typeof showBackup>>;
+
+async function showBackup(ctx: CliContext, id: string) {
+  return expectOk(await backupsClient(ctx).backups[':id'].$get({ param: { id } }));
+}
+
+/** Polls the catalog until `done` says so; the hub records each step, so a restarted CLI sees the same. */
+async function waitFor(ctx: CliContext, id: string, done: (b: Backup) => boolean, timeoutMs = 4 * 3600_000): Promise<Backup> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  for (;;) {
+    const b = await showBackup(ctx, id);
+    if (done(b)) return b;
+    const line = `${id}: ${b.state}`;
+    if (line !== last) ctx.output.line(line);
+    last = line;
+    if (Date.now() > deadline) throw new CliExit(2, `gave up waiting for ${id}`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+const size = (n: number | null) => (n === null ? null : bytesText(n));
+
+export function backupsCommand(): Command {
+  const backups = new Command('backups').description('age-encrypted backups of each host’s Keycloak, their catalog and restore drills');
+
+  backups
+    .command('list')
+    .description('the catalog, newest first')
+    .option('--host <id>', 'only this host')
+    .option('--state <state>', 'running | stored | verified | failed | pruned')
+    .option('--limit <n>', 'at most this many', '100')
+    .action(async (opts: { host?: string; state?: string; limit: string }, cmd: Command) => {
+      const ctx = await cliContext(cmd);
+      const body = await expectOk(
+        await backupsClient(ctx).backups.$get({ query: { host: opts.host, state: opts.state as never, limit: opts.limit as never } }),
+      );
+      ctx.output.table(body, body.items, [
+        ['ID', (b) => b.id],
+        ['HOST', (b) => b.hostId],
+        ['STATE', (b) => b.state],
+        ['STARTED', (b) => b.startedAt],
+        ['SIZE', (b) => size(b.sizeBytes)],
+        ['KEYCLOAK', (b) => b.keycloakVersion],
+        ['DRILL', (b) => (b.lastDrill ? `${b.lastDrill.ok ? 'ok' : 'FAILED'} ${b.lastDrill.at}` : null)],
+        ['ERROR', (b) => b.error],
+      ]);
+    });
+
+  backups
+    .command('show')
+    .description('one backup with its manifest and last drill')
+    .argument('<id>', 'backup id (bk_…)')
+    .action(async (id: string, _opts: unknown, cmd: Command) => {
+      const ctx = await cliContext(cmd);
+      const b = await showBackup(ctx, id);
+      ctx.output.details(b, [
+        ['id', b.id],
+        ['host', b.hostId],
+        ['state', b.state],
+        ['error', b.error],
+        ['started', b.startedAt],
+        ['finished', b.finishedAt],
+        ['size', size(b.sizeBytes)],
+        ['sha256', b.sha256],
+        ['recipients', b.recipients.map((r) => `${r.name} (${r.recipient.slice(0, 12)}…)`).join(', ')],
+        ['keycloak', b.keycloakVersion],
+        ['storage', b.storage],
+        ['task', b.taskId],
+        ['realms', (b.manifest?.realms as Array<{ realm: string; users: number }> | undefined)?.map((r) => `${r.realm} (${r.users} users)`).join(', ')],
+        [
+          'last drill',
+          b.lastDrill
+            ? `${b.lastDrill.ok ? 'verified' : 'FAILED'} at ${b.lastDrill.at}${b.lastDrill.restoreMs ? `, restore ${(b.lastDrill.restoreMs / 1000).toFixed(1)}s` : ''}${b.lastDrill.error ? `: ${b.lastDrill.error}` : ''}`
+            : null,
+        ],
+      ]);
+    });
+
+  backups
+    .command('run')
+    .description('back up the targeted hosts now; each gets its own single-use upload target')
+    .requiredOption('--target <target>', 'host id | key=value[,key=value] | all')
+    .option('--wait', 'wait until each backup is stored (or failed); exit 1 if any failed')
+    .action(async (opts: { target: string; wait?: boolean }, cmd: Command) => {
+      const ctx = await cliContext(cmd);
+      const started = await expectOk(await backupsClient(ctx).backups.$post({ json: { target: parseTarget(opts.target) } }));
+      if (!opts.wait) {
+        ctx.output.table(started, started.backups, [
+          ['BACKUP', (b) => b.id],
+          ['HOST', (b) => b.hostId],
+          ['TASK', (b) => b.taskId],
+        ]);
+        return;
+      }
+      const done = await Promise.all(started.backups.map((b) => waitFor(ctx, b.id, (x) => x.state !== 'running')));
+      ctx.output.table(done, done, [
+        ['BACKUP', (b) => b.id],
+        ['HOST', (b) => b.hostId],
+        ['STATE', (b) => b.state],
+        ['SIZE', (b) => size(b.sizeBytes)],
+        ['ERROR', (b) => b.error],
+      ]);
+      const failed = done.filter((b) => b.state === 'failed').length;
+      if (failed) throw new TasksFailed(failed);
+    });
+
+  backups
+    .command('drill')
+    .description('prove a backup restores: decrypt, restore into a scratch database and compare with its manifest, on a drill host')
+    .argument('<id>', 'backup id (bk_…)')
+    .requiredOption('--on <host>', 'the drill host (it receives the identity for this drill)')
+    .requiredOption('--identity-secret <name>', 'hub secret holding the age identity (keyfleet secrets set <name> --from-file key.txt)')
+    .requiredOption('--scratch-url <url>', 'a Postgres the drill host may create and drop a scratch database on (postgres://user@host:port/db)')
+    .option('--scratch-password-secret <name>', 'hub secret with that Postgres user’s password')
+    .option('--wait', 'wait for the verdict; exit 1 if the drill failed')
+    .action(
+      async (id: string, opts: { on: string; identitySecret: string; scratchUrl: string; scratchPasswordSecret?: string; wait?: boolean }, cmd: Command) => {
+        const ctx = await cliContext(cmd);
+        const started = await expectOk(
+          await backupsClient(ctx).backups[':id'].drill.$post({
+            param: { id },
+            json: { hostId: opts.on, identitySecret: opts.identitySecret, scratchUrl: opts.scratchUrl, scratchPasswordSecret: opts.scratchPasswordSecret },
+          }),
+        );
+        ctx.output.line(`drill of ${id} on ${started.hostId}: task ${started.taskId}`);
+        if (!opts.wait) return;
+        const b = await waitFor(ctx, id, (x) => x.lastDrill?.taskId === started.taskId);
+        const drill = b.lastDrill!;
+        ctx.output.details(b, [
+          ['backup', b.id],
+          ['verdict', drill.ok ? 'verified' : 'FAILED'],
+          ['restore time', drill.restoreMs === undefined ? null : `${(drill.restoreMs / 1000).toFixed(1)}s`],
+          ...(drill.checks ?? []).map((c): [string, unknown] => [c.name, `${c.ok ? 'ok' : 'FAILED'}: ${c.detail}`]),
+          ['error', drill.error],
+        ]);
+        if (!drill.ok) throw new TasksFailed(1);
+      },
+    );
+
+  return backups;
+}

@@ -1,0 +1,283 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFleet, startPostgres, startS3Server, type AgentProcess, type Fleet, type PostgresServer, type S3Server } from '@keyfleet/test-harness';
+import { expectSucceeded, putSecret, runTask } from './keycloak-e2e.js';
+
+const run = promisify(execFile);
+
+/**
+ * Backup storage on a real S3-compatible server (versitygw, posix backend): the agent uploads
+ * parts to presigned URLs, the hub completes the multipart upload and checks what the store
+ * holds. The database is a real Postgres shaped like Keycloak's (the tables backups read) rather
+ * than a Keycloak, which backups.test.ts covers: here storage and faults are the subject, and a
+ * lock held on a table stops pg_dump exactly where a fault is to strike.
+ */
+describe('backups to S3 (versitygw): multipart through presigned URLs, faults', () => {
+  const started = Date.now();
+  let s3: S3Server;
+  let fleet: Fleet;
+  let kcDb: PostgresServer;
+  let agent: AgentProcess;
+  let drillHost: AgentProcess;
+  let work: string;
+  let keyFile: string;
+  let kid: string;
+  let firstBackup: string;
+  const USERS = 40;
+
+  const psql = async (url: string, query: string) => (await run('psql', ['-At', '-d', url, '-c', query])).stdout.trim();
+  const rootUrl = () => kcDb.url.replace(/\/[^/]*$/, '/postgres');
+
+  /** Holds ACCESS EXCLUSIVE on the filler table, so pg_dump waits; `release` lets it go on. */
+  async function lockFiller(): Promise<{ release(): Promise<void> }> {
+    const child: ChildProcess = spawn('psql', ['-d', kcDb.url, '-v', 'ON_ERROR_STOP=1'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const locked = new Promise<void>((resolve) => child.stdout!.on('data', (d: Buffer) => d.toString().includes('locked') && resolve()));
+    child.stdin!.write("BEGIN; LOCK TABLE filler IN ACCESS EXCLUSIVE MODE; SELECT 'locked';\n");
+    await locked;
+    return {
+      async release() {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.stdin!.end('COMMIT;\n');
+        await exited;
+      },
+    };
+  }
+
+  /** The positive signal that a backup reached pg_dump and waits there on the lock. */
+  async function pgDumpWaiting(): Promise<void> {
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      const n = await psql(rootUrl(), `SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pg_dump' AND wait_event_type = 'Lock'`);
+      if (n !== '0') return;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new Error('pg_dump never started waiting on the lock');
+  }
+
+  async function waitBackup(id: string, done: (b: any) => boolean, timeoutMs = 120_000): Promise<any> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const b = (await fleet.api.call('GET', `/v1/backups/${id}`)).body;
+      if (done(b)) return b;
+      if (Date.now() > deadline) throw new Error(`backup ${id} stayed ${b.state}: ${JSON.stringify(b)}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+
+  beforeAll(async () => {
+    work = await mkdtemp(join(tmpdir(), 'kf-backups-s3-'));
+    [s3, kcDb] = await Promise.all([startS3Server(), startPostgres()]);
+    fleet = await startFleet({
+      hubEnv: {
+        KEYFLEET_BACKUP_STORAGE: 's3',
+        KEYFLEET_BACKUP_S3_ENDPOINT: s3.endpoint,
+        KEYFLEET_BACKUP_S3_BUCKET: s3.bucket,
+        KEYFLEET_BACKUP_SWEEP_MS: '1000',
+      },
+    });
+    await putSecret(fleet, 'backup-s3-access-key-id', s3.accessKeyId);
+    await putSecret(fleet, 'backup-s3-secret-access-key', s3.secretAccessKey);
+
+    // Keycloak's tables that a backup reads, one realm with users and a key pair, and 24 MiB of
+    // incompressible rows so the dump spans two 16 MiB parts.
+    const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const spki = publicKey.export({ type: 'spki', format: 'der' });
+    kid = createHash('sha256').update(spki).digest('base64url');
+    await psql(
+      kcDb.url,
+      `CREATE TABLE realm (id text PRIMARY KEY, name text);
+       CREATE TABLE user_entity (id text PRIMARY KEY, realm_id text, username text);
+       CREATE TABLE client (id text PRIMARY KEY, realm_id text);
+       CREATE TABLE keycloak_group (id text PRIMARY KEY, realm_id text);
+       CREATE TABLE component (id text PRIMARY KEY, realm_id text, provider_type text, provider_id text);
+       CREATE TABLE component_config (id text PRIMARY KEY, component_id text, name text, value text);
+       CREATE TABLE filler (id int PRIMARY KEY, data bytea);
+       INSERT INTO realm VALUES ('r1', 'shop');
+       INSERT INTO user_entity SELECT 'u' || g, 'r1', 'user' || g FROM generate_series(1, ${USERS}) g;
+       INSERT INTO client VALUES ('c1', 'r1'), ('c2', 'r1');
+       INSERT INTO keycloak_group VALUES ('g1', 'r1');
+       INSERT INTO component VALUES ('k1', 'r1', 'org.keycloak.keys.KeyProvider', 'ecdsa-generated');
+       INSERT INTO component_config VALUES ('cc1', 'k1', 'ecdsaPublicKey', '${spki.toString('base64')}');`,
+    );
+    await new Promise<void>((resolve, reject) => {
+      const copy = spawn('psql', ['-d', kcDb.url, '-v', 'ON_ERROR_STOP=1', '-c', 'COPY filler (id, data) FROM STDIN'], {
+        stdio: ['pipe', 'ignore', 'inherit'],
+      });
+      copy.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`COPY exited ${code}`))));
+      for (let i = 0; i < 24; i++) copy.stdin!.write(`${i}\t\\\\x${randomBytes(1024 * 1024).toString('hex')}\n`);
+      copy.stdin!.end('\\.\n');
+    });
+    agent = await fleet.addAgent({ heartbeatIntervalMs: 2_000 });
+    drillHost = await fleet.addAgent({ labels: { 'keyfleet.io/drill': 'true' }, heartbeatIntervalMs: 2_000 });
+    const db = new URL(kcDb.url);
+    const now = new Date().toISOString();
+    const config = {
+      version: '26.4.7',
+      runtime: 'process',
+      database: { kind: 'external', url: `jdbc:postgresql://${db.host}${db.pathname}`, username: db.username, password: { $secret: 'kc-db', value: 'trust' } },
+      hostname: 'http://127.0.0.1:1',
+      httpPort: 1,
+      managementPort: 2,
+      features: [],
+      bootstrapAdmin: { username: 'admin', password: { $secret: 'kc-admin', value: 'unused' } },
+    };
+    // The record keycloak.install would leave, for a Keycloak that is stopped.
+    await mkdir(join(agent.stateDir, 'keycloak'), { recursive: true, mode: 0o700 });
+    const record = {
+      runtime: 'process',
+      version: '26.4.7',
+      baseUrl: 'http://127.0.0.1:1',
+      managementUrl: 'http://127.0.0.1:2',
+      hostname: 'http://127.0.0.1:1',
+      httpPort: 1,
+      managementPort: 2,
+      adminUser: 'admin',
+      adminPassword: 'unused',
+      configHash: 'test',
+      config,
+      desiredState: 'stopped',
+      installedAt: now,
+      updatedAt: now,
+    };
+    await writeFile(join(agent.stateDir, 'keycloak', 'instance.json'), JSON.stringify(record), { mode: 0o600 });
+    keyFile = join(work, 'key.txt');
+    await run('age-keygen', ['-o', keyFile]);
+    const recipient = /public key: (age1\S+)/.exec(await readFile(keyFile, 'utf8'))![1];
+    expect((await fleet.api.call('POST', '/v1/backup-keys', { name: 'dr', recipient })).status).toBe(201);
+    await putSecret(fleet, 'backup-identity', await readFile(keyFile, 'utf8'));
+  }, 5 * 60_000);
+
+  afterAll(async () => {
+    await fleet?.stop();
+    await Promise.all([kcDb?.stop(), s3?.stop()]);
+    if (work) await rm(work, { recursive: true, force: true });
+    console.log(`[backups-s3] file took ${((Date.now() - started) / 1000).toFixed(0)}s`);
+  }, 120_000);
+
+  it(
+    'uploads in parts to presigned URLs; the hub checks the object S3 holds; the upload token reads nothing; a drill verifies it',
+    async () => {
+      const r = await fleet.api.call('POST', '/v1/backups', { target: { hostId: agent.hostId } });
+      expect(r.status, JSON.stringify(r.body)).toBe(201);
+      const { id, taskId } = r.body.backups[0];
+      const b = await waitBackup(id, (x) => x.state !== 'running');
+      expect(b.state, b.error).toBe('stored');
+      expect(b.storage).toBe('s3');
+      // `stored` comes with the upload's complete, a moment before the task's own result.
+      const task = await fleet.api.waitForTask(taskId, ['succeeded', 'failed'], 60_000);
+      expectSucceeded(task);
+      console.log(
+        `[backups-s3] ${id}: ${b.sizeBytes} bytes in ${(task.output.durationMs / 1000).toFixed(1)}s, agent peak RSS ${Math.round(task.output.peakRssBytes / 1048576)} MiB`,
+      );
+      const detail = (await fleet.api.call('GET', `/v1/backups/${id}`)).body;
+      expect(detail.manifest.realms).toEqual([{ realm: 'shop', users: USERS, clients: 2, groups: 1, kids: [kid] }]);
+      // The dump spans several tar entries (and several S3 parts).
+      expect(detail.manifest.database.parts.length).toBe(Math.ceil(detail.manifest.database.size / (4 * 1024 * 1024)));
+      expect(b.sizeBytes).toBeGreaterThan(16 * 1024 * 1024);
+
+      // The object as versitygw stores it (posix backend: <root>/<bucket>/<key>).
+      const object = join(s3.dir, s3.bucket, agent.hostId, `${id}.tar.age`);
+      const bytes = await readFile(object);
+      expect(bytes.length).toBe(b.sizeBytes);
+      expect(createHash('sha256').update(bytes).digest('hex')).toBe(b.sha256);
+      const { stdout } = await run('bash', ['-c', `set -o pipefail; age -d -i ${keyFile} ${object} | tar -t`]);
+      expect(stdout.trim().split('\n').at(-1)).toBe('manifest.json');
+
+      expect(await psql(fleet.pg.url, `SELECT count(*) FROM secrets WHERE name = 'backup-upload.${id}'`)).toBe('0');
+      firstBackup = id;
+
+      const drill = await fleet.api.call('POST', `/v1/backups/${id}/drill`, {
+        hostId: drillHost.hostId,
+        identitySecret: 'backup-identity',
+        scratchUrl: rootUrl(),
+      });
+      expect(drill.status, JSON.stringify(drill.body)).toBe(201);
+      const verified = await waitBackup(id, (x) => x.lastDrill?.taskId === drill.body.taskId);
+      expect(verified.state, JSON.stringify(verified.lastDrill)).toBe('verified');
+      expect(verified.lastDrill.checks.find((c: any) => c.name === 'signing-keys').ok).toBe(true);
+    },
+    5 * 60_000,
+  );
+
+  it(
+    'an agent killed mid-backup: the backup fails, is never listed usable, and the multipart upload is aborted',
+    async () => {
+      const lock = await lockFiller();
+      const r = await fleet.api.call('POST', '/v1/backups', { target: { hostId: agent.hostId } });
+      expect(r.status).toBe(201);
+      const { id } = r.body.backups[0];
+      try {
+        await pgDumpWaiting();
+        // While it runs, the agent's upload token (in its journal) opens nothing but its own parts.
+        const journal = join(agent.stateDir, 'journal');
+        const entry = JSON.parse(await readFile(join(journal, (await readdir(journal)).find((f) => f.includes(r.body.backups[0].taskId))!), 'utf8'));
+        const uploadToken = entry.params.upload.token.value as string;
+        expect(uploadToken).toMatch(/^kfb_/);
+        const own = await fetch(`${fleet.hub.url}/v1/backup-uploads/${id}/parts/1`, { method: 'POST', headers: { authorization: `Bearer ${uploadToken}` } });
+        expect(own.status).toBe(200);
+        for (const [method, path] of [
+          ['GET', `/v1/backup-downloads/${id}`],
+          ['GET', `/v1/backup-downloads/${firstBackup}`],
+          ['POST', `/v1/backup-uploads/${firstBackup}/parts/1`],
+          ['POST', `/v1/backup-uploads/${firstBackup}/complete`],
+          ['GET', '/v1/backups'],
+          ['GET', `/v1/backups/${firstBackup}`],
+        ] as const) {
+          const res = await fetch(`${fleet.hub.url}${path}`, {
+            method,
+            headers: { authorization: `Bearer ${uploadToken}`, 'content-type': 'application/json' },
+            body: path.endsWith('complete') ? JSON.stringify({ size: 1, sha256: '0'.repeat(64), manifest: {} }) : undefined,
+          });
+          expect(res.status, `${method} ${path}`).toBe(401);
+        }
+        await agent.kill('SIGKILL');
+      } finally {
+        await lock.release();
+      }
+      await agent.start();
+      const b = await waitBackup(id, (x) => x.state === 'failed');
+      expect(b.error).toMatch(/interrupted/);
+      await waitBackup(id, () => true);
+      const deadline = Date.now() + 30_000;
+      while ((await psql(fleet.pg.url, `SELECT upload_state FROM backups WHERE id = '${id}'`)) !== 'closed') {
+        if (Date.now() > deadline) throw new Error('the sweeper did not clean up the failed backup');
+        await new Promise((res) => setTimeout(res, 250));
+      }
+      await expect(stat(join(s3.dir, s3.bucket, agent.hostId, `${id}.tar.age`))).rejects.toThrow(/ENOENT/);
+      const stored = (await fleet.api.call('GET', `/v1/backups?host=${agent.hostId}&state=stored`)).body.items.map((x: any) => x.id);
+      expect(stored).not.toContain(id);
+    },
+    3 * 60_000,
+  );
+
+  it(
+    'the object store going down during the upload fails the backup with the reason',
+    async () => {
+      const lock = await lockFiller();
+      const r = await fleet.api.call('POST', '/v1/backups', { target: { hostId: agent.hostId } });
+      expect(r.status).toBe(201);
+      const { id, taskId } = r.body.backups[0];
+      try {
+        await pgDumpWaiting();
+        await s3.kill();
+      } finally {
+        await lock.release();
+      }
+      const task = await fleet.api.waitForTask(taskId, ['failed', 'succeeded'], 120_000);
+      expect(task.state).toBe('failed');
+      expect(task.error.message).toMatch(/part|object store|fetch failed|ECONNREFUSED/i);
+      const b = await waitBackup(id, (x) => x.state === 'failed');
+      expect(b.error).toBeTruthy();
+      // With storage down, a new backup is refused up front with the reason.
+      const refused = await fleet.api.call('POST', '/v1/backups', { target: { hostId: agent.hostId } });
+      expect(refused.status).toBe(503);
+      expect(refused.body.error).toMatch(/backup storage is unavailable/);
+    },
+    3 * 60_000,
+  );
+});

@@ -1,0 +1,298 @@
+import { execFile } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  ensureKeycloakDist,
+  findJavaHome,
+  repoRoot,
+  startFleet,
+  startPostgres,
+  type AgentProcess,
+  type Fleet,
+  type KeycloakDist,
+  type PostgresServer,
+} from '@keyfleet/test-harness';
+import { adminCall, expectSucceeded, freePort, keycloakAgent, killProcessRuntime, mb, putSecret, runTask } from './keycloak-e2e.js';
+
+const run = promisify(execFile);
+const USERS = 55;
+
+/**
+ * Backups against a real Keycloak (process runtime) on a real Postgres, through the real hub and
+ * agents: fail closed without recipients → backup → the stock tools (age, tar, pg_restore) by hand
+ * → a drill on a separate drill host → a flipped byte fails the drill, naming the backup.
+ */
+describe('backups of a real Keycloak (local storage on the hub)', () => {
+  const started = Date.now();
+  let fleet: Fleet;
+  let kcDb: PostgresServer;
+  let agent: AgentProcess;
+  let drillHost: AgentProcess;
+  let dist: KeycloakDist;
+  let httpPort: number;
+  let work: string;
+  let backupDir: string;
+  let keyFile: string;
+  let identity: string;
+  let recipient: string;
+  let backupId: string;
+  let objectPath: string;
+  const adminPassword = randomBytes(18).toString('base64url');
+  const themeFile = 'keycloak/themes/kf-custom/login/theme.properties';
+  const themeText = `parent=keycloak\n# ${randomBytes(8).toString('hex')}\n`;
+
+  const cli = (args: string[]) =>
+    new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = execFile(
+        join(repoRoot, 'keyfleet'),
+        args,
+        { env: { ...process.env, KEYFLEET_HUB: fleet.hub.url, KEYFLEET_TOKEN: fleet.hub.adminToken }, timeout: 5 * 60_000 },
+        (_err, stdout, stderr) => resolve({ code: child.exitCode, stdout: String(stdout), stderr: String(stderr) }),
+      );
+    });
+  const psql = async (url: string, query: string) => (await run('psql', ['-At', '-d', url, '-c', query])).stdout.trim();
+
+  beforeAll(async () => {
+    work = await mkdtemp(join(tmpdir(), 'kf-backups-e2e-'));
+    backupDir = join(work, 'store');
+    [dist, fleet, kcDb] = await Promise.all([
+      ensureKeycloakDist(),
+      startFleet({ hubEnv: { KEYFLEET_BACKUP_DIR: backupDir, KEYFLEET_BACKUP_SWEEP_MS: '1000' } }),
+      startPostgres(),
+    ]);
+    agent = await keycloakAgent(fleet, { JAVA_HOME: findJavaHome() });
+    drillHost = await fleet.addAgent({ labels: { 'keyfleet.io/drill': 'true' }, heartbeatIntervalMs: 2_000 });
+    httpPort = await freePort();
+    const managementPort = await freePort();
+    await putSecret(fleet, 'kc-admin', adminPassword);
+    await putSecret(fleet, 'kc-db', 'unused-with-trust-auth');
+    const db = new URL(kcDb.url);
+    const install = await runTask(fleet, agent.hostId, 'keycloak.install', {
+      version: dist.version,
+      runtime: 'process',
+      distUrl: dist.tarball,
+      database: { kind: 'external', url: `jdbc:postgresql://${db.host}${db.pathname}`, username: db.username, password: { $secret: 'kc-db' } },
+      hostname: `http://127.0.0.1:${httpPort}`,
+      httpPort,
+      managementPort,
+      bootstrapAdmin: { username: 'admin', password: { $secret: 'kc-admin' } },
+    });
+    expectSucceeded(install);
+    const base = `http://127.0.0.1:${httpPort}`;
+    await adminCall(base, adminPassword, 'POST', '/realms', { realm: 'kf-backup', enabled: true });
+    for (let i = 0; i < USERS; i++) {
+      await adminCall(base, adminPassword, 'POST', '/realms/kf-backup/users', { username: `user${i}`, enabled: true, email: `user${i}@example.com` });
+    }
+    for (const clientId of ['web', 'api']) await adminCall(base, adminPassword, 'POST', '/realms/kf-backup/clients', { clientId, publicClient: true });
+    for (const name of ['staff', 'admins']) await adminCall(base, adminPassword, 'POST', '/realms/kf-backup/groups', { name });
+    // A custom theme in the Keycloak home, as an operator would drop one in.
+    const record = JSON.parse(await readFile(join(agent.stateDir, 'keycloak', 'instance.json'), 'utf8')) as { process: { installDir: string } };
+    await mkdir(join(record.process.installDir, 'themes', 'kf-custom', 'login'), { recursive: true });
+    await writeFile(join(record.process.installDir, 'themes', 'kf-custom', 'login', 'theme.properties'), themeText);
+
+    keyFile = join(work, 'backup-key.txt');
+    await run('age-keygen', ['-o', keyFile]);
+    const keyText = await readFile(keyFile, 'utf8');
+    identity = /AGE-SECRET-KEY-1\S+/.exec(keyText)![0];
+    recipient = /public key: (age1\S+)/.exec(keyText)![1]!;
+  }, 15 * 60_000);
+
+  afterAll(async () => {
+    if (agent) await killProcessRuntime(agent.stateDir);
+    await fleet?.stop();
+    await kcDb?.stop();
+    if (work) await rm(work, { recursive: true, force: true });
+    console.log(`[backups] file took ${((Date.now() - started) / 1000).toFixed(0)}s`);
+  }, 120_000);
+
+  it('refuses to back up without recipients, refuses an identity as a recipient, and takes the public key from an age-keygen file', async () => {
+    const refused = await fleet.api.call('POST', '/v1/backups', { target: { hostId: agent.hostId } });
+    expect(refused.status).toBe(409);
+    expect(refused.body.error).toMatch(/no backup recipients/);
+
+    const secret = await fleet.api.call('POST', '/v1/backup-keys', { name: 'oops', recipient: identity });
+    expect(secret.status).toBe(400);
+    expect(JSON.stringify(secret.body)).not.toContain(identity.slice(20));
+
+    const added = await cli(['backup-keys', 'add', '--name', 'dr-offline', '--from-file', keyFile]);
+    expect(added.code, added.stderr).toBe(0);
+    expect(added.stdout).toContain(recipient);
+    // A second key, retired: new backups are not encrypted to it (the next test checks).
+    const other = /# public key: (age1\S+)/.exec((await run('age-keygen')).stdout)?.[1];
+    const second = await fleet.api.call('POST', '/v1/backup-keys', { name: 'old', recipient: other });
+    expect(second.status, JSON.stringify(second.body)).toBe(201);
+    const retired = await cli(['backup-keys', 'retire', second.body.id]);
+    expect(retired.code, retired.stderr).toBe(0);
+    const listed = await cli(['backup-keys', 'list', '-o', 'json']);
+    const items = JSON.parse(listed.stdout).items;
+    expect(items.map((k: any) => [k.recipient, k.retiredAt === null])).toEqual([
+      [recipient, true],
+      [other, false],
+    ]);
+    // The identity never reached the hub: not in its database, not in the audit log.
+    expect(await psql(fleet.pg.url, `SELECT count(*) FROM audit_log WHERE detail::text LIKE '%AGE-SECRET-KEY%'`)).toBe('0');
+  });
+
+  it(
+    'backs up Keycloak (dump, config, theme, manifest) as one age-encrypted stream; the hub stores it only after checking it',
+    async () => {
+      const t0 = Date.now();
+      const r = await cli(['backups', 'run', '--target', agent.hostId, '--wait', '-o', 'json']);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      const [done] = JSON.parse(r.stdout);
+      expect(done.state).toBe('stored');
+      backupId = done.id;
+      const shown = await fleet.api.call('GET', `/v1/backups/${backupId}`);
+      const b = shown.body;
+      // `stored` comes with the upload's complete, a moment before the task's own result.
+      const task = { body: await fleet.api.waitForTask(b.taskId, ['succeeded', 'failed'], 60_000) };
+      expectSucceeded(task.body);
+      console.log(
+        `[backups] backup ${backupId}: ${b.sizeBytes} bytes encrypted, dump ${task.body.output.dumpBytes} bytes, ${task.body.output.files} files, agent took ${(task.body.output.durationMs / 1000).toFixed(1)}s (CLI round trip ${((Date.now() - t0) / 1000).toFixed(1)}s), agent peak RSS ${mb(task.body.output.peakRssBytes)}`,
+      );
+      expect(b.recipients.map((x: any) => x.recipient)).toEqual([recipient]);
+      expect(b.keycloakVersion).toBe(dist.version);
+      const realm = b.manifest.realms.find((x: any) => x.realm === 'kf-backup');
+      expect(realm).toMatchObject({ users: USERS, groups: 2 });
+      expect(realm.clients).toBeGreaterThanOrEqual(2);
+      expect(realm.kids.length).toBeGreaterThanOrEqual(1);
+      // The kids are those the live Keycloak publishes.
+      const jwks = (await (await fetch(`http://127.0.0.1:${httpPort}/realms/kf-backup/protocol/openid-connect/certs`)).json()) as {
+        keys: Array<{ kid: string }>;
+      };
+      expect(realm.kids).toEqual(jwks.keys.map((k) => k.kid).sort());
+      expect(b.manifest.files.map((f: any) => f.path)).toEqual(
+        expect.arrayContaining(['keyfleet/keycloak-config.json', themeFile, 'keycloak/conf/keycloak.conf']),
+      );
+
+      // What storage holds is exactly what the catalog says, and nothing partial is left.
+      objectPath = join(backupDir, agent.hostId, `${backupId}.tar.age`);
+      const bytes = await readFile(objectPath);
+      expect(bytes.length).toBe(b.sizeBytes);
+      expect(createHash('sha256').update(bytes).digest('hex')).toBe(b.sha256);
+      expect((await readdir(join(backupDir, agent.hostId))).filter((f) => f.endsWith('.partial'))).toEqual([]);
+      expect(bytes.subarray(0, 21).toString()).toBe('age-encryption.org/v1');
+      // The config in the backup holds secret references, never their values.
+      expect((await run('bash', ['-c', `age -d -i ${keyFile} ${objectPath} | tar -xO keyfleet/keycloak-config.json`])).stdout).not.toContain(adminPassword);
+
+      // The backed-up host never held an identity: nothing in its state dir opens the backup.
+      const { stdout: found } = await run('grep', ['-rl', 'AGE-SECRET-KEY', agent.stateDir]).catch((e: { stdout: string }) => ({ stdout: e.stdout }));
+      expect(found.trim()).toBe('');
+      // The upload token was single use: writing again is refused.
+      const again = await fetch(`${fleet.hub.url}/v1/backup-uploads/${backupId}`, { method: 'PUT', body: 'x', headers: { authorization: 'Bearer kfb_guess' } });
+      expect(again.status).toBe(401);
+    },
+    10 * 60_000,
+  );
+
+  it(
+    'restores by hand with the stock tools alone: age -d, tar, pg_restore give the same counts and files',
+    async () => {
+      const out = join(work, 'manual');
+      await mkdir(out);
+      await run('bash', ['-c', `set -o pipefail; age -d -i ${keyFile} ${objectPath} | tar -x -C ${out}`]);
+      const manifest = JSON.parse(await readFile(join(out, 'manifest.json'), 'utf8'));
+      expect(await readFile(join(out, themeFile), 'utf8')).toBe(themeText);
+      for (const f of manifest.files) {
+        expect(
+          createHash('sha256')
+            .update(await readFile(join(out, f.path)))
+            .digest('hex'),
+          f.path,
+        ).toBe(f.sha256);
+      }
+      await psql(kcDb.url.replace(/\/[^/]*$/, '/postgres'), 'CREATE DATABASE manual_restore');
+      const target = kcDb.url.replace(/\/[^/]*$/, '/manual_restore');
+      const t0 = Date.now();
+      await run('bash', ['-c', `set -o pipefail; cat ${out}/database/keycloak.dump.* | pg_restore --no-owner --no-privileges --exit-on-error -d '${target}'`]);
+      console.log(`[backups] manual pg_restore took ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+      const users = await psql(target, `SELECT count(*) FROM user_entity u JOIN realm r ON r.id = u.realm_id WHERE r.name = 'kf-backup'`);
+      const groups = await psql(target, `SELECT count(*) FROM keycloak_group g JOIN realm r ON r.id = g.realm_id WHERE r.name = 'kf-backup'`);
+      const realm = manifest.realms.find((x: any) => x.realm === 'kf-backup');
+      expect(Number(users)).toBe(realm.users);
+      expect(Number(groups)).toBe(realm.groups);
+      expect(await psql(target, 'SELECT count(*) FROM realm')).toBe(String(manifest.realms.length));
+      const dump = await readdir(join(out, 'database'));
+      expect(dump.length).toBe(manifest.database.parts.length);
+    },
+    5 * 60_000,
+  );
+
+  it(
+    'a drill on the drill host verifies the backup and records the restore time',
+    async () => {
+      await putSecret(fleet, 'backup-identity', await readFile(keyFile, 'utf8'));
+      const scratch = kcDb.url.replace(/\/[^/]*$/, '/postgres');
+      const r = await cli([
+        'backups',
+        'drill',
+        backupId,
+        '--on',
+        drillHost.hostId,
+        '--identity-secret',
+        'backup-identity',
+        '--scratch-url',
+        scratch,
+        '--wait',
+        '-o',
+        'json',
+      ]);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      const b = JSON.parse(r.stdout.slice(r.stdout.indexOf('{')));
+      expect(b.state).toBe('verified');
+      expect(b.lastDrill.ok).toBe(true);
+      expect(b.lastDrill.checks.map((c: any) => c.name)).toEqual(['ciphertext', 'decrypt', 'files', 'dump', 'restore', 'counts', 'signing-keys']);
+      console.log(
+        `[backups] drill of ${backupId}: restore ${(b.lastDrill.restoreMs / 1000).toFixed(1)}s; ${b.lastDrill.checks.map((c: any) => `${c.name}: ${c.detail}`).join('; ')}`,
+      );
+      // The scratch database is gone again.
+      expect(await psql(scratch, `SELECT count(*) FROM pg_database WHERE datname LIKE 'kf_drill_%'`)).toBe('0');
+      // The download token was single use, and the hub forgot it.
+      expect(await psql(fleet.pg.url, `SELECT count(*) FROM secrets WHERE name LIKE 'backup-download.%' OR name LIKE 'backup-upload.%'`)).toBe('0');
+    },
+    5 * 60_000,
+  );
+
+  it(
+    'one flipped byte in the stored backup fails the drill loudly, naming the backup',
+    async () => {
+      const size = (await stat(objectPath)).size;
+      const fh = await open(objectPath, 'r+');
+      const at = Math.floor(size / 2);
+      const one = Buffer.alloc(1);
+      await fh.read(one, 0, 1, at);
+      one[0] = one[0]! ^ 0x01;
+      await fh.write(one, 0, 1, at);
+      await fh.close();
+      const scratch = kcDb.url.replace(/\/[^/]*$/, '/postgres');
+      const r = await cli([
+        'backups',
+        'drill',
+        backupId,
+        '--on',
+        drillHost.hostId,
+        '--identity-secret',
+        'backup-identity',
+        '--scratch-url',
+        scratch,
+        '--wait',
+        '-o',
+        'json',
+      ]);
+      expect(r.code).toBe(1);
+      const b = JSON.parse(r.stdout.slice(r.stdout.indexOf('{')));
+      expect(b.state).toBe('failed');
+      expect(b.lastDrill.ok).toBe(false);
+      expect(b.error).toContain(`backup ${backupId} FAILED its drill`);
+      expect(b.error).toMatch(/ciphertext: sha256 .* the catalog has/);
+      expect(await psql(scratch, `SELECT count(*) FROM pg_database WHERE datname LIKE 'kf_drill_%'`)).toBe('0');
+      const listed = await cli(['backups', 'list', '--host', agent.hostId]);
+      expect(listed.stdout).toMatch(new RegExp(`${backupId}.*failed`));
+    },
+    5 * 60_000,
+  );
+});
