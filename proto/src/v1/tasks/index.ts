@@ -1,5 +1,6 @@
 import type { TaskDefinition } from '../define-task.js';
 import { agentDiagnostics } from './agent-diagnostics.js';
+import { agentUpgrade } from './agent-upgrade.js';
 import { backupDrill } from './backup-drill.js';
 import { backupRun } from './backup-run.js';
 import { keycloakInstall } from './keycloak-install.js';
@@ -19,6 +20,7 @@ const registered = [
   noop,
   systemInfo,
   agentDiagnostics,
+  agentUpgrade,
   keycloakInstall,
   keycloakStart,
   keycloakStop,

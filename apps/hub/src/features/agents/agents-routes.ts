@@ -1,13 +1,19 @@
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { createRoute, z } from '@hono/zod-openapi';
+import { sql } from 'kysely';
 import type { ApiDeps } from '../../api/api-deps.js';
 import { ApiError } from '../../api/api-error.js';
+import { createGuard } from '../../api/create-guard.js';
 import { createRouter } from '../../api/create-router.js';
 import { errorResponses } from '../../api/error-responses.js';
 import { noteAudit } from '../../api/note-audit.js';
+import { parseSelector } from '../../api/parse-selector.js';
+import { SelectorSchema } from '../../api/selector-schema.js';
+import { toIso } from '../../api/to-iso.js';
 import { CredentialRevoker } from '../../auth/credential-revoker.js';
 import { AgentArtifacts } from './agent-artifacts.js';
+import { agentsDb } from './agents-tables.js';
 import { hostAuth, hostCaller } from './host-auth.js';
 import { installScript } from './install-script.js';
 
@@ -112,9 +118,84 @@ const leave = createRoute({
   },
 });
 
+const report = createRoute({
+  method: 'post',
+  path: '/agent/upgrade-report',
+  summary: 'An upgraded host’s watchdog reports how the upgrade ended: upgraded, or rolled back and why',
+  description: 'Only the host’s own signed request (`Authorization: KeyfleetHost …`).',
+  request: {
+    body: {
+      required: true,
+      content: {
+        'application/json': {
+          schema: z
+            .object({
+              attemptId: z.string().min(1).max(64),
+              from: z.string().min(1).max(64),
+              to: z.string().min(1).max(64),
+              state: z.enum(['upgraded', 'rolled_back']),
+              reason: z.string().max(2000).optional(),
+              at: z.iso.datetime().optional(),
+            })
+            .strict(),
+        },
+      },
+    },
+  },
+  responses: {
+    200: { description: 'Stored', content: { 'application/json': { schema: z.object({ hostId: z.string(), state: z.string() }) } } },
+    ...errorResponses(403),
+  },
+});
+
+const Upgrade = z
+  .object({
+    from: z.string().nullable(),
+    to: z.string(),
+    state: z.enum(['restarting', 'upgraded', 'rolled_back', 'failed']),
+    reason: z.string().nullable(),
+    /** The task that started it (when its result arrived) and the attempt its output and the host's report name. */
+    taskId: z.string().nullable(),
+    attemptId: z.string().nullable(),
+    deadlineAt: z.string().nullable(),
+    updatedAt: z.string(),
+  })
+  .openapi('AgentUpgrade');
+
+const upgrades = createRoute({
+  method: 'get',
+  path: '/agent/upgrades',
+  summary: 'Each host’s agent version, the version the hub wants, and its last upgrade (in progress, done, rolled back and why, failed)',
+  request: { query: z.object({ selector: SelectorSchema.optional() }) },
+  responses: {
+    200: {
+      description: 'Hosts',
+      content: {
+        'application/json': {
+          schema: z.object({
+            wantedVersion: z.string().nullable(),
+            items: z.array(
+              z.object({
+                hostId: z.string(),
+                hostname: z.string(),
+                status: z.enum(['pending', 'online', 'offline']),
+                agentVersion: z.string().nullable(),
+                upgrade: Upgrade.nullable(),
+              }),
+            ),
+          }),
+        },
+      },
+    },
+    ...errorResponses(403),
+  },
+});
+
 /** The agents feature's routes: artifacts, the installer, and what an enrolled host asks of the hub. */
 export function agentsRoutes(deps: ApiDeps) {
   const { db, revoker } = deps;
+  const guard = createGuard(db);
+  const adb = agentsDb(db);
   const artifacts = AgentArtifacts.fromEnv();
   const anyCredential = (action: string) => hostAuth(db, action, ['host', 'enrollment']);
   return createRouter()
@@ -167,6 +248,85 @@ export function agentsRoutes(deps: ApiDeps) {
       const revocationEnforced = await revoker.publish();
       noteAudit(c, { detail: { hostname: host.hostname, revocationEnforced } });
       return c.json({ hostId: host.id, credentialRevokedAt: revokedAt.toISOString(), revocationEnforced }, 200);
+    })
+    .openapi({ ...report, middleware: [hostAuth(db, 'agent.upgrade-report', ['host'])] }, async (c) => {
+      if (!c.get('actor')?.label.startsWith('host:')) throw new ApiError(403, 'forbidden: only the upgraded host reports its upgrade');
+      const host = hostCaller(c);
+      const body = c.req.valid('json');
+      noteAudit(c, { target: host.id, detail: { from: body.from, to: body.to, state: body.state } });
+      // The host knows best: its report wins over whatever the task result said.
+      await adb
+        .insertInto('agent_upgrades')
+        .values({
+          host_id: host.id,
+          attempt_id: body.attemptId,
+          from_version: body.from,
+          to_version: body.to,
+          state: body.state,
+          reason: body.reason ?? null,
+          updated_at: sql<Date>`now()`,
+        })
+        .onConflict((oc) =>
+          oc.column('host_id').doUpdateSet((eb) => ({
+            attempt_id: eb.ref('excluded.attempt_id'),
+            from_version: eb.ref('excluded.from_version'),
+            to_version: eb.ref('excluded.to_version'),
+            state: eb.ref('excluded.state'),
+            reason: eb.ref('excluded.reason'),
+            updated_at: eb.ref('excluded.updated_at'),
+          })),
+        )
+        .execute();
+      return c.json({ hostId: host.id, state: body.state }, 200);
+    })
+    .openapi({ ...upgrades, middleware: [guard('viewer', 'agent.upgrades.list')] }, async (c) => {
+      const { selector } = c.req.valid('query');
+      let q = adb
+        .selectFrom('hosts')
+        .leftJoin('agent_upgrades', 'agent_upgrades.host_id', 'hosts.id')
+        .select([
+          'hosts.id',
+          'hosts.hostname',
+          'hosts.status',
+          'hosts.agent_version',
+          'agent_upgrades.from_version',
+          'agent_upgrades.to_version',
+          'agent_upgrades.state',
+          'agent_upgrades.reason',
+          'agent_upgrades.task_id',
+          'agent_upgrades.attempt_id',
+          'agent_upgrades.deadline_at',
+          'agent_upgrades.updated_at',
+        ])
+        .orderBy('hosts.hostname')
+        .orderBy('hosts.id');
+      if (selector) q = q.where(sql<boolean>`hosts.labels @> ${JSON.stringify(parseSelector(selector))}::jsonb`);
+      const rows = await q.execute();
+      return c.json(
+        {
+          wantedVersion: (await artifacts.wantedVersion()) ?? null,
+          items: rows.map((r) => ({
+            hostId: r.id,
+            hostname: r.hostname,
+            status: r.status,
+            agentVersion: r.agent_version,
+            upgrade:
+              r.to_version && r.state && r.updated_at
+                ? {
+                    from: r.from_version,
+                    to: r.to_version,
+                    state: r.state,
+                    reason: r.reason,
+                    taskId: r.task_id,
+                    attemptId: r.attempt_id,
+                    deadlineAt: toIso(r.deadline_at),
+                    updatedAt: r.updated_at.toISOString(),
+                  }
+                : null,
+          })),
+        },
+        200,
+      );
     });
 }
 

@@ -21,7 +21,8 @@ const MAX_DELAY_MS = 10_000;
  * the demo) without systemd. Runs `<artifact> run` and starts it again whenever it exits,
  * reading the artifact file anew each time, so an upgrade that swapped it (and exited) gets
  * the new agent. SIGTERM/SIGINT stop the agent and then the supervisor; SIGHUP restarts the
- * agent (the installer sends it after replacing the artifact). Output goes wherever the
+ * agent at once (the installer sends it after replacing the artifact, an upgrade's watchdog after
+ * putting the old one back). Output goes wherever the
  * supervisor's goes (the installer points both at `<state dir>/agent.log`).
  */
 export async function supervise(opts: { artifact: string; stateDir: string; env?: NodeJS.ProcessEnv; log: (line: string) => void }): Promise<void> {
@@ -29,19 +30,23 @@ export async function supervise(opts: { artifact: string; stateDir: string; env?
   await writeFile(files.pid, `${process.pid}\n`, { mode: 0o600 });
   let child: ChildProcess | undefined;
   let stopping = false;
-  const waiting = new AbortController();
+  // Aborted to end the wait before the next start early (stop, or SIGHUP: start now).
+  let wake = new AbortController();
+  let restartNow = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) return;
     stopping = true;
     opts.log(`supervisor: ${signal}; stopping the agent`);
     child?.kill('SIGTERM');
-    waiting.abort();
+    wake.abort();
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGHUP', () => {
-    opts.log('supervisor: SIGHUP; restarting the agent');
+    opts.log('supervisor: SIGHUP; restarting the agent now');
+    restartNow = true;
     child?.kill('SIGTERM');
+    wake.abort();
   });
 
   let delay = MIN_DELAY_MS;
@@ -62,8 +67,10 @@ export async function supervise(opts: { artifact: string; stateDir: string; env?
       });
       opts.log(`supervisor: the agent exited (${signal ?? `code ${code}`}) after ${Math.round((Date.now() - started) / 1000)} s`);
       if (stopping) break;
-      delay = Date.now() - started >= HEALTHY_RUN_MS ? MIN_DELAY_MS : Math.min(delay * 2, MAX_DELAY_MS);
-      await sleep(delay, undefined, { signal: waiting.signal }).catch(() => undefined);
+      delay = restartNow || Date.now() - started >= HEALTHY_RUN_MS ? MIN_DELAY_MS : Math.min(delay * 2, MAX_DELAY_MS);
+      if (!restartNow) await sleep(delay, undefined, { signal: wake.signal }).catch(() => undefined);
+      restartNow = false;
+      wake = new AbortController();
     }
   } finally {
     await rm(files.pid, { force: true });
