@@ -33,7 +33,7 @@ export async function uninstallAgent(o: UninstallOptions): Promise<void> {
   const keycloakDir = join(paths.stateDir, 'keycloak');
   if (existsSync(keycloakDir) && (await readdir(keycloakDir)).length > 0 && !o.force) {
     throw new Error(
-      `this agent manages a Keycloak (${keycloakDir}); stop it first (\`keyfleet keycloak stop --target <host>\`) and keep what you need, or pass --force to remove it with the agent`,
+      `this agent manages a Keycloak (${keycloakDir}), which uninstalling removes: stop it (\`keyfleet keycloak stop --target <host>\`), keep what you need (a backup), then pass --force`,
     );
   }
 
