@@ -1,5 +1,5 @@
 import type { SecretRef } from '@keyfleet/proto/v1';
-import { TaskFailure } from '../../../task-failure.js';
+import { TaskFailure } from './task-failure.js';
 
 /** The value the hub filled into a secret reference; a reference without one is the caller's error. */
 export function secretValue(ref: SecretRef): string {

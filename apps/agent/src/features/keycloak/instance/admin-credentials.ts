@@ -1,6 +1,6 @@
 import type { KeycloakInstanceRecord } from './instance-store.js';
 import type { KeycloakConfig } from '../keycloak-types.js';
-import { secretValue } from './secret-value.js';
+import { secretValue } from '../../../secret-value.js';
 
 /**
  * The admin credentials that work on the instance a config leads to. Keycloak creates the

@@ -1,7 +1,7 @@
 import { isAbsolute } from 'node:path';
 import { TaskFailure } from '../../../task-failure.js';
 import type { KeycloakConfig } from '../keycloak-types.js';
-import { secretValue } from './secret-value.js';
+import { secretValue } from '../../../secret-value.js';
 
 /**
  * Rejects, before anything is touched, a config the chosen runtime cannot carry out and

@@ -1,7 +1,7 @@
 import { configHash } from './config-hash.js';
 import type { KeycloakInstanceRecord } from './instance-store.js';
 import type { KeycloakConfig } from '../keycloak-types.js';
-import { secretValue } from './secret-value.js';
+import { secretValue } from '../../../secret-value.js';
 
 type RuntimePart = Pick<KeycloakInstanceRecord, 'runtime' | 'docker' | 'process'>;
 

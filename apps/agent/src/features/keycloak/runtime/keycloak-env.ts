@@ -1,5 +1,5 @@
 import type { KeycloakConfig } from '../keycloak-types.js';
-import { secretValue } from '../instance/secret-value.js';
+import { secretValue } from '../../../secret-value.js';
 
 export interface KeycloakPlacement {
   /** Address Keycloak binds (its management interface inherits it); undefined: Keycloak's default, all addresses. */
@@ -33,6 +33,19 @@ export function keycloakEnv(config: KeycloakConfig, placement: KeycloakPlacement
     KC_BOOTSTRAP_ADMIN_PASSWORD: secretValue(config.bootstrapAdmin.password),
   };
   if (placement.httpHost) env.KC_HTTP_HOST = placement.httpHost;
+  const tls = config.tls;
+  if (tls?.certificateFile && tls.certificateKeyFile) {
+    // Keycloak re-reads the PEMs every reload period, so a renewed certificate is served without a restart.
+    Object.assign(env, {
+      KC_HTTPS_PORT: String(tls.httpsPort),
+      KC_HTTPS_CERTIFICATE_FILE: tls.certificateFile,
+      KC_HTTPS_CERTIFICATE_KEY_FILE: tls.certificateKeyFile,
+      KC_HTTPS_CERTIFICATES_RELOAD_PERIOD: tls.reloadPeriod,
+      // Health and metrics stay plain HTTP on the management port: the readiness checks and
+      // the metrics scrape do not depend on the certificate this feature is replacing.
+      KC_HTTP_MANAGEMENT_SCHEME: 'http',
+    });
+  }
   if (placement.frontAddress) {
     // The front speaks the style its own upstream uses, X-Forwarded-* when it is the edge.
     env.KC_PROXY_HEADERS = config.proxyHeaders ?? 'xforwarded';

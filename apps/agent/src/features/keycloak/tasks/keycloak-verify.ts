@@ -1,5 +1,5 @@
 import { installedInstance } from '../instance/installed-instance.js';
-import { secretValue } from '../instance/secret-value.js';
+import { secretValue } from '../../../secret-value.js';
 import { verifyFailure } from '../verify/verify-failure.js';
 import { verifyKeycloak } from '../verify/verify-keycloak.js';
 import type { TaskHandler } from '../../../task-handler.js';

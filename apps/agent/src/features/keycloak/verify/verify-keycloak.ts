@@ -3,7 +3,7 @@ import { keycloakFetch } from './keycloak-fetch.js';
 import type { VerifyCheck, VerifyLogin, VerifyReport } from '../keycloak-types.js';
 import { listRealms } from './list-realms.js';
 import { oauthError } from './oauth-error.js';
-import { secretValue } from '../instance/secret-value.js';
+import { secretValue } from '../../../secret-value.js';
 
 export interface VerifyTarget {
   /** Where this host reaches Keycloak's HTTP listener. */
@@ -13,6 +13,8 @@ export interface VerifyTarget {
   hostname: string;
   adminUser: string;
   adminPassword: string;
+  /** A `tls` block without files yet means a certificate is on its way (the tls feature installs it). */
+  config?: { tls?: { certificateFile?: string } };
 }
 
 type CheckOutcome = { ok: boolean; detail: string };
@@ -87,6 +89,7 @@ async function tls(t: VerifyTarget, signal: AbortSignal): Promise<CheckOutcome> 
   const candidates = [publicUrl(t.hostname), new URL(t.baseUrl)];
   const url = candidates.find((u) => u?.protocol === 'https:');
   if (!url) return { ok: true, detail: 'TLS not enabled' };
+  if (t.config?.tls && !t.config.tls.certificateFile) return { ok: true, detail: 'TLS requested; no certificate installed yet' };
   const { cert, authorized, authorizationError } = await peerCertificate(url, signal);
   if (!cert?.valid_to) return { ok: false, detail: `${url.host} presented no certificate` };
   const problems: string[] = [];

@@ -11,7 +11,7 @@ import { keycloakEnv } from '../keycloak-env.js';
 import { KeycloakFront, type PortPair } from '../../front/keycloak-front.js';
 import type { KeycloakRuntime, RuntimeContext, RuntimeStatus, VerifyEndpoints } from '../keycloak-runtime.js';
 import type { KeycloakConfig, VerifyReport } from '../../keycloak-types.js';
-import { secretValue } from '../../instance/secret-value.js';
+import { secretValue } from '../../../../secret-value.js';
 import { UpdateRolledBack } from '../update-rolled-back.js';
 import { updateStrategy } from '../update-strategy.js';
 import { verifyFailure } from '../../verify/verify-failure.js';

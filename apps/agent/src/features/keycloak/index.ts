@@ -1,0 +1,16 @@
+/**
+ * What other agent features may use of the Keycloak feature (backups, TLS): the installed
+ * instance and its runtime. Everything else in this folder is the feature's own; the
+ * import-layers test refuses imports of it from another feature.
+ */
+export { installedInstance } from './instance/installed-instance.js';
+export { keycloakStateDir, loadInstance, saveInstance } from './instance/instance-store.js';
+export type { KeycloakInstanceRecord } from './instance/instance-store.js';
+export { keycloakBuild } from './runtime/keycloak-build.js';
+export type { KeycloakBuild } from './runtime/keycloak-build.js';
+export { openRuntime } from './runtime/open-runtime.js';
+export type { KeycloakRuntime } from './runtime/keycloak-runtime.js';
+// The lifecycle tasks themselves, for features that stop, start and verify Keycloak around their work (restore).
+export { keycloakStart } from './tasks/keycloak-start.js';
+export { keycloakStop } from './tasks/keycloak-stop.js';
+export { keycloakVerify } from './tasks/keycloak-verify.js';
