@@ -25,3 +25,5 @@ export { buildAgentArtifact } from './agent-artifact.js';
 export type { AgentArtifact } from './agent-artifact.js';
 export { startS3Server } from './s3-server.js';
 export type { S3Server } from './s3-server.js';
+export { startPebble } from './pebble-server.js';
+export type { PebbleServer } from './pebble-server.js';

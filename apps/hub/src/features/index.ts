@@ -2,6 +2,7 @@ import type { HubFeature } from '../hub-feature.js';
 import { agentsFeature } from './agents/index.js';
 import { backupsFeature } from './backups/index.js';
 import { keycloakFeature } from './keycloak/index.js';
+import { tlsFeature } from './tls/index.js';
 
 /** Every capability plugged into this hub. */
-export const hubFeatures: readonly HubFeature[] = [keycloakFeature, agentsFeature, backupsFeature];
+export const hubFeatures: readonly HubFeature[] = [keycloakFeature, agentsFeature, backupsFeature, tlsFeature];

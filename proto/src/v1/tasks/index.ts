@@ -10,6 +10,10 @@ import { keycloakUpdate } from './keycloak-update.js';
 import { keycloakVerify } from './keycloak-verify.js';
 import { noop } from './noop.js';
 import { systemInfo } from './system-info.js';
+import { tlsChallenge } from './tls-challenge.js';
+import { tlsCsr } from './tls-csr.js';
+import { tlsInstall } from './tls-install.js';
+import { tlsProbe } from './tls-probe.js';
 
 /**
  * Every declared task type. A declaration in this folder that is missing here
@@ -32,6 +36,10 @@ const registered = [
   keycloakRealmApply,
   backupRun,
   backupDrill,
+  tlsCsr,
+  tlsChallenge,
+  tlsInstall,
+  tlsProbe,
 ] as const;
 
 type Registered = (typeof registered)[number];

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { defineTask } from '../define-task.js';
 import { secretRef } from '../secret-ref.js';
 import { describeInstance, describeVerification, keycloakInstance, verifyLogin, verifyReport } from './keycloak-common.js';
+import { reloadPeriod } from './tls-common.js';
 
 const keycloakDatabase = z.discriminatedUnion('kind', [
   /** Keycloak's embedded H2 file database: development and tests only. */
@@ -33,6 +34,20 @@ export const keycloakConfig = z
     memoryLimitMb: z.number().int().min(256).optional(),
     /** A login `keycloak.verify` runs after install/update. */
     verifyLogin: verifyLogin.optional(),
+    /**
+     * Keycloak serving HTTPS itself on `httpsPort`, from PEM files it re-reads every
+     * `reloadPeriod` (a renewal needs no restart). The tls feature fills in the files when it
+     * installs a certificate; without them Keycloak serves HTTP only.
+     */
+    tls: z
+      .object({
+        httpsPort: z.number().int().min(1).max(65535).default(8443),
+        certificateFile: z.string().startsWith('/').optional(),
+        certificateKeyFile: z.string().startsWith('/').optional(),
+        reloadPeriod: reloadPeriod.default('1m'),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 

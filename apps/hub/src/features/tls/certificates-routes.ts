@@ -1,0 +1,176 @@
+import { randomBytes } from 'node:crypto';
+import { createRoute, z } from '@hono/zod-openapi';
+import { sql } from 'kysely';
+import type { ApiDeps } from '../../api/api-deps.js';
+import { ApiError } from '../../api/api-error.js';
+import { createGuard } from '../../api/create-guard.js';
+import { createRouter } from '../../api/create-router.js';
+import { errorResponses } from '../../api/error-responses.js';
+import { noteAudit } from '../../api/note-audit.js';
+import { CertificateSchema, certificateView } from './certificate-view.js';
+import { tlsDb } from './certificates-tables.js';
+
+/** Let's Encrypt production, unless the hub is told otherwise (KEYFLEET_ACME_DIRECTORY_URL) or the request names one. */
+const defaultDirectory = () => process.env.KEYFLEET_ACME_DIRECTORY_URL || 'https://acme-v02.api.letsencrypt.org/directory';
+
+const DomainSchema = z
+  .string()
+  .max(253)
+  .regex(/^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i, 'a DNS name like id.example.com');
+
+const IssueRequest = z
+  .object({
+    target: z.string().min(1).max(253).openapi({ description: 'Host id or hostname' }),
+    domains: z.array(DomainSchema).min(1).max(100),
+    challenge: z.literal('http-01').default('http-01'),
+    ca: z
+      .url({ protocol: /^https$/ })
+      .max(2000)
+      .optional()
+      .openapi({ description: 'ACME directory URL (default: the hub’s KEYFLEET_ACME_DIRECTORY_URL, else Let’s Encrypt)' }),
+    keyType: z.enum(['ecdsa-p256', 'rsa-2048']).default('ecdsa-p256'),
+    http01Port: z.number().int().min(1).max(65535).default(80).openapi({ description: 'Port the CA connects to for HTTP-01 (80 unless a test CA)' }),
+    httpsPort: z.number().int().min(1).max(65535).default(8443),
+    reloadPeriod: z
+      .string()
+      .regex(/^\d+[smh]$/)
+      .default('1m'),
+  })
+  .strict()
+  .openapi('CertificateIssueRequest');
+
+const IdParams = z.object({ id: z.string().min(1).max(64) });
+
+const issue = createRoute({
+  method: 'post',
+  path: '/certificates',
+  summary: 'Ask for a certificate for a host; the hub issues, installs and proves it in the background',
+  request: { body: { required: true, content: { 'application/json': { schema: IssueRequest } } } },
+  responses: {
+    201: { description: 'Queued for issuance', content: { 'application/json': { schema: CertificateSchema } } },
+    ...errorResponses(400, 401, 403, 404, 409),
+  },
+});
+
+const list = createRoute({
+  method: 'get',
+  path: '/certificates',
+  summary: 'Every certificate: state, what is served, next renewal, last error',
+  request: { query: z.object({ host: z.string().min(1).max(253).optional() }) },
+  responses: {
+    200: { description: 'Certificates', content: { 'application/json': { schema: z.object({ items: z.array(CertificateSchema) }) } } },
+    ...errorResponses(400, 401, 403),
+  },
+});
+
+const get = createRoute({
+  method: 'get',
+  path: '/certificates/{id}',
+  summary: 'One certificate, with its PEM chain (public material only)',
+  request: { params: IdParams },
+  responses: {
+    200: {
+      description: 'Certificate',
+      content: { 'application/json': { schema: CertificateSchema.extend({ certificatePem: z.string().nullable() }) } },
+    },
+    ...errorResponses(400, 401, 403, 404),
+  },
+});
+
+const renew = createRoute({
+  method: 'post',
+  path: '/certificates/{id}/renew',
+  summary: 'Renew now (also retries a failed issuance at once)',
+  request: { params: IdParams },
+  responses: {
+    202: { description: 'Due now', content: { 'application/json': { schema: CertificateSchema } } },
+    ...errorResponses(400, 401, 403, 404, 409),
+  },
+});
+
+const remove = createRoute({
+  method: 'delete',
+  path: '/certificates/{id}',
+  summary: 'Stop managing a certificate (no more renewals or retries); what the host serves is left alone',
+  request: { params: IdParams },
+  responses: {
+    200: { description: 'Removed', content: { 'application/json': { schema: z.object({ id: z.string() }) } } },
+    ...errorResponses(400, 401, 403, 404, 409),
+  },
+});
+
+/** The certificates API under /v1; its type gives the CLI a typed client of just these. */
+export function certificatesRoutes({ db: coreDb }: ApiDeps) {
+  const guard = createGuard(coreDb);
+  const db = tlsDb(coreDb);
+  const rows = () => db.selectFrom('certificates').innerJoin('hosts', 'hosts.id', 'certificates.host_id').selectAll('certificates').select('hosts.hostname');
+  const one = async (id: string) => {
+    const row = await rows().where('certificates.id', '=', id).executeTakeFirst();
+    if (!row) throw new ApiError(404, `certificate ${id} not found`);
+    return row;
+  };
+  return createRouter()
+    .openapi({ ...issue, middleware: [guard('operator', 'certificates.issue')] }, async (c) => {
+      const body = c.req.valid('json');
+      const hosts = await db
+        .selectFrom('hosts')
+        .select(['id', 'task_types'])
+        .where((eb) => eb.or([eb('id', '=', body.target), eb('hostname', '=', body.target)]))
+        .execute();
+      if (hosts.length === 0) throw new ApiError(404, `host ${body.target} not found`);
+      if (hosts.length > 1) throw new ApiError(409, `${hosts.length} hosts are named ${body.target}; use the host id`);
+      const host = hosts[0]!;
+      const missing = ['tls.csr', 'tls.challenge', 'tls.install'].filter((t) => host.task_types.length > 0 && !host.task_types.includes(t));
+      if (missing.length > 0) throw new ApiError(409, `the agent on ${body.target} does not support ${missing.join(', ')} (upgrade it)`);
+      // The agent uses the id as a directory name; proto's certificateId admits exactly this shape.
+      const id = `crt_${randomBytes(10).toString('hex')}`;
+      noteAudit(c, { target: id, detail: { hostId: host.id, domains: body.domains } });
+      await db
+        .insertInto('certificates')
+        .values({
+          id,
+          host_id: host.id,
+          domains: JSON.stringify(body.domains),
+          issuer: JSON.stringify({ kind: 'acme', directoryUrl: body.ca ?? defaultDirectory() }),
+          challenge: body.challenge,
+          key_type: body.keyType,
+          http01_port: body.http01Port,
+          https_port: body.httpsPort,
+          reload_period: body.reloadPeriod,
+          state: 'pending',
+          next_attempt_at: sql<Date>`now()`,
+          created_by: c.get('actor')?.label ?? 'unknown',
+        })
+        .execute();
+      return c.json(certificateView(await one(id)), 201);
+    })
+    .openapi({ ...list, middleware: [guard('viewer', 'certificates.list')] }, async (c) => {
+      const { host } = c.req.valid('query');
+      let q = rows().orderBy('hosts.hostname').orderBy('certificates.created_at');
+      if (host) q = q.where((eb) => eb.or([eb('hosts.id', '=', host), eb('hosts.hostname', '=', host)]));
+      return c.json({ items: (await q.execute()).map(certificateView) }, 200);
+    })
+    .openapi({ ...get, middleware: [guard('viewer', 'certificates.get')] }, async (c) => {
+      const row = await one(c.req.valid('param').id);
+      return c.json({ ...certificateView(row), certificatePem: row.certificate_pem }, 200);
+    })
+    .openapi({ ...renew, middleware: [guard('operator', 'certificates.renew')] }, async (c) => {
+      const { id } = c.req.valid('param');
+      noteAudit(c, { target: id });
+      const current = await one(id);
+      if (current.state === 'issuing') throw new ApiError(409, `certificate ${id} is being issued right now`);
+      await db.updateTable('certificates').set({ next_attempt_at: sql<Date>`now()`, updated_at: sql<Date>`now()` }).where('id', '=', id).execute();
+      return c.json(certificateView(await one(id)), 202);
+    })
+    .openapi({ ...remove, middleware: [guard('operator', 'certificates.delete')] }, async (c) => {
+      const { id } = c.req.valid('param');
+      noteAudit(c, { target: id });
+      await one(id);
+      // Not while an issuance runs: it would write its result into a row that is gone.
+      const r = await db.deleteFrom('certificates').where('id', '=', id).where('state', '!=', 'issuing').executeTakeFirst();
+      if (Number(r.numDeletedRows) === 0) throw new ApiError(409, `certificate ${id} is being issued right now; try again when it is done`);
+      return c.json({ id }, 200);
+    });
+}
+
+export type CertificatesRoutes = ReturnType<typeof certificatesRoutes>;

@@ -1,0 +1,49 @@
+import type { ColumnType, Generated, JSONColumnType, Kysely } from 'kysely';
+import type { Database } from '../../store/database.js';
+
+type Timestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+
+/** Who signs: an ACME directory (account key in the secret store), or the hub's own CA. */
+export type CertificateIssuer = { kind: 'acme'; directoryUrl: string } | { kind: 'internal' };
+
+export type CertificateState = 'pending' | 'issuing' | 'valid' | 'failed';
+
+export interface CertificatesTable {
+  id: string;
+  host_id: string;
+  domains: JSONColumnType<string[]>;
+  issuer: JSONColumnType<CertificateIssuer>;
+  challenge: 'http-01';
+  key_type: 'ecdsa-p256' | 'rsa-2048';
+  http01_port: number;
+  https_port: number;
+  reload_period: string;
+  state: CertificateState;
+  serial: string | null;
+  not_before: Timestamp;
+  not_after: Timestamp;
+  /** Leaf and chain as issued: public material only. */
+  certificate_pem: string | null;
+  /** What the host's handshake showed after the last install. */
+  served_serial: string | null;
+  served_not_after: Timestamp;
+  served_checked_at: Timestamp;
+  /** When the scheduler next issues: first issuance, renewal time, or a retry after a failure. */
+  next_attempt_at: Timestamp;
+  /** Failed attempts since the last success (drives the backoff). */
+  attempts: Generated<number>;
+  last_error: string | null;
+  /** How long the last successful issuance took end to end. */
+  last_issued_ms: number | null;
+  lease_until: Timestamp;
+  created_at: ColumnType<Date, Date | string | undefined, never>;
+  created_by: string;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+export type TlsTables = { certificates: CertificatesTable };
+
+/** The hub's database seen with the tls feature's tables. */
+export function tlsDb(db: Kysely<Database>): Kysely<Database & TlsTables> {
+  return db.withTables<TlsTables>();
+}

@@ -1,0 +1,23 @@
+import { z } from 'zod';
+import { defineTask } from '../define-task.js';
+import { certificateId, domainName } from './tls-common.js';
+
+export const tlsCsr = defineTask({
+  name: 'tls.csr',
+  description: 'Generates a certificate key on the host (kept there, 0600) and returns a CSR for it.',
+  input: z
+    .object({
+      certificateId,
+      domains: z.array(domainName).min(1).max(100),
+      keyType: z.enum(['ecdsa-p256', 'rsa-2048']).default('ecdsa-p256'),
+    })
+    .strict(),
+  output: z.object({
+    csrPem: z.string().startsWith('-----BEGIN CERTIFICATE REQUEST-----'),
+    keyType: z.enum(['ecdsa-p256', 'rsa-2048']),
+    /** sha256 of the public key (SPKI DER), hex: lets the hub see which key a certificate is for. */
+    publicKeySha256: z.string().regex(/^[0-9a-f]{64}$/),
+  }),
+  defaultTimeoutMs: 60_000,
+  summary: (o) => `${o.keyType} key generated, public key sha256 ${o.publicKeySha256.slice(0, 16)}…`,
+});

@@ -1,0 +1,269 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
+import { request } from 'node:https';
+import { connect } from 'node:tls';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  ensureKeycloakDist,
+  findJavaHome,
+  repoRoot,
+  startFleet,
+  startPebble,
+  type AgentProcess,
+  type KeycloakDist,
+  type Fleet,
+  type PebbleServer,
+} from '@keyfleet/test-harness';
+import { createLoginClient, expectSucceeded, freePort, keycloakAgent, killProcessRuntime, putSecret, runTask } from './keycloak-e2e.js';
+
+/** What a client verifying against `ca` sees on `port`: trusted or not, and the serial. */
+function handshake(port: number, ca: string): Promise<{ authorized: boolean; error?: string; serial: string; validTo: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port, servername: 'localhost', ca, rejectUnauthorized: false }, () => {
+      const cert = socket.getPeerCertificate();
+      socket.end();
+      resolve({ authorized: socket.authorized, error: socket.authorizationError?.message, serial: cert.serialNumber.toUpperCase(), validTo: cert.valid_to });
+    });
+    socket.once('error', reject);
+  });
+}
+
+/** One client-credentials login over HTTPS, verifying the certificate against `ca`. */
+function httpsLogin(port: number, ca: string, secret: string): Promise<boolean> {
+  const body = new URLSearchParams({ grant_type: 'client_credentials', client_id: 'kf-probe', client_secret: secret }).toString();
+  return new Promise((resolve) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        servername: 'localhost',
+        path: '/realms/kf-e2e/protocol/openid-connect/token',
+        method: 'POST',
+        ca,
+        timeout: 5_000,
+        headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (d) => (text += d));
+        res.on('end', () => resolve(res.statusCode === 200 && text.includes('access_token')));
+      },
+    );
+    req.on('error', () => resolve(false));
+    req.on('timeout', () => req.destroy());
+    req.end(body);
+  });
+}
+
+const VALIDITY_SEC = 150;
+
+describe('certificates for a process-runtime Keycloak from a real ACME CA (pebble, HTTP-01)', () => {
+  const started = Date.now();
+  let pebble: PebbleServer;
+  let fleet: Fleet;
+  let agent: AgentProcess;
+  let issuerRoot: string;
+  let httpsPort: number;
+  let httpPort: number;
+  const adminPassword = randomBytes(18).toString('base64url');
+  const clientSecret = randomBytes(18).toString('base64url');
+
+  const cli = (args: string[]) =>
+    new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = execFile(
+        join(repoRoot, 'keyfleet'),
+        args,
+        { env: { ...process.env, KEYFLEET_HUB: fleet.hub.url, KEYFLEET_TOKEN: fleet.hub.adminToken }, timeout: 10 * 60_000 },
+        (_err, stdout, stderr) => resolve({ code: child.exitCode, stdout: String(stdout), stderr: String(stderr) }),
+      );
+    });
+
+  beforeAll(async () => {
+    // Certificates live 150 s, so the 2/3 renewal (at 100 s) happens within the test.
+    pebble = await startPebble({ validitySec: VALIDITY_SEC });
+    issuerRoot = await readFile(pebble.issuerRootFile, 'utf8');
+    let dist: KeycloakDist;
+    [dist, fleet] = await Promise.all([
+      ensureKeycloakDist(),
+      // The hub trusts pebble's own TLS certificate to talk ACME; it scans for due certificates often.
+      startFleet({ hubEnv: { NODE_EXTRA_CA_CERTS: pebble.caFile, KEYFLEET_CERT_SCAN_MS: '500', KEYFLEET_CERT_RETRY_BASE_MS: '2000' } }),
+    ]);
+    // The agent trusts pebble's issuing root, as a host trusts a public CA, so verify can check the chain.
+    agent = await keycloakAgent(fleet, { JAVA_HOME: findJavaHome(), NODE_EXTRA_CA_CERTS: pebble.issuerRootFile });
+    [httpPort, httpsPort] = [await freePort(), await freePort()];
+    await putSecret(fleet, 'kc-admin', adminPassword);
+    const install = await runTask(fleet, agent.hostId, 'keycloak.install', {
+      version: dist.version,
+      runtime: 'process',
+      distUrl: dist.tarball,
+      database: { kind: 'dev-file' },
+      hostname: `https://localhost:${httpsPort}`,
+      httpPort,
+      managementPort: await freePort(),
+      bootstrapAdmin: { username: 'admin', password: { $secret: 'kc-admin' } },
+      tls: { httpsPort, reloadPeriod: '31s' },
+    });
+    expectSucceeded(install);
+    expect(install.output.verify.checks.find((c: any) => c.name === 'tls').detail).toBe('TLS requested; no certificate installed yet');
+    await createLoginClient(`http://127.0.0.1:${httpPort}`, adminPassword, 'kf-e2e', 'kf-probe', clientSecret);
+  }, 15 * 60_000);
+
+  afterAll(async () => {
+    if (agent) await killProcessRuntime(agent.stateDir);
+    await fleet?.stop();
+    await pebble?.stop();
+    console.log(`[tls-process] file took ${((Date.now() - started) / 1000).toFixed(0)}s`);
+  }, 120_000);
+
+  let certificateId: string;
+  let firstSerial: string;
+
+  it(
+    'issues over HTTP-01 with the key made on the host; Keycloak serves it on its HTTPS port; keycloak.verify passes with TLS on',
+    async () => {
+      const t0 = Date.now();
+      const issued = await cli([
+        'certs',
+        'issue',
+        '--target',
+        agent.hostId,
+        '--domain',
+        'localhost',
+        '--ca',
+        pebble.directoryUrl,
+        '--http01-port',
+        String(pebble.httpPort),
+        '--https-port',
+        String(httpsPort),
+        '--reload-period',
+        '31s',
+        '--wait',
+        '--output',
+        'json',
+      ]);
+      expect(issued.code, issued.stdout + issued.stderr).toBe(0);
+      const cert = JSON.parse(issued.stdout);
+      console.log(
+        `[tls-process] first issuance (with the one restart that turns HTTPS on) took ${((Date.now() - t0) / 1000).toFixed(1)}s; hub measured ${cert.lastIssuedMs} ms`,
+      );
+      expect(cert).toMatchObject({ state: 'valid', domains: ['localhost'], lastError: null });
+      expect(cert.servedSerial).toBe(cert.serial);
+      certificateId = cert.id;
+      firstSerial = cert.serial;
+
+      // The proof from outside: a client trusting the CA gets this very certificate on the public HTTPS port.
+      const seen = await handshake(httpsPort, issuerRoot);
+      expect(seen).toMatchObject({ authorized: true, serial: cert.serial });
+
+      // The key stayed on the host, owner-only, and never reached the hub's records.
+      const keyFile = join(agent.stateDir, 'keycloak', 'tls', 'private-key.pem');
+      expect((await stat(keyFile)).mode & 0o777).toBe(0o600);
+      expect((await stat(join(agent.stateDir, 'keycloak', 'tls', 'certificate.pem'))).mode & 0o777).toBe(0o600);
+      const key = await readFile(keyFile, 'utf8');
+      const shown = await cli(['certs', 'show', cert.id, '--output', 'json']);
+      expect(shown.code, shown.stderr).toBe(0);
+      expect(JSON.parse(shown.stdout).certificatePem).toContain('BEGIN CERTIFICATE');
+      expect(shown.stdout).not.toContain(key.split('\n')[1]);
+      const tasks = await fleet.api.call('GET', `/v1/tasks?hostId=${agent.hostId}&limit=100`);
+      expect(JSON.stringify(tasks.body)).not.toContain(key.split('\n')[1]);
+
+      const list = await cli(['certs', 'list']);
+      expect(list.code, list.stderr).toBe(0);
+      expect(list.stdout).toMatch(new RegExp(`${cert.id}.*localhost.*valid.*${cert.serial}`));
+
+      const verified = await runTask(fleet, agent.hostId, 'keycloak.verify', {}, 120_000);
+      expectSucceeded(verified);
+      expect(verified.output.checks.find((c: any) => c.name === 'tls').detail).toMatch(/^certificate of localhost:\d+ valid until/);
+    },
+    10 * 60_000,
+  );
+
+  it(
+    'a challenge the CA cannot complete fails visibly and leaves the served certificate alone',
+    async () => {
+      // The host answers on a port the CA never connects to: validation fails.
+      const wrongPort = await freePort();
+      const r = await fleet.api.call('POST', '/v1/certificates', {
+        target: agent.hostId,
+        domains: ['localhost'],
+        ca: pebble.directoryUrl,
+        http01Port: wrongPort,
+        httpsPort,
+        reloadPeriod: '31s',
+      });
+      expect(r.status, JSON.stringify(r.body)).toBe(201);
+      const failed = await fleet.api.until(
+        'the failed attempt',
+        async () => {
+          const c = (await fleet.api.call('GET', `/v1/certificates/${r.body.id}`)).body;
+          return c.state === 'failed' ? c : undefined;
+        },
+        120_000,
+        500,
+      );
+      expect(failed.lastError).toMatch(/the CA could not validate localhost over HTTP-01 on port \d+/);
+      expect(failed.attempts).toBeGreaterThanOrEqual(1);
+      expect(Date.parse(failed.nextAttemptAt)).toBeGreaterThan(Date.now() - 1_000);
+      expect((await handshake(httpsPort, issuerRoot)).serial).toBe(firstSerial);
+      const list = await cli(['certs', 'list']);
+      expect(list.stdout).toMatch(new RegExp(`${r.body.id}.*failed.*the CA could not validate`));
+      // Stop its retries: they would only add load to the rest of the file (409 while one runs).
+      await fleet.api.until(
+        'the failing certificate removed',
+        async () => (await fleet.api.call('DELETE', `/v1/certificates/${r.body.id}`)).status === 200 || undefined,
+        60_000,
+        500,
+      );
+    },
+    5 * 60_000,
+  );
+
+  it(
+    'renews by itself at 2/3 of the lifetime: the new serial is served with no Keycloak restart and no failed login in a 200 ms probe',
+    async () => {
+      const pidFile = join(agent.stateDir, 'keycloak', 'keycloak-a.pid');
+      const before = await readFile(pidFile, 'utf8');
+      const results: boolean[] = [];
+      let probing = true;
+      const probe = (async () => {
+        while (probing) {
+          const at = Date.now();
+          results.push(await httpsLogin(httpsPort, issuerRoot, clientSecret));
+          await new Promise((r) => setTimeout(r, Math.max(0, 200 - (Date.now() - at))));
+        }
+      })();
+      const renewed = await fleet.api.until(
+        'the renewed certificate served',
+        async () => {
+          const c = (await fleet.api.call('GET', `/v1/certificates/${certificateId}`)).body;
+          return c.servedSerial && c.servedSerial !== firstSerial ? c : undefined;
+        },
+        (VALIDITY_SEC + 120) * 1000,
+        1_000,
+      );
+      probing = false;
+      await probe;
+      const failed = results.filter((ok) => !ok).length;
+      console.log(
+        `[tls-process] renewal (ACME order + install + Keycloak's reload) took ${(renewed.lastIssuedMs / 1000).toFixed(1)}s; ${results.length} HTTPS logins meanwhile, ${failed} failed`,
+      );
+      expect(renewed).toMatchObject({ state: 'valid', lastError: null, attempts: 0 });
+      expect(renewed.serial).toBe(renewed.servedSerial);
+      // The next renewal is again at 2/3 of the new certificate's lifetime.
+      const life = Date.parse(renewed.notAfter) - Date.parse(renewed.notBefore);
+      expect(Math.abs(Date.parse(renewed.nextAttemptAt) - (Date.parse(renewed.notBefore) + (life * 2) / 3))).toBeLessThan(2_000);
+      expect((await handshake(httpsPort, issuerRoot)).serial).toBe(renewed.serial);
+      expect(results.length).toBeGreaterThan(10);
+      expect(failed).toBe(0);
+      expect(await readFile(pidFile, 'utf8')).toBe(before);
+
+      const metrics = await (await fetch(`${fleet.hub.url}/metrics`)).text();
+      const line = metrics.split('\n').find((l) => l.startsWith('keyfleet_cert_not_after_seconds{') && l.includes('domain="localhost"'));
+      expect(line).toBeDefined();
+      expect(Number(line!.split(' ').at(-1))).toBe(Date.parse(renewed.servedNotAfter) / 1000);
+    },
+    (VALIDITY_SEC + 240) * 1000,
+  );
+});
