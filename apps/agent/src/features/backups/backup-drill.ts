@@ -8,7 +8,7 @@ import { extract } from 'tar-stream';
 import { identityStore } from '../../identity-store.js';
 import type { TaskHandler } from '../../task-handler.js';
 import { TaskFailure } from '../../task-failure.js';
-import { secretValue } from '../keycloak/instance/secret-value.js';
+import { secretValue } from '../../secret-value.js';
 import { databaseFacts } from './database-facts.js';
 import { pgBinary } from './pg-binary.js';
 import { targetUrl } from './upload-target.js';

@@ -1,6 +1,6 @@
 import { TaskFailure } from '../../task-failure.js';
-import type { KeycloakInstanceRecord } from '../keycloak/instance/instance-store.js';
-import { secretValue } from '../keycloak/instance/secret-value.js';
+import type { KeycloakInstanceRecord } from '../keycloak/index.js';
+import { secretValue } from '../../secret-value.js';
 
 /** How this host reaches the Postgres database of its Keycloak. */
 export interface PgTarget {

@@ -1,6 +1,6 @@
 import { lstat, readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import type { KeycloakInstanceRecord } from '../keycloak/instance/instance-store.js';
+import type { KeycloakInstanceRecord } from '../keycloak/index.js';
 
 export interface KeycloakFile {
   /** Where the file is on this host. */

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { z } from 'zod';
 import type { taskDefinitions } from '@keyfleet/proto/v1';
 import { TaskFailure } from '../../task-failure.js';
-import { secretValue } from '../keycloak/instance/secret-value.js';
+import { secretValue } from '../../secret-value.js';
 
 type UploadTarget = z.output<(typeof taskDefinitions)['backup.run']['input']>['upload'];
 
