@@ -1,11 +1,12 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { chmod, copyFile, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { connect, jwtAuthenticator } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildAgentArtifact, repoRoot, startFleet, type AgentArtifact, type Fleet } from '@keyfleet/test-harness';
+import { buildAgentArtifact, repoRoot, ServiceProcess, startFleet, type AgentArtifact, type Fleet } from '@keyfleet/test-harness';
 
 const VERSION = '0.1.0-test.install';
 
@@ -22,6 +23,14 @@ function sh(command: string, env: NodeJS.ProcessEnv = {}, timeoutMs = 120_000): 
       resolve({ code, out });
     });
   });
+}
+
+/** No Node resolution from here can reach a node_modules: the artifact must carry everything. */
+function nodeModulesOnPath(dir: string): string | undefined {
+  for (let d = dir; ; d = dirname(d)) {
+    if (existsSync(join(d, 'node_modules'))) return join(d, 'node_modules');
+    if (dirname(d) === d) return undefined;
+  }
 }
 
 /** A root for one install, the way a fresh host starts: its standard directories, only root in /etc/passwd. */
@@ -71,11 +80,12 @@ async function snapshot(root: string): Promise<Record<string, string>> {
   return out;
 }
 
-describe('the one install command (real hub, NATS, Postgres; a temporary root, the agent under its plain supervisor)', () => {
+describe('the agent artifact and the one install command (real hub, NATS, Postgres; temporary roots, the agent under its plain supervisor)', () => {
   let fleet: Fleet;
   let artifacts: string;
   let artifact: AgentArtifact;
   const roots: string[] = [];
+  const procs: ServiceProcess[] = [];
 
   beforeAll(async () => {
     artifacts = await mkdtemp(join(tmpdir(), 'kf-install-artifacts-'));
@@ -90,6 +100,7 @@ describe('the one install command (real hub, NATS, Postgres; a temporary root, t
   });
   afterAll(async () => {
     // A failed test may leave an agent running below its root.
+    await Promise.all(procs.map((p) => p.kill('SIGTERM')));
     for (const root of roots) await sh(`node ${join(root, 'opt/keyfleet/agent/keyfleet-agent.mjs')} uninstall --root ${root} --force`, {}, 90_000);
     await fleet?.stop();
     await Promise.all([artifacts, ...roots].filter(Boolean).map((d) => rm(d, { recursive: true, force: true })));
@@ -107,6 +118,55 @@ describe('the one install command (real hub, NATS, Postgres; a temporary root, t
     expect(r.status, r.stderr).toBe(0);
     return JSON.parse(r.stdout) as { token: string; installCommand: string; uninstallCommand: string };
   };
+
+  it('is one file that, copied alone into an empty directory, prints its version, enrolls and runs system.info', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'kf-artifact-host-'));
+    roots.push(dir);
+    expect(nodeModulesOnPath(dir)).toBeUndefined();
+    const file = join(dir, 'keyfleet-agent.mjs');
+    await copyFile(artifact.file, file);
+    // Plain node, nothing inherited that could find packages for it.
+    const bare = { NODE_PATH: '', NODE_OPTIONS: '' };
+    const version = spawnSync(process.execPath, [file, '--version'], { cwd: dir, env: { ...process.env, ...bare }, encoding: 'utf8' });
+    expect(version.stdout.trim(), version.stderr).toBe(VERSION);
+    const check = spawnSync('sha256sum', ['-c', `${artifact.file}.sha256`], { cwd: artifacts, encoding: 'utf8' });
+    expect(check.status, check.stdout + check.stderr).toBe(0);
+
+    const stateDir = join(dir, 'state');
+    const token = await fleet.api.enrollmentToken({ role: 'artifact' });
+    const enroll = new ServiceProcess(
+      'artifact-enroll',
+      file,
+      ['enroll', '--hub', fleet.hub.url, '--state-dir', stateDir],
+      { ...bare, KEYFLEET_ENROLL_TOKEN: token },
+      {
+        plain: true,
+        cwd: dir,
+      },
+    ).start();
+    const [, hostId] = await enroll.waitFor(/enrolled as (\S+);/);
+    expect(await enroll.exited()).toBe(0);
+    const run = new ServiceProcess(
+      'artifact-agent',
+      file,
+      ['run', '--state-dir', stateDir],
+      { ...bare, KEYFLEET_HEARTBEAT_INTERVAL_MS: '500' },
+      {
+        plain: true,
+        cwd: dir,
+      },
+    ).start();
+    procs.push(run);
+    await run.waitFor(/hub welcomed the agent/);
+    expect((await fleet.api.call('GET', `/v1/hosts/${hostId}`)).body.agentVersion).toBe(VERSION);
+    const created = await fleet.api.call('POST', '/v1/tasks', { type: 'system.info', target: { hostId } });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const task = await fleet.api.waitForTask(created.body.tasks[0].id, ['succeeded', 'failed']);
+    expect(task.state, JSON.stringify(task.error)).toBe('succeeded');
+    expect(task.output.memory.totalBytes).toBeGreaterThan(0);
+    expect(task.output.os.kernel).not.toBe('');
+    await run.kill('SIGTERM');
+  });
 
   it('installs an agent that comes online; run twice, nothing changes; --uninstall leaves nothing and the credential is refused', async () => {
     const root = await makeRoot();
