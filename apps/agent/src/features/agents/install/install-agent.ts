@@ -299,7 +299,8 @@ async function ensureSupervisor(paths: InstallPaths, owner: UserIds, artifactCha
   } finally {
     await log.close();
   }
-  for (let i = 0; i < 100; i++) {
+  // It writes its pid file first thing; 30 s covers a slow, busy host loading a 3 MB file.
+  for (let i = 0; i < 300; i++) {
     if (await runningSupervisor(paths.stateDir)) return 'created';
     await sleep(100);
   }
