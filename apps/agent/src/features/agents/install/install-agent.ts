@@ -103,6 +103,12 @@ export async function installAgent(o: InstallOptions): Promise<InstallResult> {
       );
     }
   }
+  // The agent runs as its own user (under systemd also with ProtectHome=yes): a node in a home dir is out of its reach.
+  if (process.getuid?.() === 0 && /^\/(root|home)\//.test(process.execPath)) {
+    throw new Error(
+      `the agent runs as ${AGENT_USER}, which cannot run ${process.execPath} (inside a home directory): install Node >= 20.19 system-wide (e.g. /usr/bin/node or /usr/local/bin/node) and run the command with it on PATH`,
+    );
+  }
   // The bootstrap runs with umask 077 for its temp files; directories made here on the way
   // (/opt/keyfleet, …) must stay traversable for the agent user. Each path's own mode is set below.
   process.umask(0o022);
