@@ -35,6 +35,25 @@ describe('createDb, embedded', () => {
     const { rows } = await sql<{ v: number }>`select v from kept`.execute(again.db);
     expect(rows).toEqual([{ v: 42 }]);
   });
+
+  it('makes a new cluster (initdb in a child process) with small buffers, and keeps its data across a reopen', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'kf-hub-db-'));
+    dirs.push(dataDir);
+    const first = await createDb({ dataDir });
+    const settings = await sql<{
+      sb: string;
+      mwm: string;
+    }>`select current_setting('shared_buffers') as sb, current_setting('maintenance_work_mem') as mwm`.execute(first.db);
+    expect(settings.rows).toEqual([{ sb: '16MB', mwm: '16MB' }]);
+    await sql`create table kept (v int)`.execute(first.db);
+    await sql`insert into kept values (7)`.execute(first.db);
+    await first.close();
+
+    const again = await createDb({ dataDir });
+    open.push(again);
+    const { rows } = await sql<{ v: number }>`select v from kept`.execute(again.db);
+    expect(rows).toEqual([{ v: 7 }]);
+  }, 120_000);
 });
 
 /** Inodes of the TCP sockets this process listens on (state 0A in /proc/net/tcp*). */
