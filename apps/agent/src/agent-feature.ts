@@ -12,6 +12,15 @@ export interface ServiceContext {
   signal: AbortSignal;
   /** Tasks running right now: a service that touches what tasks touch waits for none. */
   runningTasks(): number;
+  /** This host's id, as the hub knows it. */
+  hostId: string;
+  /**
+   * Fire-and-forget publish on one of this host's own `kf.v1.hub.<hostId>.…` subjects (NATS
+   * refuses any other); dropped while the agent is not connected.
+   */
+  publishToHub(subject: string, data: Uint8Array): void;
+  /** Whether the agent is connected and welcomed right now. */
+  connected(): boolean;
 }
 
 /**

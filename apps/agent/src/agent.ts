@@ -179,7 +179,15 @@ async function runAgent(opts: AgentOptions): Promise<RunningAgent> {
   const services: Array<{ name: string; stop(): Promise<void> }> = [];
   for (const service of opts.features.services) {
     try {
-      const running = await service.start({ stateDir: opts.stateDir, log, signal: lifetime.signal, runningTasks: () => executor.runningCount });
+      const running = await service.start({
+        stateDir: opts.stateDir,
+        log,
+        signal: lifetime.signal,
+        runningTasks: () => executor.runningCount,
+        hostId,
+        publishToHub: (subject, data) => publish(subject, () => data),
+        connected: () => connected,
+      });
       services.push({ name: service.name, stop: () => running.stop() });
     } catch (err) {
       log.error({ service: service.name, reason: reasonOf(err) }, 'a feature service could not start; the agent runs without it');

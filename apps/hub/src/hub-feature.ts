@@ -1,4 +1,5 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { NatsConnection } from '@nats-io/transport-node';
 import type { Migration } from 'kysely';
 import type { ApiDeps } from './api/api-deps.js';
 import type { AppEnv } from './api/app-env.js';
@@ -30,5 +31,10 @@ export interface HubFeature {
  */
 export interface HubService {
   readonly name: string;
-  start(deps: ApiDeps): Promise<{ stop(): Promise<void> }>;
+  start(deps: HubServiceDeps): Promise<{ stop(): Promise<void> }>;
+}
+
+/** What a service gets: the API's dependencies and the hub's NATS connection (for agent messages a feature handles itself). */
+export interface HubServiceDeps extends ApiDeps {
+  nats: NatsConnection;
 }

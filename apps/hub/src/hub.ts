@@ -134,7 +134,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     };
     const app = createApp(apiDeps, hubFeatures);
     for (const service of hubFeatures.flatMap((f) => f.services ?? [])) {
-      const running = await service.start(apiDeps);
+      const running = await service.start({ ...apiDeps, nats: nc });
       cleanups.push(() => running.stop());
     }
     const host = opts.host ?? '127.0.0.1';

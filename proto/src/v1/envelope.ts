@@ -123,7 +123,22 @@ export const rejection = z.object({
   code: z.enum(['revoked']).optional(),
 });
 
-export const messages = { hello, welcome, heartbeat, task, taskReply, cancel, cancelReply, progress, result, ack, rejection } as const;
+/**
+ * One metric sample of a host: every series at one instant, keyed by its Prometheus-style name
+ * with labels (`kf_host_disk_used_bytes{mount="/"}`). Fire and forget: a lost sample is a gap.
+ */
+export const metrics = z.object({
+  ...base,
+  kind: z.literal('metrics'),
+  hostId: ids.host,
+  at: z.iso.datetime(),
+  /** Seconds between samples, so the hub knows when one is missing. */
+  intervalSec: z.number().positive().max(86_400),
+  /** Names ending in `_total` are counters (the Prometheus convention); every other series is a gauge. */
+  series: z.record(z.string().min(1).max(300), z.number()).refine((s) => Object.keys(s).length <= 2000, 'at most 2000 series'),
+});
+
+export const messages = { hello, welcome, heartbeat, task, taskReply, cancel, cancelReply, progress, result, ack, rejection, metrics } as const;
 
 export type Hello = z.infer<typeof hello>;
 export type Welcome = z.infer<typeof welcome>;
@@ -137,3 +152,4 @@ export type Result = z.infer<typeof result>;
 export type TaskError = z.infer<typeof taskError>;
 export type Ack = z.infer<typeof ack>;
 export type Rejection = z.infer<typeof rejection>;
+export type Metrics = z.infer<typeof metrics>;

@@ -1,6 +1,8 @@
 export { PROTO_VERSION, subjects, parseHubSubject } from './subjects.js';
 export type { HubSubjectKind } from './subjects.js';
 export { ids } from './ids.js';
+export { parseSeriesKey, seriesKey } from './series-key.js';
+export type { SeriesLabels } from './series-key.js';
 export * from './envelope.js';
 export { encode, decode, DecodeError } from './codec.js';
 export { HOST_AUTH_MAX_SKEW_MS, HOST_AUTH_SCHEME, formatHostAuthorization, hostRequestPayload, parseHostAuthorization } from './host-request-signature.js';

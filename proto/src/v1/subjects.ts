@@ -21,6 +21,12 @@ export const subjects = {
     heartbeat: (hostId: string) => `${ROOT}.hub.${hostId}.heartbeat`,
     progress: (hostId: string) => `${ROOT}.hub.${hostId}.progress`,
     result: (hostId: string) => `${ROOT}.hub.${hostId}.result`,
+    /**
+     * Periodic metric samples. One token deeper than the core kinds, so the core's
+     * `wildcard` never sees them and the metrics feature subscribes on its own.
+     */
+    metrics: (hostId: string) => `${ROOT}.hub.${hostId}.metrics.sample`,
+    metricsWildcard: `${ROOT}.hub.*.metrics.sample`,
     /** What hubs subscribe to (in a queue group so several hubs share the work). */
     wildcard: `${ROOT}.hub.*.*`,
   },

@@ -14,6 +14,9 @@ export function keycloakBuild(config: KeycloakConfig): KeycloakBuild {
     `--db=${config.database.kind === 'dev-file' ? 'dev-file' : 'postgres'}`,
     '--health-enabled=true',
     '--metrics-enabled=true',
+    // What the metrics feature reads: logins and failures per realm, and HTTP latency percentiles.
+    '--event-metrics-user-enabled=true',
+    '--http-metrics-histograms-enabled=true',
     ...(config.features.length > 0 ? [`--features=${[...config.features].sort().join(',')}`] : []),
   ];
   return {
