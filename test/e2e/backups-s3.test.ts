@@ -256,6 +256,49 @@ describe('backups to S3 (versitygw): multipart through presigned URLs, faults', 
   );
 
   it(
+    'prunes by policy without blocking a running backup, never the newest verified; --dry-run changes nothing',
+    async () => {
+      const run1 = await fleet.api.call('POST', '/v1/backups', { target: { hostId: agent.hostId } });
+      const older = await waitBackup(run1.body.backups[0].id, (x) => x.state !== 'running');
+      expect(older.state, older.error).toBe('stored');
+      // A backup held at pg_dump while retention runs: pruning takes no lock it would wait for.
+      const lock = await lockFiller();
+      const run2 = await fleet.api.call('POST', '/v1/backups', { target: { hostId: agent.hostId } });
+      const running = run2.body.backups[0].id;
+      try {
+        await pgDumpWaiting();
+        const policy = { host: agent.hostId, keepLast: 1 };
+        const dry = await fleet.api.call('POST', '/v1/backups/prune', { ...policy, dryRun: true });
+        expect(dry.status, JSON.stringify(dry.body)).toBe(200);
+        // keep-last 1 keeps `older` (the newest usable one); the newest verified (the first) stays too.
+        expect(dry.body.pruned).toEqual([]);
+        const strict = await fleet.api.call('POST', '/v1/backups/prune', { ...policy, keepLast: 0, keepDaily: 0, dryRun: true });
+        expect(strict.status).toBe(400);
+      } finally {
+        await lock.release();
+      }
+      const newer = await waitBackup(running, (x) => x.state !== 'running');
+      expect(newer.state, newer.error).toBe('stored');
+      const dry = await fleet.api.call('POST', '/v1/backups/prune', { host: agent.hostId, keepLast: 1, dryRun: true });
+      expect(dry.body.pruned.map((p: { id: string }) => p.id)).toEqual([older.id]);
+      expect((await fleet.api.call('GET', `/v1/backups/${older.id}`)).body.state).toBe('stored');
+      const real = await fleet.api.call('POST', '/v1/backups/prune', { host: agent.hostId, keepLast: 1 });
+      expect(real.body.pruned.map((p: { id: string }) => p.id)).toEqual([older.id]);
+      expect((await fleet.api.call('GET', `/v1/backups/${firstBackup}`)).body.state).toBe('verified');
+      expect((await fleet.api.call('GET', `/v1/backups/${newer.id}`)).body.state).toBe('stored');
+      expect((await fleet.api.call('GET', `/v1/backups/${older.id}`)).body.state).toBe('pruned');
+      const deadline = Date.now() + 30_000;
+      while ((await psql(fleet.pg.url, `SELECT upload_state FROM backups WHERE id = '${older.id}'`)) !== 'closed') {
+        if (Date.now() > deadline) throw new Error('the pruned backup was not removed from storage');
+        await new Promise((res) => setTimeout(res, 250));
+      }
+      await expect(stat(join(s3.dir, s3.bucket, agent.hostId, `${older.id}.tar.age`))).rejects.toThrow(/ENOENT/);
+      await stat(join(s3.dir, s3.bucket, agent.hostId, `${newer.id}.tar.age`));
+    },
+    3 * 60_000,
+  );
+
+  it(
     'the object store going down during the upload fails the backup with the reason',
     async () => {
       const lock = await lockFiller();

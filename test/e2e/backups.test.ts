@@ -258,6 +258,43 @@ describe('backups of a real Keycloak (local storage on the hub)', () => {
   );
 
   it(
+    'restores onto the host: Keycloak stopped, database and theme put back, started and verified; later changes are gone, the kids are the same',
+    async () => {
+      const base = `http://127.0.0.1:${httpPort}`;
+      const kidsBefore = ((await (await fetch(`${base}/realms/kf-backup/protocol/openid-connect/certs`)).json()) as { keys: Array<{ kid: string }> }).keys
+        .map((k) => k.kid)
+        .sort();
+      await adminCall(base, adminPassword, 'POST', '/realms/kf-backup/users', { username: 'after-backup', enabled: true });
+      const [user0] = await adminCall(base, adminPassword, 'GET', '/realms/kf-backup/users?username=user0&exact=true');
+      await adminCall(base, adminPassword, 'DELETE', `/realms/kf-backup/users/${user0.id}`);
+      const record = JSON.parse(await readFile(join(agent.stateDir, 'keycloak', 'instance.json'), 'utf8')) as { process: { installDir: string } };
+      const theme = join(record.process.installDir, 'themes', 'kf-custom', 'login', 'theme.properties');
+      await writeFile(theme, 'parent=base\n');
+      expect(await adminCall(base, adminPassword, 'GET', '/realms/kf-backup/users/count')).toBe(USERS);
+
+      const r = await cli(['backups', 'restore', backupId, '--target', agent.hostId, '--identity-secret', 'backup-identity', '--wait', '-o', 'json']);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      const task = JSON.parse(r.stdout.slice(r.stdout.indexOf('{')));
+      expect(task.state).toBe('succeeded');
+      expect(task.output.verify.ok).toBe(true);
+      console.log(`[backups] restore of ${backupId}: ${task.summary}`);
+
+      expect(await adminCall(base, adminPassword, 'GET', '/realms/kf-backup/users/count')).toBe(USERS);
+      expect(await adminCall(base, adminPassword, 'GET', '/realms/kf-backup/users?username=after-backup&exact=true')).toEqual([]);
+      expect(await adminCall(base, adminPassword, 'GET', '/realms/kf-backup/users?username=user0&exact=true')).toHaveLength(1);
+      const kidsAfter = ((await (await fetch(`${base}/realms/kf-backup/protocol/openid-connect/certs`)).json()) as { keys: Array<{ kid: string }> }).keys
+        .map((k) => k.kid)
+        .sort();
+      expect(kidsAfter).toEqual(kidsBefore);
+      expect(await readFile(theme, 'utf8')).toBe(themeText);
+      // The hub decrypted: the host that was restored never held the identity.
+      const { stdout: found } = await run('grep', ['-rl', 'AGE-SECRET-KEY', agent.stateDir]).catch((e: { stdout: string }) => ({ stdout: e.stdout }));
+      expect(found.trim()).toBe('');
+    },
+    10 * 60_000,
+  );
+
+  it(
     'one flipped byte in the stored backup fails the drill loudly, naming the backup',
     async () => {
       const size = (await stat(objectPath)).size;

@@ -1,8 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AgentProcess, enrollAgent, type Fleet, findBinary, startFleet } from '@keyfleet/test-harness';
+import { type AgentProcess, enrollAgent, type Fleet, findBinary, repoRoot, startFleet } from '@keyfleet/test-harness';
 
 /**
  * A stand-in for Keycloak's management port serving the real exposition format: the metrics path
@@ -84,6 +85,22 @@ describe('metrics (real NATS, Postgres, hub and agent; a Keycloak-format /metric
     expect(day.status).toBe(200);
     expect(day.body.stepSec).toBeGreaterThanOrEqual(86);
     expect(day.body.series[0].points.length).toBeLessThanOrEqual(1000);
+
+    // The CLI: a sparkline per series for people, the same history as JSON for scripts.
+    const cli = (...args: string[]) =>
+      spawnSync(join(repoRoot, 'keyfleet'), args, {
+        env: { ...process.env, KEYFLEET_HUB: fleet.hub.url, KEYFLEET_TOKEN: fleet.hub.adminToken },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+    const table = cli('hosts', 'metrics', agent.hostId, '--name', 'kf_host_cpu_percent', '--name', 'kf_keycloak_logins_total', '--since', '5m');
+    expect(table.status, table.stderr).toBe(0);
+    expect(table.stdout).toContain('kf_host_cpu_percent');
+    expect(table.stdout).toContain('rate(kf_keycloak_logins_total{realm="demo"})');
+    expect(table.stdout).toMatch(/[▁▂▃▄▅▆▇█]/);
+    const json = cli('-o', 'json', 'hosts', 'metrics', agent.hostId, '--name', 'kf_host_memory_used_bytes', '--since', '5m', '--step', '1s');
+    expect(json.status, json.stderr).toBe(0);
+    expect(JSON.parse(json.stdout).series[0].points.length).toBeGreaterThan(0);
 
     const bad = await fleet.api.call('GET', `/v1/hosts/${agent.hostId}/metrics?since=yesterday`);
     expect(bad.status).toBe(400);

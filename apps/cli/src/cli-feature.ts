@@ -28,5 +28,7 @@ export interface CliFeature {
   readonly name: string;
   readonly commands: () => Command[];
   readonly hostFacts?: HostFacts;
+  /** Subcommands of `hosts` (the metrics feature: `hosts metrics`). */
+  readonly hostCommands?: () => Command[];
   readonly tokenExtras?: TokenExtras;
 }

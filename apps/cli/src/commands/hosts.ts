@@ -6,6 +6,7 @@ import { expectOk } from '../hub-client.js';
 export function hostsCommand(features: readonly CliFeature[]): Command {
   const facts = features.flatMap((f) => (f.hostFacts ? [f.hostFacts] : []));
   const hosts = new Command('hosts').description('enrolled hosts');
+  for (const f of features) for (const c of f.hostCommands?.() ?? []) hosts.addCommand(c);
 
   hosts
     .command('list')

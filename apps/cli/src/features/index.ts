@@ -1,8 +1,9 @@
 import type { CliFeature } from '../cli-feature.js';
-import { backupsCliFeature } from './backups/index.js';
 import { agentsCliFeature } from './agents/index.js';
+import { backupsCliFeature } from './backups/index.js';
 import { keycloakCliFeature } from './keycloak/index.js';
+import { metricsCliFeature } from './metrics/index.js';
 import { tlsCliFeature } from './tls/index.js';
 
 /** Every capability plugged into this CLI. */
-export const cliFeatures: readonly CliFeature[] = [keycloakCliFeature, agentsCliFeature, backupsCliFeature, tlsCliFeature];
+export const cliFeatures: readonly CliFeature[] = [keycloakCliFeature, agentsCliFeature, backupsCliFeature, tlsCliFeature, metricsCliFeature];

@@ -4,6 +4,7 @@ import { cliContext, type CliContext } from '../../cli-context.js';
 import { CliExit } from '../../cli-exit.js';
 import { expectOk } from '../../hub-client.js';
 import { parseTarget } from '../../parse-target.js';
+import { positiveInt } from '../../positive-int.js';
 import { TasksFailed } from '../../tasks-failed.js';
 import { backupsClient } from './backups-client.js';
 
@@ -146,6 +147,76 @@ export function backupsCommand(): Command {
         if (!drill.ok) throw new TasksFailed(1);
       },
     );
+
+  backups
+    .command('prune')
+    .description('let backups go by a retention policy (restic semantics, per host); the newest verified backup of a host always stays')
+    .option('--host <id>', 'only this host')
+    .option('--keep-last <n>', 'keep the newest n')
+    .option('--keep-hourly <n>', 'keep the newest of each of the last n hours with a backup')
+    .option('--keep-daily <n>', 'keep the newest of each of the last n days with a backup')
+    .option('--keep-weekly <n>', 'keep the newest of each of the last n weeks with a backup')
+    .option('--keep-monthly <n>', 'keep the newest of each of the last n months with a backup')
+    .option('--keep-yearly <n>', 'keep the newest of each of the last n years with a backup')
+    .option('--dry-run', 'show what would go, change nothing')
+    .action(async (opts: Record<string, string | boolean | undefined>, cmd: Command) => {
+      const ctx = await cliContext(cmd);
+      const n = (name: string) =>
+        opts[name] === undefined ? undefined : positiveInt(`--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, String(opts[name]));
+      const body = await expectOk(
+        await backupsClient(ctx).backups.prune.$post({
+          json: {
+            host: opts.host as string | undefined,
+            keepLast: n('keepLast'),
+            keepHourly: n('keepHourly'),
+            keepDaily: n('keepDaily'),
+            keepWeekly: n('keepWeekly'),
+            keepMonthly: n('keepMonthly'),
+            keepYearly: n('keepYearly'),
+            dryRun: Boolean(opts.dryRun),
+          },
+        }),
+      );
+      ctx.output.line(`${body.dryRun ? 'would prune' : 'pruned'} ${body.pruned.length}, keeping ${body.kept}`);
+      ctx.output.table(body, body.pruned, [
+        ['BACKUP', (b) => b.id],
+        ['HOST', (b) => b.hostId],
+        ['STARTED', (b) => b.startedAt],
+      ]);
+    });
+
+  backups
+    .command('restore')
+    .description(
+      'put a backup back onto a host’s Keycloak of the same version (Keycloak is stopped while its database is replaced, then started and verified); the hub decrypts, the host never gets the identity',
+    )
+    .argument('<id>', 'backup id (bk_…)')
+    .requiredOption('--target <host>', 'the host whose Keycloak is replaced (the backed-up host or another)')
+    .requiredOption('--identity-secret <name>', 'hub secret holding the age identity (keyfleet secrets set <name> --from-file key.txt)')
+    .option('--wait', 'wait until restored and verified; exit 1 if it failed')
+    .action(async (id: string, opts: { target: string; identitySecret: string; wait?: boolean }, cmd: Command) => {
+      const ctx = await cliContext(cmd);
+      const started = await expectOk(
+        await backupsClient(ctx).backups[':id'].restore.$post({ param: { id }, json: { hostId: opts.target, identitySecret: opts.identitySecret } }),
+      );
+      ctx.output.line(`restore of ${id} onto ${started.hostId}: task ${started.taskId}`);
+      if (!opts.wait) return;
+      const deadline = Date.now() + 4 * 3600_000;
+      for (;;) {
+        const t = await expectOk(await ctx.hub.v1.tasks[':id'].$get({ param: { id: started.taskId } }));
+        if (['succeeded', 'failed', 'cancelled', 'expired'].includes(t.state)) {
+          ctx.output.details(t, [
+            ['task', t.id],
+            ['state', t.state],
+            ['result', t.summary],
+          ]);
+          if (t.state !== 'succeeded') throw new TasksFailed(1);
+          return;
+        }
+        if (Date.now() > deadline) throw new CliExit(2, `gave up waiting for ${started.taskId}`);
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    });
 
   return backups;
 }

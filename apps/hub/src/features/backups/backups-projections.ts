@@ -6,9 +6,8 @@ import { backupsDb, type DrillRecord } from './backups-tables.js';
 
 /** The `$secret` names in a task's params: per-task tokens that die with the task. */
 function tokenSecrets(params: unknown): string[] {
-  const p = params as { download?: { token?: { $secret?: string } } } | null;
-  const name = p?.download?.token?.$secret;
-  return typeof name === 'string' && name.startsWith('backup-download.') ? [name] : [];
+  const p = params as { download?: { token?: { $secret?: string } }; source?: { token?: { $secret?: string } } } | null;
+  return [p?.download?.token?.$secret, p?.source?.token?.$secret].filter((n): n is string => typeof n === 'string' && n.startsWith('backup-download.'));
 }
 
 /**
@@ -17,6 +16,10 @@ function tokenSecrets(params: unknown): string[] {
  * `complete`, after the hub checked the object. Drills record their outcome per backup.
  */
 export const backupsProjections: ResultProjections = {
+  'backup.restore': async (trx: Kysely<Database>, r: ProjectedResult<'backup.restore'>) => {
+    const names = tokenSecrets(r.params);
+    if (names.length > 0) await trx.deleteFrom('secrets').where('name', 'in', names).execute();
+  },
   'backup.run': async (trx: Kysely<Database>, r: ProjectedResult<'backup.run'>) => {
     const db = backupsDb(trx);
     const backupId = (r.params as { backupId?: unknown } | null)?.backupId;

@@ -13,6 +13,7 @@ import { backupDetailView, BackupDetailSchema, BackupSchema, backupView } from '
 import { downloadSecretName, newBackupId, newBackupToken, uploadSecretName } from './backup-token.js';
 import { backupsDb } from './backups-tables.js';
 import type { BackupStorage } from './storage/backup-storage.js';
+import { prunable } from './retention-policy.js';
 import { localBackupKey } from './storage/local-dir-storage.js';
 
 const IdParam = z.object({ id: z.string().regex(/^bk_[a-z0-9]{8,40}$/, 'a backup id like bk_…') });
@@ -115,6 +116,73 @@ const drill = createRoute({
   },
 });
 
+const restore = createRoute({
+  method: 'post',
+  path: '/backups/{id}/restore',
+  summary: 'Put a backup back onto a host’s Keycloak (same or another host): a backup.restore task; the hub decrypts with the named identity',
+  request: {
+    params: IdParam,
+    body: {
+      required: true,
+      content: {
+        'application/json': {
+          schema: z
+            .object({
+              hostId: z.string().min(1).max(64),
+              /** Name of the hub secret holding the age identity; the target host never receives it. */
+              identitySecret: z.string().regex(/^[a-zA-Z0-9._-]{1,128}$/),
+            })
+            .strict(),
+        },
+      },
+    },
+  },
+  responses: {
+    201: { description: 'Restore started', content: { 'application/json': { schema: z.object({ taskId: z.string(), hostId: z.string() }) } } },
+    ...errorResponses(400, 401, 403, 404, 409),
+  },
+});
+
+const keep = z.number().int().min(0).max(100_000).optional();
+
+const prune = createRoute({
+  method: 'post',
+  path: '/backups/prune',
+  summary: 'Let backups go by a retention policy (restic semantics, per host); never the newest verified backup of a host; running backups are untouched',
+  request: {
+    body: {
+      required: true,
+      content: {
+        'application/json': {
+          schema: z
+            .object({
+              host: z.string().min(1).max(64).optional(),
+              keepLast: keep,
+              keepHourly: keep,
+              keepDaily: keep,
+              keepWeekly: keep,
+              keepMonthly: keep,
+              keepYearly: keep,
+              dryRun: z.boolean().default(false),
+            })
+            .strict(),
+        },
+      },
+    },
+  },
+  responses: {
+    200: {
+      description: 'What was (or, with dryRun, would be) pruned',
+      content: {
+        'application/json': {
+          schema: z.object({ dryRun: z.boolean(), pruned: z.array(z.object({ id: z.string(), hostId: z.string(), startedAt: z.string() })), kept: z.number() }),
+        },
+      },
+    },
+    ...errorResponses(400, 401, 403),
+  },
+});
+
 export function backupsRoutes({ db: coreDb, dispatcher, secrets }: ApiDeps, storage: () => Promise<BackupStorage>) {
   const guard = createGuard(coreDb);
   const db = backupsDb(coreDb);
@@ -201,6 +269,84 @@ export function backupsRoutes({ db: coreDb, dispatcher, secrets }: ApiDeps, stor
       noteAudit(c, { detail: { backups: started.map((s) => s.id) } });
       dispatcher.kick();
       return c.json({ backups: started }, 201);
+    })
+    .openapi({ ...prune, middleware: [guard('admin', 'backups.prune')] }, async (c) => {
+      const { host, dryRun, ...policy } = c.req.valid('json');
+      if (!Object.values(policy).some((n) => (n ?? 0) > 0))
+        throw new ApiError(
+          400,
+          'a retention policy keeps something: give at least one of keepLast, keepHourly, keepDaily, keepWeekly, keepMonthly, keepYearly',
+        );
+      noteAudit(c, { detail: { host, dryRun, policy } });
+      let q = db.selectFrom('backups').select(['id', 'host_id', 'started_at', 'state']).where('state', 'in', ['stored', 'verified']);
+      if (host) q = q.where('host_id', '=', host);
+      const rows = await q.execute();
+      const byHost = new Map<string, typeof rows>();
+      for (const r of rows) byHost.set(r.host_id, [...(byHost.get(r.host_id) ?? []), r]);
+      const pruned: Array<{ id: string; hostId: string; startedAt: string }> = [];
+      for (const [hostId, backups] of byHost) {
+        for (const b of prunable(
+          backups.map((r) => ({ id: r.id, startedAt: r.started_at, verified: r.state === 'verified' })),
+          policy,
+        )) {
+          pruned.push({ id: b.id, hostId, startedAt: b.startedAt.toISOString() });
+        }
+      }
+      if (!dryRun && pruned.length > 0) {
+        // Row by row, conditionally: no lock is held that a running or new backup would wait for;
+        // the sweeper removes the objects (and retries if storage is away).
+        await db
+          .updateTable('backups')
+          .set({ state: 'pruned', upload_state: 'abandoned' })
+          .where(
+            'id',
+            'in',
+            pruned.map((p) => p.id),
+          )
+          .where('state', 'in', ['stored', 'verified'])
+          .execute();
+      }
+      return c.json({ dryRun, pruned, kept: rows.length - pruned.length }, 200);
+    })
+    .openapi({ ...restore, middleware: [guard('admin', 'backups.restore')] }, async (c) => {
+      const { id } = c.req.valid('param');
+      const body = c.req.valid('json');
+      noteAudit(c, { target: id, detail: { hostId: body.hostId } });
+      const row = await db.selectFrom('backups').select(['state', 'manifest']).where('id', '=', id).executeTakeFirst();
+      if (!row) throw new ApiError(404, `backup ${id} not found`);
+      if ((row.state !== 'stored' && row.state !== 'verified') || !row.manifest)
+        throw new ApiError(409, `backup ${id} is ${row.state}: only stored or verified backups can be restored`);
+      const identity = await db.selectFrom('secrets').select('name').where('name', '=', body.identitySecret).executeTakeFirst();
+      if (!identity)
+        throw new ApiError(
+          404,
+          `no secret ${body.identitySecret}: store the age identity with keyfleet secrets set ${body.identitySecret} --from-file key.txt`,
+        );
+      const { token, hash } = newBackupToken();
+      const secretName = downloadSecretName(id, randomBytes(6).toString('hex'));
+      await db
+        .insertInto('backup_downloads')
+        .values({ token_hash: hash, backup_id: id, expires_at: new Date(Date.now() + 4 * 3600_000), kind: 'plaintext', identity_secret: body.identitySecret })
+        .execute();
+      await secrets.put(secretName, token, c.get('actor')?.label ?? 'unknown');
+      const { tasks } = await createTaskBatch(coreDb, {
+        type: 'backup.restore',
+        target: { hostId: body.hostId },
+        params: {
+          backupId: id,
+          source: { url: `/v1/backup-restores/${id}`, token: { $secret: secretName } },
+          keycloakVersion: row.manifest.keycloak.version,
+          dumpSha256: row.manifest.database.sha256,
+        },
+        expiresInMs: 3600_000,
+        createdBy: c.get('actor')?.label ?? 'unknown',
+      }).catch(async (err: unknown) => {
+        await db.deleteFrom('backup_downloads').where('token_hash', '=', hash).execute();
+        await secrets.delete(secretName);
+        throw err;
+      });
+      dispatcher.kick();
+      return c.json({ taskId: tasks[0]!.id, hostId: body.hostId }, 201);
     })
     .openapi({ ...drill, middleware: [guard('operator', 'backups.drill')] }, async (c) => {
       const { id } = c.req.valid('param');

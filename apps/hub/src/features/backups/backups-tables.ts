@@ -76,6 +76,9 @@ export interface BackupDownloadsTable {
   backup_id: string;
   expires_at: Timestamp;
   used_at: NullableTimestamp;
+  kind: Generated<'ciphertext' | 'plaintext'>;
+  /** plaintext: the hub secret holding the identity that opens the backup. */
+  identity_secret: string | null;
 }
 
 /** The hub's database seen with the backups tables. */

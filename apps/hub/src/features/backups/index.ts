@@ -7,6 +7,7 @@ import { backupsRoutes } from './backups-routes.js';
 import { backupsStorage } from './backups-storage.js';
 import { sweepBackups } from './backups-sweeper.js';
 import * as m0010 from './migrations/0010-backups.js';
+import * as m0011 from './migrations/0011-backup-restores.js';
 import { uploadRoutes } from './upload-routes.js';
 
 /** Every backups route under /v1; its type gives the CLI a typed client of just these. */
@@ -23,7 +24,7 @@ const sweepMs = () => Number(process.env.KEYFLEET_BACKUP_SWEEP_MS) || 30_000;
 /** Backups on the hub: recipients, the catalog, storage and the single-use upload targets. */
 export const backupsFeature: HubFeature = {
   name: 'backups',
-  migrations: { '0010-backups': m0010 },
+  migrations: { '0010-backups': m0010, '0011-backup-restores': m0011 },
   projections: backupsProjections,
   routes: backupsApi,
   services: [

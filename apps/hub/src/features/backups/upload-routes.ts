@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import { createRoute, z } from '@hono/zod-openapi';
 import { backupManifest } from '@keyfleet/proto/v1';
+import { Decrypter } from 'age-encryption';
 import type { Context } from 'hono';
 import type { ApiDeps } from '../../api/api-deps.js';
 import { ApiError } from '../../api/api-error.js';
@@ -85,6 +86,18 @@ const download = createRoute({
   request: { params: IdParam },
   responses: {
     200: { description: 'The age ciphertext (application/octet-stream)' },
+    ...errorResponses(400, 401, 404, 409),
+  },
+});
+
+const restoreSource = createRoute({
+  method: 'get',
+  path: '/backup-restores/{id}',
+  summary: 'The plaintext tar of one backup, decrypted by the hub, once, with a single-use restore token',
+  security: [],
+  request: { params: IdParam },
+  responses: {
+    200: { description: 'The backup unit’s tar (application/x-tar)' },
     ...errorResponses(400, 401, 404, 409),
   },
 });
@@ -227,6 +240,7 @@ export function uploadRoutes({ db: coreDb, secrets, log }: ApiDeps, storage: () 
         .where('token_hash', '=', hash)
         .where('backup_id', '=', id)
         .where('used_at', 'is', null)
+        .where('kind', '=', 'ciphertext')
         .where('expires_at', '>', new Date())
         .returning('backup_id')
         .executeTakeFirst();
@@ -237,5 +251,38 @@ export function uploadRoutes({ db: coreDb, secrets, log }: ApiDeps, storage: () 
       if (row.storage_kind !== store.kind) throw new ApiError(409, `backup ${id} is in ${row.storage_kind} storage; this hub uses ${store.kind}`);
       const stream = await store.read(row.storage_key);
       return new Response(Readable.toWeb(stream) as ReadableStream, { status: 200, headers: { 'content-type': 'application/octet-stream' } }) as never;
+    })
+    .openapi(restoreSource, async (c) => {
+      const { id } = c.req.valid('param');
+      const hash = hashBackupToken(bearer(c));
+      const claimed = await db
+        .updateTable('backup_downloads')
+        .set({ used_at: new Date() })
+        .where('token_hash', '=', hash)
+        .where('backup_id', '=', id)
+        .where('used_at', 'is', null)
+        .where('kind', '=', 'plaintext')
+        .where('expires_at', '>', new Date())
+        .returning('identity_secret')
+        .executeTakeFirst();
+      if (!claimed?.identity_secret) throw new ApiError(401, 'invalid, used or expired backup restore token');
+      const row = await db.selectFrom('backups').select(['storage_key', 'storage_kind']).where('id', '=', id).executeTakeFirst();
+      if (!row) throw new ApiError(404, `backup ${id} not found`);
+      const store = await storage();
+      if (row.storage_kind !== store.kind) throw new ApiError(409, `backup ${id} is in ${row.storage_kind} storage; this hub uses ${store.kind}`);
+      const { values, problems } = await secrets.reveal([claimed.identity_secret]);
+      const identities = (values.get(claimed.identity_secret) ?? '')
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((l) => l.startsWith('AGE-SECRET-KEY-'));
+      if (identities.length === 0) throw new ApiError(409, problems.get(claimed.identity_secret) ?? `secret ${claimed.identity_secret} holds no age identity`);
+      const decrypter = new Decrypter();
+      for (const identity of identities) decrypter.addIdentity(identity);
+      // The header is read and unwrapped here, so a wrong identity is refused before the target
+      // host stops its Keycloak; the body is authenticated chunk by chunk as it streams.
+      const plaintext = await decrypter.decrypt(Readable.toWeb(await store.read(row.storage_key)) as ReadableStream<Uint8Array>).catch((err: Error) => {
+        throw new ApiError(409, `cannot decrypt backup ${id} with the identity in ${claimed.identity_secret}: ${err.message}`);
+      });
+      return new Response(plaintext, { status: 200, headers: { 'content-type': 'application/x-tar' } }) as never;
     });
 }

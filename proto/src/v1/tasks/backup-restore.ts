@@ -1,0 +1,32 @@
+import { z } from 'zod';
+import { defineTask } from '../define-task.js';
+import { backupId, downloadSource } from './backup-common.js';
+import { verifyReport } from './keycloak-common.js';
+
+export const backupRestore = defineTask({
+  name: 'backup.restore',
+  description:
+    'Puts a backup back onto this host’s installed Keycloak of the same version: stops it, replaces its database in one transaction (pg_restore --clean), restores providers and themes, starts it and verifies it. The hub decrypts; this host never gets an identity.',
+  input: z
+    .object({
+      backupId,
+      /** The backup's plaintext tar, decrypted by the hub, once, with a single-use token. */
+      source: downloadSource,
+      /** The Keycloak version the backup was taken from; the installed one must match. */
+      keycloakVersion: z.string(),
+      /** The dump's sha256 from the manifest; checked before anything is started again. */
+      dumpSha256: z.string().regex(/^[0-9a-f]{64}$/),
+    })
+    .strict(),
+  output: z.object({
+    backupId,
+    /** Keycloak stopped until it answered ready again. */
+    downtimeMs: z.number().nonnegative(),
+    restoreMs: z.number().nonnegative(),
+    files: z.number().int().nonnegative(),
+    verify: verifyReport,
+  }),
+  defaultTimeoutMs: 2 * 3600_000,
+  summary: (o) =>
+    `restored ${o.backupId}: database and ${o.files} files in ${(o.restoreMs / 1000).toFixed(1)}s, Keycloak down ${(o.downtimeMs / 1000).toFixed(1)}s, ${o.verify.ok ? 'verified' : 'verify FAILED'}`,
+});
