@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BODY_LIMIT, UNAUTHENTICATED_BODY_LIMIT } from './limit-body.js';
+import { expectStatus } from '../testing/expect-status.js';
 import { createTestContext, type TestContext } from '../testing/test-context.js';
+import { testBackends } from '../testing/test-database.js';
 
 const CHUNK = 64 * 1024;
 /** Read-ahead of the streams between the body and the limit: a few chunks, never the body. */
@@ -22,11 +24,11 @@ function countedBody(total: number) {
 
 type Operation = { responses: Record<string, { content?: Record<string, unknown> }>; security?: unknown[]; parameters?: unknown[]; requestBody?: unknown };
 
-describe('the API contract', () => {
+describe.each(testBackends)('the API contract (%s)', (backend) => {
   let t: TestContext;
 
   beforeAll(async () => {
-    t = await createTestContext();
+    t = await createTestContext(backend);
   });
   afterAll(async () => {
     await t?.close();
@@ -36,35 +38,34 @@ describe('the API contract', () => {
 
   it('refuses NUL characters in query, path and body with 400 before they reach Postgres', async () => {
     for (const path of ['/v1/audit?action=a%00b', '/v1/tasks?type=%00', '/v1/tasks/t_%00', '/v1/batches/%00']) {
-      const res = await t.call('GET', path, { token: t.adminToken });
+      const res = await t.raw('GET', path, { token: t.adminToken });
       expect(res.status, path).toBe(400);
-      expect(res.json.error, path).toMatch(/NUL/);
+      expect(res.json, path).toMatchObject({ error: expect.stringMatching(/NUL/) });
     }
+    const admin = t.api(t.adminToken);
     // The selector's documented pattern excludes NUL itself.
-    expect((await t.call('GET', '/v1/hosts?selector=env%3D%00', { token: t.adminToken })).status).toBe(400);
-    const labels = await t.call('POST', '/v1/enrollment-tokens', { token: t.adminToken, body: { labels: { env: 'a\u0000b' } } });
-    expect(labels.status).toBe(400);
-    expect(labels.json.error).toBe('invalid body: labels.env: must not contain NUL characters');
-    const secret = await t.call('PUT', '/v1/secrets/s1', { token: t.adminToken, body: { value: '\u0000' } });
-    expect(secret.status).toBe(400);
+    expect((await admin.v1.hosts.$get({ query: { selector: 'env=\u0000' } })).status).toBe(400);
+    const labels = await expectStatus(admin.v1['enrollment-tokens'].$post({ json: { labels: { env: 'a\u0000b' } } }), 400);
+    expect(labels.error).toBe('invalid body: labels.env: must not contain NUL characters');
+    expect((await admin.v1.secrets[':name'].$put({ param: { name: 's1' }, json: { value: '\u0000' } })).status).toBe(400);
     // Still answering, so nothing above was a swallowed server error.
-    expect((await t.call('GET', '/v1/audit?action=x', { token: t.adminToken })).status).toBe(200);
+    expect((await admin.v1.audit.$get({ query: { action: 'x' } })).status).toBe(200);
   });
 
   it('answers 405 with Allow for a method a known path does not have, 204 with Allow to OPTIONS, 404 for unknown paths', async () => {
     // TRACE itself is refused by fetch's Request; the e2e fuzzer sends it over HTTP.
-    const patch = await t.call('PATCH', '/v1/tasks', { token: t.adminToken });
+    const patch = await t.raw('PATCH', '/v1/tasks', { token: t.adminToken });
     expect(patch.status).toBe(405);
     expect(patch.headers.get('allow')).toBe('GET, HEAD, POST, OPTIONS');
-    expect(patch.json.error).toBe('PATCH is not allowed on /v1/tasks; allowed: GET, HEAD, POST, OPTIONS');
-    const del = await t.call('DELETE', '/v1/tasks/t_1');
+    expect(patch.json).toEqual({ error: 'PATCH is not allowed on /v1/tasks; allowed: GET, HEAD, POST, OPTIONS' });
+    const del = await t.raw('DELETE', '/v1/tasks/t_1');
     expect(del.status).toBe(405);
     expect(del.headers.get('allow')).toBe('GET, HEAD, OPTIONS');
-    expect((await t.call('PATCH', '/v1/secrets/x')).headers.get('allow')).toBe('PUT, DELETE, OPTIONS');
-    const options = await t.call('OPTIONS', '/v1/enroll');
+    expect((await t.raw('PATCH', '/v1/secrets/x')).headers.get('allow')).toBe('PUT, DELETE, OPTIONS');
+    const options = await t.raw('OPTIONS', '/v1/enroll');
     expect(options.status).toBe(204);
     expect(options.headers.get('allow')).toBe('POST, OPTIONS');
-    expect((await t.call('GET', '/v1/nothing-here')).status).toBe(404);
+    expect((await t.raw('GET', '/v1/nothing-here')).status).toBe(404);
   });
 
   it('refuses a missing required body with 400 and a body that is not JSON with 415', async () => {
@@ -77,7 +78,7 @@ describe('the API contract', () => {
       body: '{}',
     });
     expect(text.status).toBe(415);
-    expect((await t.call('POST', '/v1/enrollment-tokens', { token: t.adminToken, body: {} })).status).toBe(201);
+    expect((await t.api(t.adminToken).v1['enrollment-tokens'].$post({ json: {} })).status).toBe(201);
   });
 
   it('refuses an oversized body with 413 before buffering it: declared, streamed, or longer than its Content-Length', async () => {
@@ -116,7 +117,7 @@ describe('the API contract', () => {
   });
 
   it('declares in OpenAPI every status the shared machinery answers, with the error schema', async () => {
-    const doc = (await t.call('GET', '/v1/openapi.json')).json as { paths: Record<string, Record<string, Operation>> };
+    const doc = (await t.raw('GET', '/v1/openapi.json')).json as { paths: Record<string, Record<string, Operation>> };
     const op = (path: string, method: string) => doc.paths[`/v1${path}`]![method]!;
     for (const [path, methods] of Object.entries(doc.paths)) {
       for (const [method, operation] of Object.entries(methods)) {

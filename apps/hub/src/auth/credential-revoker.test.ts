@@ -8,9 +8,7 @@ import { connect, jwtAuthenticator, type NatsConnection } from '@nats-io/transpo
 import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../store/database.js';
-import type { DbHandle } from '../store/create-db.js';
-import { migrateUp } from '../store/migrator.js';
-import { createTestDb } from '../testing/create-test-db.js';
+import { startTestDatabase, type TestDatabase } from '../testing/test-database.js';
 import { CredentialRevoker } from './credential-revoker.js';
 
 interface Agent {
@@ -21,15 +19,14 @@ interface Agent {
 
 describe('CredentialRevoker', () => {
   let nats: NatsServer;
-  let handle: DbHandle;
+  let handle: TestDatabase;
   let db: Kysely<Database>;
   let revoker: CredentialRevoker;
   const conns: NatsConnection[] = [];
 
   beforeAll(async () => {
-    [nats, handle] = await Promise.all([startNats(), createTestDb()]);
+    [nats, handle] = await Promise.all([startNats(), startTestDatabase('pglite')]);
     db = handle.db;
-    await migrateUp(db, []);
     revoker = await CredentialRevoker.start({ db, authority: nats.authority, servers: [nats.url], log: createLogger('test', { level: 'silent' }) });
   });
   afterAll(async () => {

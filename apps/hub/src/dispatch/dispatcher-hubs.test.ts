@@ -1,11 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestFleet, waitFor, type TestFleet } from '../testing/test-fleet.js';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { testBackends } from '../testing/test-database.js';
+import { startTestFleet, type TestFleet } from '../testing/test-fleet.js';
+import { waitOptions } from '../testing/wait-options.js';
 
 // Several hubs share one database and one NATS: claims, writes and sweeps must not double up.
-describe.each(['pglite', 'postgres'] as const)('two hubs on one %s database', (dbKind) => {
+describe.each(testBackends)('two hubs on one %s database', (backend) => {
   let fleet: TestFleet;
   beforeAll(async () => {
-    fleet = await startTestFleet(dbKind);
+    fleet = await startTestFleet(backend);
   });
   afterAll(async () => {
     await fleet?.stop();
@@ -30,22 +32,25 @@ describe.each(['pglite', 'postgres'] as const)('two hubs on one %s database', (d
       for (const h of hubs) h.dispatcher.kick();
     }, 5);
     try {
-      await waitFor(
+      await vi.waitFor(
         async () =>
-          (await fleet.db.selectFrom('tasks').select('id').where('id', 'in', taskIds).where('state', '=', 'dispatched').execute()).length === taskIds.length,
-        'all tasks dispatched',
-        30_000,
+          expect(await fleet.db.selectFrom('tasks').select('id').where('id', 'in', taskIds).where('state', '=', 'dispatched').execute()).toHaveLength(
+            taskIds.length,
+          ),
+        { ...waitOptions, timeout: 30_000 },
       );
-      await new Promise((r) => setTimeout(r, 500)); // room for a stray second send to show up
     } finally {
       clearInterval(kicking);
     }
+    // Every send follows a claim, and every claim counts in dispatch_attempts; a dispatched task is
+    // claimed by no one. So one attempt each, seen once all are dispatched, means no second send
+    // is still on its way: nothing to wait for before counting what the agent got.
+    const attempts = await fleet.db.selectFrom('tasks').select('dispatch_attempts').where('id', 'in', taskIds).execute();
+    expect(attempts.every((a) => a.dispatch_attempts === 1)).toBe(true);
     const sends = new Map<string, number>();
     for (const t of agent.tasks) sends.set(t.taskId, (sends.get(t.taskId) ?? 0) + 1);
     expect([...sends.values()].filter((n) => n > 1)).toEqual([]);
     expect(sends.size).toBe(taskIds.length);
-    const attempts = await fleet.db.selectFrom('tasks').select('dispatch_attempts').where('id', 'in', taskIds).execute();
-    expect(attempts.every((a) => a.dispatch_attempts === 1)).toBe(true);
 
     // Each result is sent twice, as an agent re-sending after a lost ack would; the queue group spreads them over both hubs.
     const replies = await Promise.all(taskIds.flatMap((id) => [agent.result(id, 'succeeded', { output: { id } }), agent.result(id, 'failed')]));
@@ -60,9 +65,10 @@ describe.each(['pglite', 'postgres'] as const)('two hubs on one %s database', (d
     expect(finals).toHaveLength(taskIds.length);
     expect(finals.every((f) => Number(f.n) === 1)).toBe(true);
 
-    await waitFor(
-      async () => (await fleet.db.selectFrom('tasks').select('id').where('id', 'in', doomed).where('state', '=', 'expired').execute()).length === doomed.length,
-      'expired',
+    await vi.waitFor(
+      async () =>
+        expect(await fleet.db.selectFrom('tasks').select('id').where('id', 'in', doomed).where('state', '=', 'expired').execute()).toHaveLength(doomed.length),
+      waitOptions,
     );
     const expiredEvents = await fleet.db.selectFrom('task_events').select('task_id').where('task_id', 'in', doomed).execute();
     expect(expiredEvents.map((e) => e.task_id).sort()).toEqual([...doomed].sort());

@@ -2,10 +2,8 @@ import { encode, hello as helloMessage, type Hello } from '@keyfleet/proto/v1';
 import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CredentialRevoker } from '../auth/credential-revoker.js';
-import type { DbHandle } from '../store/create-db.js';
 import type { Database } from '../store/database.js';
-import { migrateUp } from '../store/migrator.js';
-import { createTestDb } from '../testing/create-test-db.js';
+import { startTestDatabase, testBackends, type TestDatabase } from '../testing/test-database.js';
 import { handleHello } from './handle-hello.js';
 import { MessageRejected } from './message-rejected.js';
 
@@ -25,13 +23,12 @@ const hello = (hostId: string): Hello =>
     ),
   );
 
-describe('handleHello', () => {
-  let handle: DbHandle;
+describe.each(testBackends)('handleHello (%s)', (backend) => {
+  let handle: TestDatabase;
   let db: Kysely<Database>;
   beforeAll(async () => {
-    handle = await createTestDb();
+    handle = await startTestDatabase(backend);
     db = handle.db;
-    await migrateUp(db, []);
   });
   afterAll(async () => {
     await handle?.close();

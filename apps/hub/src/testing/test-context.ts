@@ -6,52 +6,25 @@ import { join } from 'node:path';
 import { createLogger } from '@keyfleet/log';
 import { NatsAuthority } from '@keyfleet/nats-auth';
 import type { Kysely } from 'kysely';
+import { createApp, type AppType } from '../api/create-app.js';
 import { bootstrapAdminToken } from '../auth/bootstrap-admin-token.js';
 import { generateSecretToken } from '../auth/secret-token.js';
+import { hubFeatures } from '../features/index.js';
 import { HubMetrics } from '../metrics/hub-metrics.js';
 import { SecretBox } from '../secrets/secret-box.js';
 import { SecretStore } from '../secrets/secret-store.js';
-import { createDb, type DbHandle } from '../store/create-db.js';
 import type { Database, HostStatus, Role } from '../store/database.js';
-import { migrateUp } from '../store/migrator.js';
 import { newId } from '../store/new-id.js';
-import { createTestDb } from './create-test-db.js';
-import type { TaskDispatcher } from '../api/api-deps.js';
-import { createApp } from '../api/create-app.js';
-import { hubFeatures } from '../features/index.js';
-
-/** Records what the API asked of the dispatcher; the real one needs NATS and agents. */
-export class RecordingDispatcher implements TaskDispatcher {
-  kicks = 0;
-  cancels: { taskIds: string[]; reason: string }[] = [];
-  kick(): void {
-    this.kicks++;
-  }
-  async cancel(taskIds: string[], reason: string): Promise<void> {
-    this.cancels.push({ taskIds, reason });
-  }
-}
-
-/** Counts the pushes the API asked for; `enforced` is what they report (the real one needs NATS). */
-export class RecordingRevoker {
-  publishes = 0;
-  enforced = true;
-  async publish(): Promise<boolean> {
-    this.publishes++;
-    return this.enforced;
-  }
-}
-
-export interface ApiResponse {
-  status: number;
-  headers: Headers;
-  text: string;
-  /** The parsed JSON body (undefined when the body is not JSON); `any` keeps assertions short. */
-  json: any;
-}
+import { hubTestClient, type HubTestClient, type RawRequest, type RawResponse, type TypedClient } from './hub-test-client.js';
+import { RecordingDispatcher } from './recording-dispatcher.js';
+import { RecordingRevoker } from './recording-revoker.js';
+import { startTestDatabase, type TestBackend, type TestDatabase } from './test-database.js';
 
 export interface TestContext {
-  app: ReturnType<typeof createApp>;
+  backend: TestBackend;
+  app: AppType;
+  /** The database under the app (`database.db` is `db`). */
+  database: TestDatabase;
   db: Kysely<Database>;
   dispatcher: RecordingDispatcher;
   revoker: RecordingRevoker;
@@ -64,23 +37,26 @@ export interface TestContext {
   tokenFor(role: Role): Promise<string>;
   /** Inserts a host row as if it had enrolled (and, with taskTypes, said hello). */
   addHost(h: { hostname: string; labels?: Record<string, string>; taskTypes?: string[]; status?: HostStatus }): Promise<string>;
-  /** A request read to its end; `body` is serialized unless it is already a string. */
-  call(method: string, path: string, opts?: { token?: string; body?: unknown; headers?: Record<string, string> }): Promise<ApiResponse>;
+  /** The typed client of this app, without a token (`client.as(token)` for one). */
+  client: HubTestClient;
+  /** The typed core API as the holder of `token` (none without). */
+  api(token?: string): TypedClient<AppType>;
+  /** A request the typed client cannot make on purpose (see `HubTestClient.raw`), as the holder of `token`. */
+  raw(method: string, path: string, req?: RawRequest & { token?: string }): Promise<RawResponse>;
   close(): Promise<void>;
 }
 
 /**
- * The API on a real, migrated database — embedded PGlite in a temp dir, or the
- * Postgres at `databaseUrl` — with a real NATS authority and a recording
- * dispatcher. One per test file: even restored from a snapshot, PGlite takes seconds.
+ * The API in process on a real, migrated database (`startTestDatabase`: embedded PGlite, or a
+ * real Postgres) with a real NATS authority and a recording dispatcher. One per test file and
+ * backend: the database takes seconds to start.
  */
-export async function createTestContext(opts: { databaseUrl?: string } = {}): Promise<TestContext> {
+export async function createTestContext(backend: TestBackend): Promise<TestContext> {
   const dir = await mkdtemp(join(tmpdir(), 'kf-hub-api-'));
-  let handle: DbHandle | undefined;
+  let database: TestDatabase | undefined;
   try {
-    handle = opts.databaseUrl ? await createDb({ databaseUrl: opts.databaseUrl }) : await createTestDb();
-    await migrateUp(handle.db, hubFeatures);
-    const db = handle.db;
+    database = await startTestDatabase(backend);
+    const db = database.db;
     const adminToken = await bootstrapAdminToken(db);
     if (!adminToken) throw new Error('a fresh database must yield an initial admin token');
     const authority = await NatsAuthority.load((await NatsAuthority.create(join(dir, 'nats'))).dir);
@@ -103,9 +79,12 @@ export async function createTestContext(opts: { databaseUrl?: string } = {}): Pr
       },
       hubFeatures,
     );
-    const closeDb = handle.close;
+    const client = hubTestClient({ url: 'http://hub.test', fetch: (input, init) => app.request(input, init) });
+    const closeDb = database.close;
     return {
+      backend,
       app,
+      database,
       db,
       dispatcher,
       revoker,
@@ -141,31 +120,16 @@ export async function createTestContext(opts: { databaseUrl?: string } = {}): Pr
           .execute();
         return id;
       },
-      async call(method, path, opts = {}) {
-        const headers: Record<string, string> = { ...opts.headers };
-        if (opts.token) headers.authorization = `Bearer ${opts.token}`;
-        let body: string | undefined;
-        if (opts.body !== undefined) {
-          headers['content-type'] ??= 'application/json';
-          body = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
-        }
-        const res = await app.request(path, { method, headers, body });
-        const text = await res.text();
-        let json: unknown;
-        try {
-          json = JSON.parse(text);
-        } catch {
-          json = undefined;
-        }
-        return { status: res.status, headers: res.headers, text, json };
-      },
+      client,
+      api: (token) => client.as(token).api,
+      raw: (method, path, { token, ...req } = {}) => client.as(token).raw(method, path, req),
       async close() {
         await closeDb();
         await rm(dir, { recursive: true, force: true });
       },
     };
   } catch (err) {
-    await handle?.close();
+    await database?.close();
     await rm(dir, { recursive: true, force: true });
     throw err;
   }

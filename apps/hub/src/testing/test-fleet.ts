@@ -13,7 +13,7 @@ import type { Database, TasksTable } from '../store/database.js';
 import { createDispatcher, type Dispatcher, type DispatcherDeps } from '../dispatch/dispatcher.js';
 import { hubFeatures } from '../features/index.js';
 import { connectFakeAgent, type FakeAgent } from './fake-agent.js';
-import { startTestDatabase, type TestDatabase } from './test-database.js';
+import { startTestDatabase, type TestBackend, type TestDatabase } from './test-database.js';
 
 export interface LogLine {
   level: number;
@@ -49,22 +49,16 @@ export interface TestFleet {
 // The schema types nullable JSON columns as string-only on insert; SQL NULL is what a new row has.
 const SQL_NULL = sql<string>`null`;
 
-/** Polls until `check` returns a truthy value; fails with the last value seen. */
-export async function waitFor<T>(check: () => Promise<T> | T, what: string, timeoutMs = 10_000): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
-  while (Date.now() < deadline) {
-    last = await check();
-    if (last) return last as NonNullable<T>;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`timed out waiting for ${what} (last: ${JSON.stringify(last)})`);
-}
-
 /** A real NATS server, a real migrated database, and helpers to run hubs and fake agents on them. */
-export async function startTestFleet(dbKind: 'pglite' | 'postgres' = 'pglite'): Promise<TestFleet> {
-  const nats = await startNats();
-  const database = await startTestDatabase(dbKind);
+export async function startTestFleet(backend: TestBackend): Promise<TestFleet> {
+  const [natsStart, databaseStart] = await Promise.allSettled([startNats(), startTestDatabase(backend)]);
+  if (natsStart.status === 'rejected' || databaseStart.status === 'rejected') {
+    if (natsStart.status === 'fulfilled') await natsStart.value.stop();
+    if (databaseStart.status === 'fulfilled') await databaseStart.value.close();
+    throw natsStart.status === 'rejected' ? natsStart.reason : (databaseStart as PromiseRejectedResult).reason;
+  }
+  const nats = natsStart.value;
+  const database = databaseStart.value;
   const { db } = database;
   const logs: LogLine[] = [];
   const closers: Array<() => Promise<void>> = [];
@@ -168,7 +162,7 @@ export async function startTestFleet(dbKind: 'pglite' | 'postgres' = 'pglite'): 
     async stop() {
       // Every step runs even if one fails: a leftover server would outlive the test run.
       const failures: unknown[] = [];
-      for (const step of [...closers.reverse(), () => database.stop(), () => nats.stop()]) await step().catch((err: unknown) => failures.push(err));
+      for (const step of [...closers.reverse(), () => database.close(), () => nats.stop()]) await step().catch((err: unknown) => failures.push(err));
       if (failures.length > 0) throw new AggregateError(failures, 'stopping the test fleet failed');
     },
   };

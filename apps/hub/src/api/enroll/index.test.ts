@@ -1,22 +1,24 @@
 import * as v1 from '@keyfleet/proto/v1';
 import { createUser } from '@nats-io/nkeys';
-import { startPostgres, type PostgresServer } from '@keyfleet/test-harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectStatus } from '../../testing/expect-status.js';
 import { createTestContext, type TestContext } from '../../testing/test-context.js';
+import { testBackends } from '../../testing/test-database.js';
 
 const publicKey = () => createUser().getPublicKey();
 
-function jwtClaims(jwt: string): any {
+function jwtClaims(jwt: string): { sub: string; nats: { pub: { allow: string[] } } } {
   return JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString('utf8'));
 }
 
-describe('POST /v1/enroll', () => {
+describe.each(testBackends)('POST /v1/enroll (%s)', (backend) => {
   let t: TestContext;
-  const newToken = async (body: object = {}) =>
-    (await t.call('POST', '/v1/enrollment-tokens', { token: t.adminToken, body })).json as { id: string; token: string };
+  const newToken = (json: { labels?: Record<string, string> } = {}) => expectStatus(t.api(t.adminToken).v1['enrollment-tokens'].$post({ json }), 201);
+  const enroll = (json: { token: string; publicKey: string; hostname: string; labels?: Record<string, string>; agentVersion: string }) =>
+    t.api().v1.enroll.$post({ json });
 
   beforeAll(async () => {
-    t = await createTestContext();
+    t = await createTestContext(backend);
   });
   afterAll(async () => {
     await t?.close();
@@ -25,11 +27,10 @@ describe('POST /v1/enroll', () => {
   it('enrolls a pending host, merges labels with the token’s winning, and mints a JWT for the agent’s key', async () => {
     const { id: tokenId, token } = await newToken({ labels: { env: 'prod', region: 'eu-1' } });
     const key = publicKey();
-    const res = await t.call('POST', '/v1/enroll', {
-      body: { token, publicKey: key, hostname: 'kc-1', labels: { env: 'dev', rack: 'r7' }, agentVersion: '0.1.0' },
-    });
-    expect(res.status).toBe(201);
-    const { hostId, natsServers, jwt } = res.json;
+    const { hostId, natsServers, jwt } = await expectStatus(
+      enroll({ token, publicKey: key, hostname: 'kc-1', labels: { env: 'dev', rack: 'r7' }, agentVersion: '0.1.0' }),
+      201,
+    );
     expect(hostId).toMatch(/^h_[0-9a-z]{20}$/);
     expect(v1.ids.host.safeParse(hostId).success).toBe(true);
     expect(natsServers).toEqual(['nats://127.0.0.1:4222']);
@@ -54,24 +55,25 @@ describe('POST /v1/enroll', () => {
   it('is single use: a second enrollment with the same token gets 401', async () => {
     const { token } = await newToken();
     const body = { token, hostname: 'kc-2', agentVersion: '0.1.0' };
-    expect((await t.call('POST', '/v1/enroll', { body: { ...body, publicKey: publicKey() } })).status).toBe(201);
-    const again = await t.call('POST', '/v1/enroll', { body: { ...body, publicKey: publicKey() } });
-    expect(again.status).toBe(401);
-    expect(again.json.error).toBe('enrollment token was already used');
+    await expectStatus(enroll({ ...body, publicKey: publicKey() }), 201);
+    expect((await expectStatus(enroll({ ...body, publicKey: publicKey() }), 401)).error).toBe('enrollment token was already used');
   });
 
   it('lets exactly one of several concurrent enrollments with one token win', async () => {
+    // On Postgres the requests run at once on a pool of connections; PGlite takes them one by one.
     const { id: tokenId, token } = await newToken();
     const results = await Promise.all(
-      Array.from({ length: 5 }, (_, i) =>
-        t.call('POST', '/v1/enroll', { body: { token, publicKey: publicKey(), hostname: `race-${i}`, agentVersion: '0.1.0' } }),
-      ),
+      Array.from({ length: 8 }, async (_, i) => {
+        const res = await enroll({ token, publicKey: publicKey(), hostname: `race-${i}`, agentVersion: '0.1.0' });
+        return { status: res.status, body: await res.json() };
+      }),
     );
-    expect(results.map((r) => r.status).sort()).toEqual([201, 401, 401, 401, 401]);
+    expect(results.map((r) => r.status).sort()).toEqual([201, 401, 401, 401, 401, 401, 401, 401]);
+    expect(results.filter((r) => r.status === 401).map((r) => r.body)).toEqual(Array(7).fill({ error: 'enrollment token was already used' }));
     const hosts = await t.db.selectFrom('hosts').select('id').where('hostname', 'like', 'race-%').execute();
     expect(hosts).toHaveLength(1);
     const audit = await t.db.selectFrom('audit_log').select('outcome').where('actor', '=', `enrollment:${tokenId}`).execute();
-    expect(audit.map((a) => a.outcome).sort()).toEqual(['denied', 'denied', 'denied', 'denied', 'ok']);
+    expect(audit.map((a) => a.outcome).sort()).toEqual([...Array(7).fill('denied'), 'ok']);
   });
 
   it('refuses expired, revoked and unknown tokens with 401 and a clear reason, audited as denied', async () => {
@@ -82,18 +84,13 @@ describe('POST /v1/enroll', () => {
       .where('id', '=', expired.id)
       .execute();
     const revoked = await newToken();
-    expect((await t.call('DELETE', `/v1/enrollment-tokens/${revoked.id}`, { token: t.adminToken })).status).toBe(200);
+    await expectStatus(t.api(t.adminToken).v1['enrollment-tokens'][':id'].$delete({ param: { id: revoked.id } }), 200);
 
-    const attempt = (token: string) => t.call('POST', '/v1/enroll', { body: { token, publicKey: publicKey(), hostname: 'nope', agentVersion: '0.1.0' } });
-    const e = await attempt(expired.token);
-    expect(e.status).toBe(401);
-    expect(e.json.error).toMatch(/^enrollment token expired at \d{4}-/);
-    const r = await attempt(revoked.token);
-    expect(r.status).toBe(401);
-    expect(r.json.error).toBe('enrollment token was revoked');
-    const u = await attempt('kfe_not-a-real-token');
-    expect(u.status).toBe(401);
-    expect(u.json.error).toBe('unknown enrollment token');
+    const refusal = async (token: string) =>
+      (await expectStatus(enroll({ token, publicKey: publicKey(), hostname: 'nope', agentVersion: '0.1.0' }), 401)).error;
+    expect(await refusal(expired.token)).toMatch(/^enrollment token expired at \d{4}-/);
+    expect(await refusal(revoked.token)).toBe('enrollment token was revoked');
+    expect(await refusal('kfe_not-a-real-token')).toBe('unknown enrollment token');
 
     const denied = await t.db
       .selectFrom('audit_log')
@@ -111,9 +108,8 @@ describe('POST /v1/enroll', () => {
     const key = publicKey();
     const corrupt = key.slice(0, -1) + (key.endsWith('A') ? 'B' : 'A');
     for (const bad of ['SUAFOO', corrupt]) {
-      const res = await t.call('POST', '/v1/enroll', { body: { token, publicKey: bad, hostname: 'x', agentVersion: '1' } });
-      expect(res.status).toBe(400);
-      expect(res.json.error).toMatch(/^invalid body: publicKey: must be a NATS user public nkey/);
+      const res = await expectStatus(enroll({ token, publicKey: bad, hostname: 'x', agentVersion: '1' }), 400);
+      expect(res.error).toMatch(/^invalid body: publicKey: must be a NATS user public nkey/);
     }
     const row = await t.db.selectFrom('enrollment_tokens').select('used_at').where('id', '=', id).executeTakeFirstOrThrow();
     expect(row.used_at).toBeNull();
@@ -125,36 +121,10 @@ describe('POST /v1/enroll', () => {
   it('answers 409 for a key that is already enrolled and leaves the token unused', async () => {
     const key = publicKey();
     const first = await newToken();
-    expect((await t.call('POST', '/v1/enroll', { body: { token: first.token, publicKey: key, hostname: 'dup', agentVersion: '1' } })).status).toBe(201);
+    await expectStatus(enroll({ token: first.token, publicKey: key, hostname: 'dup', agentVersion: '1' }), 201);
     const second = await newToken();
-    const res = await t.call('POST', '/v1/enroll', { body: { token: second.token, publicKey: key, hostname: 'dup', agentVersion: '1' } });
-    expect(res.status).toBe(409);
+    await expectStatus(enroll({ token: second.token, publicKey: key, hostname: 'dup', agentVersion: '1' }), 409);
     const row = await t.db.selectFrom('enrollment_tokens').select('used_at').where('id', '=', second.id).executeTakeFirstOrThrow();
     expect(row.used_at).toBeNull();
-  });
-});
-
-describe('POST /v1/enroll on Postgres with a pool of connections', () => {
-  let pg: PostgresServer;
-  let t: TestContext;
-  beforeAll(async () => {
-    pg = await startPostgres();
-    t = await createTestContext({ databaseUrl: pg.url });
-  });
-  afterAll(async () => {
-    await t?.close();
-    await pg?.stop();
-  });
-
-  it('lets exactly one of many truly concurrent enrollments with one token win', async () => {
-    const { token } = (await t.call('POST', '/v1/enrollment-tokens', { token: t.adminToken, body: {} })).json;
-    const results = await Promise.all(
-      Array.from({ length: 8 }, (_, i) =>
-        t.call('POST', '/v1/enroll', { body: { token, publicKey: publicKey(), hostname: `pg-race-${i}`, agentVersion: '1' } }),
-      ),
-    );
-    expect(results.filter((r) => r.status === 201)).toHaveLength(1);
-    expect(results.filter((r) => r.status === 401).map((r) => r.json.error)).toEqual(Array(7).fill('enrollment token was already used'));
-    expect(await t.db.selectFrom('hosts').select('id').execute()).toHaveLength(1);
   });
 });

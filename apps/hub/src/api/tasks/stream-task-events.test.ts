@@ -1,109 +1,47 @@
-import { startPostgres, type PostgresServer } from '@keyfleet/test-harness';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { transitionTasks } from '../../dispatch/transition-tasks.js';
+import { expectStatus } from '../../testing/expect-status.js';
+import { LiveEventStream } from '../../testing/live-event-stream.js';
 import { createTestContext, type TestContext } from '../../testing/test-context.js';
-
-interface SseEvent {
-  event?: string;
-  id?: string;
-  data: string;
-}
-
-/** A live SSE response read as it arrives, so a test can act between events. */
-class LiveStream {
-  readonly events: SseEvent[] = [];
-  readonly ended: Promise<void>;
-
-  constructor(res: Response) {
-    expect(res.status).toBe(200);
-    this.ended = this.read(res.body!);
-  }
-
-  private async read(body: ReadableStream<Uint8Array>): Promise<void> {
-    const decoder = new TextDecoder();
-    let buffer = '';
-    for await (const chunk of body) {
-      buffer += decoder.decode(chunk, { stream: true });
-      let cut = buffer.indexOf('\n\n');
-      while (cut >= 0) {
-        const block = buffer.slice(0, cut);
-        buffer = buffer.slice(cut + 2);
-        cut = buffer.indexOf('\n\n');
-        if (block.startsWith(':')) continue;
-        const e: SseEvent = { data: '' };
-        for (const line of block.split('\n')) {
-          const at = line.indexOf(': ');
-          const [key, value] = at < 0 ? [line, ''] : [line.slice(0, at), line.slice(at + 2)];
-          if (key === 'event') e.event = value;
-          else if (key === 'id') e.id = value;
-          else if (key === 'data') e.data += value;
-        }
-        this.events.push(e);
-      }
-    }
-  }
-
-  /** Ids of the task events received (not `end`). */
-  ids(): number[] {
-    return this.events.filter((e) => e.id !== undefined).map((e) => Number(e.id));
-  }
-
-  messages(): string[] {
-    return this.events.filter((e) => e.event === 'progress').map((e) => (JSON.parse(e.data) as { data: { message: string } }).data.message);
-  }
-
-  async waitFor(what: string, check: () => boolean): Promise<void> {
-    await vi.waitFor(
-      () => {
-        if (!check()) throw new Error(`stream has not shown ${what}; got ${JSON.stringify(this.events.map((e) => e.event))}`);
-      },
-      { timeout: 20_000, interval: 20 },
-    );
-  }
-}
 
 /**
  * Real Postgres with concurrent writer transactions: the case the embedded PGlite (one session
  * at a time) cannot show, where an event id allocated earlier is committed later.
  */
 describe('task event streams on Postgres with concurrent writers', () => {
-  let server: PostgresServer;
   let t: TestContext;
   let operator: string;
   let hostId: string;
   const clients: pg.Client[] = [];
 
   beforeAll(async () => {
-    server = await startPostgres();
-    t = await createTestContext({ databaseUrl: server.url });
+    t = await createTestContext('postgres');
     operator = await t.tokenFor('operator');
     hostId = await t.addHost({ hostname: 'web-1', taskTypes: ['noop'] });
   });
   afterAll(async () => {
     for (const client of clients) await client.end().catch(() => {});
     await t?.close();
-    await server?.stop();
   });
 
   const connect = async () => {
-    const client = new pg.Client({ connectionString: server.url });
+    const client = new pg.Client(t.database.clientConfig);
     await client.connect();
     clients.push(client);
     return client;
   };
 
   const newTask = async () => {
-    const res = await t.call('POST', '/v1/tasks', { token: operator, body: { type: 'noop', target: { hostId } } });
-    expect(res.status).toBe(201);
-    return { taskId: res.json.tasks[0].id as string, batchId: res.json.batch.id as string };
+    const { tasks, batch } = await expectStatus(t.api(operator).v1.tasks.$post({ json: { type: 'noop', target: { hostId } } }), 201);
+    return { taskId: tasks[0]!.id, batchId: batch.id };
   };
 
   const open = async (batchId: string, lastEventId?: number) =>
-    new LiveStream(
-      await t.app.request(`/v1/batches/${batchId}/events`, {
-        headers: { authorization: `Bearer ${operator}`, ...(lastEventId === undefined ? {} : { 'last-event-id': String(lastEventId) }) },
-      }),
+    new LiveEventStream(
+      await t.client
+        .as(operator, lastEventId === undefined ? {} : { 'last-event-id': String(lastEventId) })
+        .api.v1.batches[':id'].events.$get({ param: { id: batchId } }),
     );
 
   const insertEvent = async (client: pg.Client, taskId: string, batchId: string, message: string): Promise<number> => {
@@ -169,7 +107,7 @@ describe('task event streams on Postgres with concurrent writers', () => {
     };
     const pause = () => new Promise((r) => setTimeout(r, Math.floor(random() * 15)));
     const writers = await Promise.all(Array.from({ length: 10 }, () => connect()));
-    let resumed: LiveStream | undefined;
+    let resumed: LiveEventStream | undefined;
     let resumedFrom = 0;
     await Promise.all(
       writers.map(async (w, n) => {

@@ -1,9 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestContext, type TestContext } from '../../../testing/test-context.js';
 import { newId } from '../../../store/new-id.js';
+import { expectStatus } from '../../../testing/expect-status.js';
+import { createTestContext, type TestContext } from '../../../testing/test-context.js';
+import { testBackends } from '../../../testing/test-database.js';
+import type { KeycloakRoutes } from '../keycloak-routes.js';
 import { keycloakDb } from '../keycloak-tables.js';
 
-describe('/v1/hosts/{id}/realms/{realm}', () => {
+describe.each(testBackends)('/v1/hosts/{id}/realms/{realm} (%s)', (backend) => {
   let t: TestContext;
   let operator: string;
   let viewer: string;
@@ -12,7 +15,7 @@ describe('/v1/hosts/{id}/realms/{realm}', () => {
   const specV2 = { ...specV1, displayName: 'Demo' };
 
   beforeAll(async () => {
-    t = await createTestContext();
+    t = await createTestContext(backend);
     operator = await t.tokenFor('operator');
     viewer = await t.tokenFor('viewer');
     host = await t.addHost({ hostname: 'kc-1', taskTypes: ['keycloak.realm.apply', 'keycloak.realm.plan'] });
@@ -44,11 +47,19 @@ describe('/v1/hosts/{id}/realms/{realm}', () => {
     await t?.close();
   });
 
+  /** The keycloak feature's routes, typed by their own route type. */
+  const realm = (token: string, id: string, name: string) => {
+    const routes = t.client.as(token).routes<KeycloakRoutes>('/v1').hosts[':id'].realms[':realm'];
+    return {
+      history: () => routes.history.$get({ param: { id, realm: name } }),
+      rollback: (version: number) => routes.rollback.$post({ param: { id, realm: name }, json: { version } }),
+    };
+  };
+
   it('lists applied versions newest first with who, when and what changed; viewers may read', async () => {
-    const res = await t.call('GET', `/v1/hosts/${host}/realms/demo/history`, { token: viewer });
-    expect(res.status).toBe(200);
-    expect(res.json.items.map((v: { version: number }) => v.version)).toEqual([2, 1]);
-    expect(res.json.items[0]).toEqual({
+    const { items } = await expectStatus(realm(viewer, host, 'demo').history(), 200);
+    expect(items.map((v) => v.version)).toEqual([2, 1]);
+    expect(items[0]).toEqual({
       version: 2,
       realm: 'demo',
       hostId: host,
@@ -58,24 +69,23 @@ describe('/v1/hosts/{id}/realms/{realm}', () => {
       appliedAt: '2025-01-02T10:00:00.000Z',
       appliedBy: 'alice (tok_1)',
     });
-    expect((await t.call('GET', `/v1/hosts/${host}/realms/other/history`, { token: viewer })).json.items).toEqual([]);
-    expect((await t.call('GET', '/v1/hosts/h_nope/realms/demo/history', { token: viewer })).status).toBe(404);
-    expect((await t.call('GET', `/v1/hosts/${host}/realms/bad%20name/history`, { token: viewer })).status).toBe(400);
+    expect((await expectStatus(realm(viewer, host, 'other').history(), 200)).items).toEqual([]);
+    expect((await realm(viewer, 'h_nope', 'demo').history()).status).toBe(404);
+    expect((await realm(viewer, host, 'bad name').history()).status).toBe(400);
   });
 
   it('rolls back by queueing a keycloak.realm.apply of the stored spec on that host, audited', async () => {
-    expect((await t.call('POST', `/v1/hosts/${host}/realms/demo/rollback`, { token: viewer, body: { version: 1 } })).status).toBe(403);
+    expect((await realm(viewer, host, 'demo').rollback(1)).status).toBe(403);
     const kicks = t.dispatcher.kicks;
-    const res = await t.call('POST', `/v1/hosts/${host}/realms/demo/rollback`, { token: operator, body: { version: 1 } });
-    expect(res.status).toBe(201);
-    expect(res.json.batch).toMatchObject({
+    const res = await expectStatus(realm(operator, host, 'demo').rollback(1), 201);
+    expect(res.batch).toMatchObject({
       type: 'keycloak.realm.apply',
       target: { kind: 'host', hostId: host },
       createdBy: expect.stringMatching(/^test-operator/),
     });
-    expect(res.json.tasks).toEqual([{ id: expect.any(String), hostId: host, state: 'queued' }]);
+    expect(res.tasks).toEqual([{ id: expect.any(String), hostId: host, state: 'queued' }]);
     expect(t.dispatcher.kicks).toBe(kicks + 1);
-    const task = await t.db.selectFrom('tasks').selectAll().where('id', '=', res.json.tasks[0].id).executeTakeFirstOrThrow();
+    const task = await t.db.selectFrom('tasks').selectAll().where('id', '=', res.tasks[0]!.id).executeTakeFirstOrThrow();
     expect(task).toMatchObject({ type: 'keycloak.realm.apply', host_id: host, state: 'queued' });
     expect(task.params).toEqual({
       spec: {
@@ -98,17 +108,16 @@ describe('/v1/hosts/{id}/realms/{realm}', () => {
       },
     });
     const audit = await t.db.selectFrom('audit_log').selectAll().where('action', '=', 'realms.rollback').where('outcome', '=', 'ok').executeTakeFirstOrThrow();
-    expect(audit).toMatchObject({ target: res.json.batch.id, detail: { hostId: host, realm: 'demo', version: 1 } });
+    expect(audit).toMatchObject({ target: res.batch.id, detail: { hostId: host, realm: 'demo', version: 1 } });
   });
 
   it('refuses a version that does not exist, and a rollback whose secret was deleted since', async () => {
-    const missing = await t.call('POST', `/v1/hosts/${host}/realms/demo/rollback`, { token: operator, body: { version: 9 } });
-    expect(missing.status).toBe(404);
-    expect(missing.json.error).toBe(`realm demo on host ${host} has no version 9; see GET /v1/hosts/${host}/realms/demo/history`);
-    expect((await t.call('POST', `/v1/hosts/${host}/realms/demo/rollback`, { token: operator, body: { version: 0 } })).status).toBe(400);
+    const rollback = realm(operator, host, 'demo').rollback;
+    const missing = await expectStatus(rollback(9), 404);
+    expect(missing.error).toBe(`realm demo on host ${host} has no version 9; see GET /v1/hosts/${host}/realms/demo/history`);
+    expect((await rollback(0)).status).toBe(400);
     await t.secrets.delete('web-secret');
-    const gone = await t.call('POST', `/v1/hosts/${host}/realms/demo/rollback`, { token: operator, body: { version: 2 } });
-    expect(gone.status).toBe(404);
-    expect(gone.json.error).toMatch(/^unknown secret "web-secret" \(at params\.spec\.clients\.0\.secret\)/);
+    const gone = await expectStatus(rollback(2), 404);
+    expect(gone.error).toMatch(/^unknown secret "web-secret" \(at params\.spec\.clients\.0\.secret\)/);
   });
 });
