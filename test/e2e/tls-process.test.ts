@@ -57,7 +57,7 @@ function httpsLogin(port: number, ca: string, secret: string): Promise<boolean> 
   });
 }
 
-const VALIDITY_SEC = 150;
+const VALIDITY_SEC = 180;
 
 describe('certificates for a process-runtime Keycloak from a real ACME CA (pebble, HTTP-01)', () => {
   const started = Date.now();
@@ -81,7 +81,7 @@ describe('certificates for a process-runtime Keycloak from a real ACME CA (pebbl
     });
 
   beforeAll(async () => {
-    // Certificates live 150 s, so the 2/3 renewal (at 100 s) happens within the test.
+    // Certificates live 180 s, so the 2/3 renewal (at 120 s) happens within the test.
     pebble = await startPebble({ validitySec: VALIDITY_SEC });
     issuerRoot = await readFile(pebble.issuerRootFile, 'utf8');
     let dist: KeycloakDist;

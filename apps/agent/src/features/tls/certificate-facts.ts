@@ -15,8 +15,9 @@ export function certificateFacts(cert: X509Certificate): CertificateFacts {
     serial: cert.serialNumber.toUpperCase(),
     notBefore: new Date(cert.validFrom).toISOString(),
     notAfter: new Date(cert.validTo).toISOString(),
-    subject: cert.subject.replace(/\n/g, ', '),
-    issuer: cert.issuer.replace(/\n/g, ', '),
+    // Certificates from current CAs may have an empty subject (names only in the SAN): node then has none.
+    subject: (cert.subject ?? '').replace(/\n/g, ', '),
+    issuer: (cert.issuer ?? '').replace(/\n/g, ', '),
     domains,
     fingerprint256: cert.fingerprint256,
   };

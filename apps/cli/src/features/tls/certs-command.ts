@@ -55,7 +55,7 @@ function failIfFailed(c: Omit<Certificate, 'certificatePem'>): void {
 }
 
 export function certsCommand(): Command {
-  const certs = new Command('certs').description('TLS certificates of hosts: issue, list, show, renew');
+  const certs = new Command('certs').description('TLS certificates of hosts: issue, list, show, renew, delete');
 
   certs
     .command('issue')
@@ -137,6 +137,15 @@ export function certsCommand(): Command {
       const done = await waitSettled(ctx, id, due.nextAttemptAt, 15 * 60_000);
       show(ctx, done);
       failIfFailed(done);
+    });
+
+  certs
+    .command('delete <id>')
+    .description('Stop managing a certificate (no renewals or retries); what the host serves is left alone')
+    .action(async (id: string, _opts: unknown, cmd: Command) => {
+      const ctx = await cliContext(cmd);
+      await expectOk(await certificatesClient(ctx).certificates[':id'].$delete({ param: { id } }));
+      ctx.output.line(`certificate ${id} is no longer managed`);
     });
 
   return certs;
