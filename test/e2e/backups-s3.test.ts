@@ -200,6 +200,14 @@ describe('backups to S3 (versitygw): multipart through presigned URLs, faults', 
       const verified = await waitBackup(id, (x) => x.lastDrill?.taskId === drill.body.taskId);
       expect(verified.state, JSON.stringify(verified.lastDrill)).toBe('verified');
       expect(verified.lastDrill.checks.find((c: any) => c.name === 'signing-keys').ok).toBe(true);
+
+      // The hub's /metrics says when each host was last backed up and last proven restorable.
+      const metrics = await (await fetch(`${fleet.hub.url}/metrics`)).text();
+      const value = (name: string) => Number(new RegExp(`^${name}\\{host="${agent.hostId}"\\} (\\S+)$`, 'm').exec(metrics)?.[1]);
+      expect(value('keyfleet_backup_last_success_timestamp')).toBeCloseTo(Date.parse(b.finishedAt) / 1000, 0);
+      expect(value('keyfleet_backup_last_verified_timestamp')).toBeCloseTo(Date.parse(verified.verifiedAt) / 1000, 0);
+      expect(value('keyfleet_backup_last_size_bytes')).toBe(b.sizeBytes);
+      expect(value('keyfleet_backup_last_duration_seconds')).toBeGreaterThan(0);
     },
     5 * 60_000,
   );

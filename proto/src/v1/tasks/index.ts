@@ -2,6 +2,7 @@ import type { TaskDefinition } from '../define-task.js';
 import { agentDiagnostics } from './agent-diagnostics.js';
 import { agentUpgrade } from './agent-upgrade.js';
 import { backupDrill } from './backup-drill.js';
+import { backupRestore } from './backup-restore.js';
 import { backupRun } from './backup-run.js';
 import { keycloakInstall } from './keycloak-install.js';
 import { keycloakRestart, keycloakStart, keycloakStatus, keycloakStop } from './keycloak-lifecycle.js';
@@ -36,6 +37,7 @@ const registered = [
   keycloakRealmApply,
   backupRun,
   backupDrill,
+  backupRestore,
   tlsCsr,
   tlsChallenge,
   tlsInstall,

@@ -2,6 +2,7 @@ import type { ApiDeps } from '../../api/api-deps.js';
 import { createRouter } from '../../api/create-router.js';
 import type { HubFeature } from '../../hub-feature.js';
 import { backupKeysRoutes } from './backup-keys-routes.js';
+import { registerBackupMetrics } from './backup-metrics.js';
 import { backupsProjections } from './backups-projections.js';
 import { backupsRoutes } from './backups-routes.js';
 import { backupsStorage } from './backups-storage.js';
@@ -29,8 +30,9 @@ export const backupsFeature: HubFeature = {
   routes: backupsApi,
   services: [
     {
-      name: 'backups-sweeper',
+      name: 'backups-sweeper-and-metrics',
       async start(deps) {
+        registerBackupMetrics(deps);
         const storage = backupsStorage(deps);
         let running: Promise<unknown> = Promise.resolve();
         const timer = setInterval(() => {
