@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFleet, startPostgres, startS3Server, type AgentProcess, type Fleet, type PostgresServer, type S3Server } from '@keyfleet/test-harness';
-import { expectSucceeded, putSecret, runTask } from './keycloak-e2e.js';
+import { expectSucceeded, putSecret } from './keycloak-e2e.js';
 
 const run = promisify(execFile);
 
