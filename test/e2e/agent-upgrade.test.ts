@@ -11,16 +11,21 @@ const B = '0.1.0-test.b';
 const BROKEN = '0.1.0-test.broken';
 const TAMPERED = '0.1.0-test.tampered';
 
-function run(command: string, args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 240_000): Promise<{ code: number | null; out: string }> {
+/** Runs a program to its end: `out` interleaves stdout and stderr for messages, `stdout` is the output alone. */
+function run(command: string, args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 240_000): Promise<{ code: number | null; out: string; stdout: string }> {
   return new Promise((resolve) => {
     const p = spawn(command, args, { env: { ...process.env, NODE_OPTIONS: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
-    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    let stdout = '';
+    p.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      stdout += d.toString();
+    });
     p.stderr.on('data', (d: Buffer) => (out += d.toString()));
     const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
     p.once('exit', (code) => {
       clearTimeout(timer);
-      resolve({ code, out });
+      resolve({ code, out, stdout });
     });
   });
 }
@@ -74,10 +79,10 @@ describe('fleet upgrade of agents through the hub (real hub, NATS, Postgres; 3 i
     const installs = [0, 1, 2].map(async () => {
       const root = await makeRoot();
       const printed = await keyfleetAsync('-o', 'json', 'tokens', 'create', '--label', 'role=up', '--install');
-      const r = await run('sh', [
-        '-c',
-        `${JSON.parse(printed.out).installCommand} --root ${root} --supervisor process --env KEYFLEET_HEARTBEAT_INTERVAL_MS=500`,
-      ]);
+      expect(printed.code, printed.out).toBe(0);
+      // stdout alone: a warning on stderr must not break the JSON.
+      const { installCommand } = JSON.parse(printed.stdout) as { installCommand: string };
+      const r = await run('sh', ['-c', `${installCommand} --root ${root} --supervisor process --env KEYFLEET_HEARTBEAT_INTERVAL_MS=500`]);
       expect(r.code, r.out).toBe(0);
       return { root, hostId: r.out.match(/online in the hub as (\S+) /)![1]! };
     });
