@@ -54,6 +54,7 @@ describe('fleet upgrade of agents through the hub (real hub, NATS, Postgres; 3 i
   let artifacts: string;
   let a: AgentArtifact;
   const hosts: Array<{ root: string; hostId: string }> = [];
+  const roots: string[] = [];
 
   beforeAll(async () => {
     artifacts = await mkdtemp(join(tmpdir(), 'kf-upgrade-artifacts-'));
@@ -78,6 +79,7 @@ describe('fleet upgrade of agents through the hub (real hub, NATS, Postgres; 3 i
     // Three hosts installed the way operators do, each in its own root under the plain supervisor.
     const installs = [0, 1, 2].map(async () => {
       const root = await makeRoot();
+      roots.push(root);
       const printed = await keyfleetAsync('-o', 'json', 'tokens', 'create', '--label', 'role=up', '--install');
       expect(printed.code, printed.out).toBe(0);
       // stdout alone: a warning on stderr must not break the JSON.
@@ -89,9 +91,9 @@ describe('fleet upgrade of agents through the hub (real hub, NATS, Postgres; 3 i
     hosts.push(...(await Promise.all(installs)));
   });
   afterAll(async () => {
-    for (const h of hosts) await run('node', [join(h.root, 'opt/keyfleet/agent/keyfleet-agent.mjs'), 'uninstall', '--root', h.root, '--force'], {}, 90_000);
+    for (const root of roots) await run('node', [join(root, 'opt/keyfleet/agent/keyfleet-agent.mjs'), 'uninstall', '--root', root, '--force'], {}, 90_000);
     await fleet?.stop();
-    await Promise.all([artifacts, ...hosts.map((h) => h.root)].filter(Boolean).map((d) => rm(d, { recursive: true, force: true })));
+    await Promise.all([artifacts, ...roots].filter(Boolean).map((d) => rm(d, { recursive: true, force: true })));
   });
 
   function keyfleet(...args: string[]) {
