@@ -1,7 +1,6 @@
 import { createHash, createPublicKey, generateKeyPair } from 'node:crypto';
 import { dirname } from 'node:path';
 import { promisify } from 'node:util';
-import acme from 'acme-client';
 import type { TaskHandler } from '../../task-handler.js';
 import { writeFileAtomic } from '../../write-file-atomic.js';
 import { privateDir, tlsPaths } from './tls-paths.js';
@@ -16,6 +15,8 @@ const generate = promisify(generateKeyPair);
 export const tlsCsr: TaskHandler<'tls.csr'> = async (input, ctx) => {
   const { privateKey } = input.keyType === 'rsa-2048' ? await generate('rsa', { modulusLength: 2048 }) : await generate('ec', { namedCurve: 'P-256' });
   const keyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  // Loaded here, not at start: acme-client and its HTTP client cost the idle agent ~4 MB.
+  const { default: acme } = await import('acme-client');
   const [, csr] = await acme.crypto.createCsr({ commonName: input.domains[0], altNames: input.domains }, keyPem);
   const path = tlsPaths.pendingKey(ctx.stateDir, input.certificateId);
   await privateDir(dirname(path));

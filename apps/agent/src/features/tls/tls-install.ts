@@ -1,7 +1,6 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import acme from 'acme-client';
 import { installedInstance, openRuntime, saveInstance } from '../keycloak/index.js';
 import type { TaskHandler } from '../../task-handler.js';
 import { TaskFailure } from '../../task-failure.js';
@@ -29,6 +28,8 @@ async function readKey(path: string): Promise<string | undefined> {
  */
 export const tlsInstall: TaskHandler<'tls.install'> = async (input, ctx) => {
   const record = await installedInstance(ctx.stateDir);
+  // Loaded when a certificate arrives, not at start: acme-client and its HTTP client cost the idle agent ~4 MB.
+  const { default: acme } = await import('acme-client');
   const chain = acme.crypto.splitPemChain(input.certificatePem);
   let leaf: X509Certificate;
   try {
