@@ -2,7 +2,7 @@
  * Idle memory of the bundled hub (scripts/build.mjs) on its embedded database and on Postgres,
  * against a real NATS, sampled from /proc for N seconds (RSS, private = RssAnon + VmSwap, PSS):
  *  - embedded, first start: a fresh data dir, so PGlite runs initdb inside the hub process;
- *  - embedded, steady state: the same data dir after a restart, once some API calls were served;
+ *  - embedded, steady state: the same data dir after a restart, 300 API requests and a quiet minute;
  *  - Postgres, steady state: the same calls against a real Postgres (the database's own memory
  *    is then another process's and not counted);
  *  - floor: a bare node with the same flags that only holds a NATS connection.
@@ -15,8 +15,9 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HubApi, repoRoot, startNats, startPostgres } from '@keyfleet/test-harness';
-import { sampleMemory } from '../common/sample-memory.js';
+import { repoRoot, startNats, startPostgres } from '@keyfleet/test-harness';
+import { hubRequest } from '../common/hub-request.js';
+import { readMemory, sampleMemory } from '../common/sample-memory.js';
 
 const seconds = Number(process.argv[2] ?? 30);
 const bundle = process.env.HUB_BUNDLE ?? join(repoRoot, 'apps/hub/dist/keyfleet-hub.mjs');
@@ -65,16 +66,20 @@ const stop = async (proc: ChildProcess) => {
   await new Promise((r) => proc.once('exit', r));
 };
 
-/** What an operator's dashboard and CLI do on a quiet day: a few hundred reads and some writes. */
-async function work(api: HubApi) {
+/**
+ * What an operator's dashboard and CLI do on a quiet day: 300 requests, reads and some writes.
+ * Returns the RSS right after them: V8 lets the garbage of a burst pile up in the JS heap
+ * until its memory reducer runs after ~30-60 s of quiet, which is why steady states are
+ * sampled after a minute.
+ */
+async function work(hub: { url: string; proc: ChildProcess }, token: string): Promise<string> {
   for (let i = 0; i < 50; i++) {
-    for (const path of ['/v1/hosts', '/v1/tasks', '/v1/audit', '/v1/enrollment-tokens', '/v1/secrets']) {
-      const r = await api.call('GET', path);
-      if (r.status !== 200) throw new Error(`GET ${path}: ${r.status}`);
-    }
-    if (i % 5 === 0) await api.enrollmentToken({ bench: String(i) });
+    for (const path of ['/v1/hosts', '/v1/tasks', '/v1/audit', '/v1/enrollment-tokens', '/v1/secrets']) await hubRequest(hub.url, token, 'GET', path);
+    if (i % 5 === 0) await hubRequest(hub.url, token, 'POST', '/v1/enrollment-tokens', { labels: { bench: String(i) } });
   }
+  return `${(await readMemory(hub.proc.pid!)).rss.toFixed(1)} MB RSS right after them`;
 }
+const QUIET_MS = 60_000;
 
 const flagText = `node ${flags.join(' ') || '(no flags)'}`;
 const dataDir = await mkdtemp(join(tmpdir(), 'kf-hub-idle-'));
@@ -86,16 +91,16 @@ try {
   await stop(first.proc);
 
   const again = await startHub({ KEYFLEET_DATA_DIR: dataDir });
-  await work(new HubApi(again.url, first.token!));
+  const burstAgain = await work(again, first.token!);
   console.log(
-    `embedded, steady state (restart; listening after ${again.startMs} ms; 300 requests served) over ${seconds}s: ${await sampleMemory(again.proc.pid!, seconds)}`,
+    `embedded, steady state (restart; listening after ${again.startMs} ms; 300 requests, ${burstAgain}; then a quiet minute) over ${seconds}s: ${await sampleMemory(again.proc.pid!, seconds, QUIET_MS)}`,
   );
   await stop(again.proc);
 
   const onPg = await startHub({ KEYFLEET_DATABASE_URL: postgres.url, KEYFLEET_DATA_DIR: dataDir });
-  await work(new HubApi(onPg.url, onPg.token!));
+  const burstPg = await work(onPg, onPg.token!);
   console.log(
-    `postgres, steady state (listening after ${onPg.startMs} ms; 300 requests served) over ${seconds}s: ${await sampleMemory(onPg.proc.pid!, seconds)}`,
+    `postgres, steady state (listening after ${onPg.startMs} ms; 300 requests, ${burstPg}; then a quiet minute) over ${seconds}s: ${await sampleMemory(onPg.proc.pid!, seconds, QUIET_MS)}`,
   );
   await stop(onPg.proc);
 
