@@ -1,8 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable, type Writable } from 'node:stream';
-import { Decrypter } from 'age-encryption';
-import pg from 'pg';
 import { backupManifest, type BackupManifest } from '@keyfleet/proto/v1';
 import { extract } from 'tar-stream';
 import { identityStore } from '../../identity-store.js';
@@ -27,6 +25,8 @@ interface Check {
  * A backup that does not hold up fails the task as `handler_error`, naming the backup.
  */
 export const backupDrill: TaskHandler<'backup.drill'> = async (input, ctx) => {
+  // Loaded by the task, not at start: an idle agent never runs pg's or age's code.
+  const [{ default: pg }, { Decrypter }] = await Promise.all([import('pg'), import('age-encryption')]);
   const started = Date.now();
   const { identity: agentIdentity } = await identityStore.load(ctx.stateDir);
   const scratchUrl = new URL(input.scratch.url);

@@ -4,7 +4,6 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { backupManifest, type BackupManifest } from '@keyfleet/proto/v1';
-import pg from 'pg';
 import { extract } from 'tar-stream';
 import { identityStore } from '../../identity-store.js';
 import type { TaskHandler } from '../../task-handler.js';
@@ -27,6 +26,8 @@ const RESTORED_DIRS = ['keycloak/providers/', 'keycloak/themes/'];
  * the identity; this host never does.
  */
 export const backupRestore: TaskHandler<'backup.restore'> = async (input, ctx) => {
+  // Loaded by the task, not at start: an idle agent never runs pg's code.
+  const { default: pg } = await import('pg');
   const record = await installedInstance(ctx.stateDir);
   if (record.version !== input.keycloakVersion) {
     throw new TaskFailure(

@@ -1,7 +1,5 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { Encrypter } from 'age-encryption';
-import pg from 'pg';
 import type { BackupManifest } from '@keyfleet/proto/v1';
 import { identityStore } from '../../identity-store.js';
 import type { TaskHandler } from '../../task-handler.js';
@@ -25,6 +23,8 @@ export const DUMP_PART_BYTES = 4 * 1024 * 1024;
  * here, so this host can write its backups but never read one.
  */
 export const backupRun: TaskHandler<'backup.run'> = async (input, ctx) => {
+  // Loaded by the task, not at start: an idle agent never runs pg's or age's code.
+  const [{ default: pg }, { Encrypter }] = await Promise.all([import('pg'), import('age-encryption')]);
   const started = Date.now();
   const startedAt = new Date(started).toISOString();
   const record = await installedInstance(ctx.stateDir);
