@@ -17,15 +17,16 @@ function pattern(route: RouterRoute): RegExp {
 
 /**
  * The methods some route answers on this path, for a 405's Allow header; empty when no route
- * has the path at all (a 404). Middleware (method ALL) does not make a path exist. GET implies
- * HEAD, which hono serves from the GET route, and OPTIONS is answered for every known path.
+ * has the path at all (a 404). Middleware (method ALL) does not make a path exist. As in
+ * OpenAPI, a concrete path wins over a templated one: /v1/backups/prune is its own resource
+ * even though /v1/backups/{id} would match it too. GET implies HEAD, which hono serves from the
+ * GET route, and OPTIONS is answered for every known path.
  */
 export function allowedMethods(routes: readonly RouterRoute[], path: string): string[] {
-  const methods = new Set<string>();
-  for (const route of routes) {
-    if (route.method === 'ALL') continue;
-    if (pattern(route).test(path)) methods.add(route.method.toUpperCase());
-  }
+  const matching = routes.filter((route) => route.method !== 'ALL' && pattern(route).test(path));
+  const params = (route: RouterRoute) => route.path.split('/').filter((segment) => segment.startsWith(':') || segment === '*').length;
+  const fewest = Math.min(...matching.map(params));
+  const methods = new Set(matching.filter((route) => params(route) === fewest).map((route) => route.method.toUpperCase()));
   if (methods.size === 0) return [];
   if (methods.has('GET')) methods.add('HEAD');
   methods.add('OPTIONS');

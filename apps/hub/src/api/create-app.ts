@@ -26,6 +26,17 @@ import { completeDocument } from './complete-document.js';
 export function createApp(deps: ApiDeps, features: readonly HubFeature[]) {
   const app = new OpenAPIHono<AppEnv>();
   app.use('*', auditTrail(deps.db, deps.log));
+  // A path that exists under other methods is a 405 naming them (RFC 9110), not a 404; checked
+  // before routing, because a templated route (/v1/backups/{id}) would otherwise take a method
+  // its concrete sibling (/v1/backups/prune) does not have.
+  app.use('*', async (c, next) => {
+    const allow = allowedMethods(app.routes, c.req.path);
+    if (allow.length === 0) return next();
+    if (c.req.method === 'OPTIONS') return c.body(null, 204, { Allow: allow.join(', ') });
+    if (allow.includes(c.req.method === 'HEAD' ? 'GET' : c.req.method)) return next();
+    c.header('Allow', allow.join(', '));
+    return c.json({ error: `${c.req.method} is not allowed on ${c.req.path}; allowed: ${allow.join(', ')}` }, 405);
+  });
   app.onError((err, c) => {
     if (err instanceof ApiError) {
       return c.json(err.details === undefined ? { error: err.message } : { error: err.message, details: err.details }, err.status);
@@ -34,14 +45,7 @@ export function createApp(deps: ApiDeps, features: readonly HubFeature[]) {
     deps.log.error({ err, method: c.req.method, path: c.req.path }, 'request failed');
     return c.json({ error: 'internal error' }, 500);
   });
-  app.notFound((c) => {
-    // A path that exists under other methods is a 405 naming them (RFC 9110), not a 404.
-    const allow = allowedMethods(app.routes, c.req.path);
-    if (allow.length === 0) return c.json({ error: `no route for ${c.req.method} ${c.req.path}` }, 404);
-    c.header('Allow', allow.join(', '));
-    if (c.req.method === 'OPTIONS') return c.body(null, 204);
-    return c.json({ error: `${c.req.method} is not allowed on ${c.req.path}; allowed: ${allow.join(', ')}` }, 405);
-  });
+  app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${c.req.path}` }, 404));
 
   const routes = app
     .route('/', healthRoutes(deps))

@@ -69,7 +69,9 @@ function completeRoute(route: RouteConfig): RouteConfig {
   // After the route's own middleware (the guard), so a caller without credentials never gets
   // as far as having its body read.
   const middleware: MiddlewareHandler[] = [...(declared as MiddlewareHandler[])];
-  if (body) middleware.push(limitBody(authenticated ? BODY_LIMIT : UNAUTHENTICATED_BODY_LIMIT));
+  // A route whose valid bodies can be larger states its own limit; it is in the document too.
+  const ownLimit = (route as { 'x-body-limit'?: number })['x-body-limit'];
+  if (body) middleware.push(limitBody(ownLimit ?? (authenticated ? BODY_LIMIT : UNAUTHENTICATED_BODY_LIMIT)));
   if (body?.required) middleware.push(requireBody);
   // Node answers 431 (no body) before the app sees a request line or headers over 16 KiB,
   // which a long enough path or query value makes.

@@ -3,7 +3,11 @@ import { bodyLimit } from 'hono/body-limit';
 
 /** Bodies of routes anyone may call (enrollment): small, since no credential stands before them. */
 export const UNAUTHENTICATED_BODY_LIMIT = 16 * 1024;
-/** Bodies of authenticated routes: task params and realm specs fit with room to spare. */
+/**
+ * Bodies of authenticated routes: task params and realm specs fit with room to spare. A route
+ * whose valid bodies can be larger (or, unauthenticated, larger than 16 KiB) says so with
+ * `'x-body-limit': bytes` in its declaration.
+ */
 export const BODY_LIMIT = 1024 * 1024;
 
 function tooLarge(maxSize: number) {

@@ -38,7 +38,8 @@ const history = createRoute({
     params: z.object({ id: z.string().min(1).max(64) }),
     query: z.object({
       names: z.string().max(2000).optional().openapi({ description: 'Comma-separated metric names (kf_host_cpu_percent,…)' }),
-      since: DurationText.default(3600).openapi({ type: 'string', example: '1h' }),
+      // The document's default must be a value of the documented type (the parsed one is seconds).
+      since: DurationText.default(3600).openapi({ type: 'string', example: '1h', default: '1h' }),
       step: DurationText.optional().openapi({ type: 'string', example: '1m' }),
     }),
   },
