@@ -1,54 +1,23 @@
 import { spawnSync } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AgentProcess, enrollAgent, type Fleet, findBinary, repoRoot, startFleet } from '@keyfleet/test-harness';
-
-/**
- * A stand-in for Keycloak's management port serving the real exposition format: the metrics path
- * is what is under test here, not Keycloak (keycloak-process tests boot the real one).
- */
-function fakeKeycloakManagement(): { server: Server; url: () => string; login: (ok: boolean) => void } {
-  let logins = 0;
-  let failures = 0;
-  let requests = 0;
-  const server = createServer((req, res) => {
-    if (req.url === '/health/ready') return void res.end('{"status":"UP"}');
-    if (req.url !== '/metrics') return void res.writeHead(404).end();
-    requests += 3;
-    res.setHeader('content-type', 'text/plain; version=0.0.4');
-    res.end(`# TYPE keycloak_user_events_total counter
-keycloak_user_events_total{client_id="",error="",event="login",idp="",realm="demo",} ${logins}.0
-keycloak_user_events_total{client_id="",error="invalid_user_credentials",event="login",idp="",realm="demo",} ${failures}.0
-http_server_requests_seconds_bucket{method="GET",outcome="SUCCESS",status="200",uri="/realms/{realm}",le="0.05"} ${requests}
-http_server_requests_seconds_bucket{method="GET",outcome="SUCCESS",status="200",uri="/realms/{realm}",le="+Inf"} ${requests}
-http_server_requests_seconds_count{method="GET",outcome="SUCCESS",status="200",uri="/realms/{realm}"} ${requests}
-jvm_memory_used_bytes{area="heap",id="G1 Old Gen"} 123456789.0
-agroal_active_count{datasource="default",} 2.0
-`);
-  });
-  return {
-    server,
-    url: () => `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    login: (ok) => {
-      if (ok) logins += 1;
-      else failures += 1;
-    },
-  };
-}
+import { fakeKeycloakManagement } from './fake-keycloak-management.js';
+import { plainHubApi } from './plain-hub-api.js';
 
 describe('metrics (real NATS, Postgres, hub and agent; a Keycloak-format /metrics)', () => {
   let fleet: Fleet;
   let agent: AgentProcess;
+  let api: ReturnType<typeof plainHubApi>;
   const kc = fakeKeycloakManagement();
 
   beforeAll(async () => {
     await new Promise<void>((resolve) => kc.server.listen(0, '127.0.0.1', resolve));
     fleet = await startFleet({ hubEnv: { KEYFLEET_METRICS_RETENTION_MS: '1000' } });
+    api = plainHubApi(fleet.hub.url, fleet.hub.adminToken);
     agent = await enrollAgent({
       hubUrl: fleet.hub.url,
-      token: await fleet.api.enrollmentToken(),
+      token: await api.enrollmentToken(),
       labels: { env: 'e2e', 'topology.kubernetes.io/zone': 'eu-1a' },
       heartbeatIntervalMs: 1000,
       env: { KEYFLEET_METRICS_INTERVAL_MS: '500', KEYFLEET_METRICS_KEYCLOAK_URL: kc.url() },
@@ -63,9 +32,9 @@ describe('metrics (real NATS, Postgres, hub and agent; a Keycloak-format /metric
 
   it('history: host and Keycloak series arrive, counters as rates, bounded points', async () => {
     const names = 'kf_host_cpu_percent,kf_host_disk_used_bytes,kf_keycloak_logins_total,kf_keycloak_ready';
-    const history = await fleet.api.until('three samples of the host', async () => {
+    const history = await api.until('three samples of the host', async () => {
       kc.login(true);
-      const r = await fleet.api.call('GET', `/v1/hosts/${agent.hostId}/metrics?names=${names}&since=5m&step=1s`);
+      const r = await api.call('GET', `/v1/hosts/${agent.hostId}/metrics?names=${names}&since=5m&step=1s`);
       expect(r.status).toBe(200);
       const logins = r.body.series.find((s: any) => s.key === 'kf_keycloak_logins_total{realm="demo"}');
       return logins?.points.length >= 2 ? r.body : undefined;
@@ -81,7 +50,7 @@ describe('metrics (real NATS, Postgres, hub and agent; a Keycloak-format /metric
     expect(history.series.every((s: any) => names.split(',').includes(s.name))).toBe(true);
 
     // A day at the finest step the hub allows stays under its point limit.
-    const day = await fleet.api.call('GET', `/v1/hosts/${agent.hostId}/metrics?names=kf_host_cpu_percent&since=1d&step=1s`);
+    const day = await api.call('GET', `/v1/hosts/${agent.hostId}/metrics?names=kf_host_cpu_percent&since=1d&step=1s`);
     expect(day.status).toBe(200);
     expect(day.body.stepSec).toBeGreaterThanOrEqual(86);
     expect(day.body.series[0].points.length).toBeLessThanOrEqual(1000);
@@ -102,16 +71,16 @@ describe('metrics (real NATS, Postgres, hub and agent; a Keycloak-format /metric
     expect(json.status, json.stderr).toBe(0);
     expect(JSON.parse(json.stdout).series[0].points.length).toBeGreaterThan(0);
 
-    const bad = await fleet.api.call('GET', `/v1/hosts/${agent.hostId}/metrics?since=yesterday`);
+    const bad = await api.call('GET', `/v1/hosts/${agent.hostId}/metrics?since=yesterday`);
     expect(bad.status).toBe(400);
     expect(bad.body.error).toContain('since');
-    expect((await fleet.api.call('GET', '/v1/hosts/h_nope/metrics')).status).toBe(404);
+    expect((await api.call('GET', '/v1/hosts/h_nope/metrics')).status).toBe(404);
   });
 
   it('/v1/fleet/metrics: every series labelled with the host and its labels; promtool accepts it', async () => {
     kc.login(false);
-    const text = await fleet.api.until('the failed login in the fleet exposition', async () => {
-      const r = await fleet.api.call('GET', '/v1/fleet/metrics');
+    const text = await api.until('the failed login in the fleet exposition', async () => {
+      const r = await api.call('GET', '/v1/fleet/metrics');
       expect(r.status).toBe(200);
       return (r.body as string).includes('kf_keycloak_login_failures_total{') ? (r.body as string) : undefined;
     });
@@ -144,7 +113,7 @@ describe('metrics (real NATS, Postgres, hub and agent; a Keycloak-format /metric
     query(`INSERT INTO host_metrics (host_id, step_sec, at, series) VALUES
       ('${agent.hostId}', 0, to_timestamp(${bucket + 10}), '{"kf_host_cpu_percent": 10, "kf_keycloak_logins_total{realm=\\"demo\\"}": 100}'),
       ('${agent.hostId}', 0, to_timestamp(${bucket + 70}), '{"kf_host_cpu_percent": 30, "kf_keycloak_logins_total{realm=\\"demo\\"}": 160}')`);
-    const folded = await fleet.api.until('the old bucket folded and its raw rows deleted', async () => {
+    const folded = await api.until('the old bucket folded and its raw rows deleted', async () => {
       const raw = query(`SELECT count(*) FROM host_metrics WHERE host_id = '${agent.hostId}' AND step_sec = 0 AND at < now() - interval '1 day'`);
       const row = query(`SELECT series FROM host_metrics WHERE host_id = '${agent.hostId}' AND step_sec = 300 AND at = to_timestamp(${bucket})`);
       return raw === '0' && row ? JSON.parse(row) : undefined;

@@ -1,0 +1,81 @@
+import type { AlertRule } from './alert-rule.js';
+
+/**
+ * On by default; an operator changes or disables one by applying a rule of the same name.
+ * Each `description` says why the rule exists.
+ */
+export const BUILTIN_RULES: AlertRule[] = [
+  {
+    name: 'host-offline',
+    description: 'The agent missed 3 heartbeats: the host, its network or the agent is down, and nothing on it is managed.',
+    severity: 'critical',
+    for: 0,
+    enabled: true,
+    condition: { kind: 'host-offline' },
+  },
+  {
+    name: 'disk-full',
+    description: 'A data filesystem is over 85 %: Keycloak’s database, logs and backups stop when it fills.',
+    severity: 'warning',
+    for: 300,
+    enabled: true,
+    condition: { kind: 'threshold', metric: 'kf_host_disk_used_bytes', divideBy: 'kf_host_disk_size_bytes', op: '>', value: 0.85 },
+  },
+  {
+    name: 'memory-high',
+    description: 'Memory over 90 %: the kernel starts killing processes, the JVM first.',
+    severity: 'warning',
+    for: 300,
+    enabled: true,
+    condition: { kind: 'threshold', metric: 'kf_host_memory_used_bytes', divideBy: 'kf_host_memory_total_bytes', op: '>', value: 0.9 },
+  },
+  {
+    name: 'keycloak-not-ready',
+    description: 'Keycloak’s /health/ready fails: logins fail for every realm on the host.',
+    severity: 'critical',
+    for: 60,
+    enabled: true,
+    condition: { kind: 'threshold', metric: 'kf_keycloak_ready', op: '<', value: 1 },
+  },
+  {
+    name: 'login-failure-ratio',
+    description: 'More than half of the logins of a realm fail: a brute-force attempt or a broken client.',
+    severity: 'warning',
+    for: 0,
+    enabled: true,
+    condition: {
+      kind: 'rate-ratio',
+      numerator: 'kf_keycloak_login_failures_total',
+      denominator: ['kf_keycloak_login_failures_total', 'kf_keycloak_logins_total'],
+      by: 'realm',
+      window: 60,
+      minCount: 10,
+      op: '>',
+      value: 0.5,
+    },
+  },
+  {
+    name: 'keycloak-slow',
+    description: 'p95 HTTP latency over 1 s: users wait at the login page.',
+    severity: 'warning',
+    for: 300,
+    enabled: true,
+    condition: { kind: 'threshold', metric: 'kf_keycloak_http_p95_seconds', op: '>', value: 1 },
+  },
+  {
+    name: 'keycloak-5xx',
+    description: 'Over 5 % of Keycloak’s responses are server errors.',
+    severity: 'warning',
+    for: 120,
+    enabled: true,
+    condition: {
+      kind: 'rate-ratio',
+      numerator: 'kf_keycloak_http_5xx_total',
+      denominator: ['kf_keycloak_http_requests_total'],
+      window: 300,
+      minCount: 20,
+      op: '>',
+      value: 0.05,
+    },
+  },
+];

@@ -1,0 +1,15 @@
+import type { HubFeature } from '../../hub-feature.js';
+import { alertDelivery } from './alert-delivery.js';
+import { alertEvaluator } from './alert-evaluator.js';
+import { alertsRoutes } from './alerts-routes.js';
+import * as m0041 from './migrations/0041-alerts.js';
+
+export type { AlertsRoutes } from './alerts-routes.js';
+
+/** Alerts: rules as data, evaluation on incoming samples and heartbeats, lifecycle, webhook delivery. */
+export const alertsFeature: HubFeature = {
+  name: 'alerts',
+  migrations: { '0041-alerts': m0041 },
+  routes: alertsRoutes,
+  services: [alertEvaluator, alertDelivery],
+};
