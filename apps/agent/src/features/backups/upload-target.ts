@@ -1,4 +1,8 @@
 import { createHash } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { z } from 'zod';
 import type { taskDefinitions } from '@keyfleet/proto/v1';
 import { TaskFailure } from '../../task-failure.js';
@@ -52,15 +56,11 @@ export async function uploadCiphertext(body: ReadableStream<Uint8Array>, target:
         },
       }),
     );
-    const res = await fetch(url, {
-      method: 'PUT',
-      headers: { ...auth, 'content-type': 'application/octet-stream' },
-      body: tapped,
-      duplex: 'half',
-      signal,
-    } as RequestInit);
-    if (!res.ok) await refused(res, 'the hub refused the backup upload');
-    const got = (await res.json()) as { size: number; sha256: string };
+    // node:http rather than fetch: its request pipes with real backpressure, where fetch's
+    // streamed body let memory grow with the size of the backup (537 MiB RSS for 400 MiB).
+    const res = await putStream(url, { ...auth, 'content-type': 'application/octet-stream' }, tapped, signal);
+    if (res.status < 200 || res.status >= 300) await refused(new Response(res.text, { status: res.status }), 'the hub refused the backup upload');
+    const got = JSON.parse(res.text) as { size: number; sha256: string };
     const sha256 = hash.digest('hex');
     if (got.size !== size || got.sha256 !== sha256)
       throw new TaskFailure('handler_error', `the hub received ${got.size} bytes (sha256 ${got.sha256}), the agent sent ${size} (sha256 ${sha256})`);
@@ -79,9 +79,9 @@ export async function uploadCiphertext(body: ReadableStream<Uint8Array>, target:
     const presign = await fetch(`${url}/parts/${partNumber}`, { method: 'POST', headers: auth, signal });
     if (!presign.ok) await refused(presign, `the hub refused a URL for part ${partNumber}`);
     const { url: partUrl } = (await presign.json()) as { url: string };
-    const put = await fetch(partUrl, { method: 'PUT', body: data, signal });
-    if (!put.ok) await refused(put, `the object store refused part ${partNumber}`);
-    const etag = put.headers.get('etag');
+    const put = await putPart(partUrl, data, signal);
+    if (put.status < 200 || put.status >= 300) await refused(new Response(put.text, { status: put.status }), `the object store refused part ${partNumber}`);
+    const etag = put.etag;
     if (!etag) throw new TaskFailure('handler_error', `the object store returned no ETag for part ${partNumber}`);
     parts.push({ partNumber, etag });
   };
@@ -105,4 +105,45 @@ export async function completeUpload(target: UploadTarget, hubUrl: string, body:
     signal,
   });
   if (!res.ok) await refused(res, 'the hub did not accept the backup');
+}
+
+/** One PUT whose body is piped from a web stream; resolves with the status and the answer's text. */
+function putStream(
+  url: string,
+  headers: Record<string, string>,
+  body: ReadableStream<Uint8Array>,
+  signal: AbortSignal,
+): Promise<{ status: number; text: string }> {
+  const request = new URL(url).protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'PUT', headers, signal }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => {
+        text += d;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    pipeline(Readable.fromWeb(body as never), req).catch(reject);
+  });
+}
+
+/** One part to its presigned URL, with node:http (fetch kept copies of 8 MiB bodies alive longer). */
+function putPart(url: string, data: Buffer, signal: AbortSignal): Promise<{ status: number; text: string; etag: string | undefined }> {
+  const request = new URL(url).protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'PUT', headers: { 'content-length': String(data.length) }, signal }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => {
+        text += d;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text, etag: res.headers.etag }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(data);
+  });
 }
