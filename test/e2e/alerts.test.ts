@@ -1,10 +1,13 @@
 import { createHmac } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AgentProcess, enrollAgent, type Fleet, startFleet } from '@keyfleet/test-harness';
+import { type AgentProcess, enrollAgent, type Fleet, repoRoot, startFleet } from '@keyfleet/test-harness';
 import { fakeKeycloakManagement } from './fake-keycloak-management.js';
-import { plainHubApi } from './plain-hub-api.js';
+import { plainHubApi, runCli } from './plain-hub-api.js';
 
 const HMAC_KEY = 'test-hmac-key-0123456789';
 
@@ -83,6 +86,24 @@ describe('alerts (real NATS, Postgres, hub and agents; webhook receiver; a Keycl
     const badMatcher = await api.call('PUT', '/v1/alert-rules/x', { ...base, selector: { 'bad label!': 'x' } });
     expect(badMatcher.status).toBe(400);
     expect(badMatcher.body.error).toContain('selector');
+
+    // The CLI reads YAML; the hub names the bad field.
+    const dir = mkdtempSync(join(tmpdir(), 'kf-rules-'));
+    const cli = (...args: string[]) => runCli(repoRoot, fleet.hub.url, fleet.hub.adminToken, ...args);
+    writeFileSync(join(dir, 'bad.yaml'), 'name: cpu-hot\ncondition:\n  kind: threshold\n  metric: kf_cpu\n  op: ">"\n  value: 90\n');
+    const bad = await cli('alert-rules', 'apply', join(dir, 'bad.yaml'));
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toContain('condition.metric');
+    writeFileSync(
+      join(dir, 'good.yaml'),
+      'name: cpu-hot\nseverity: info\nfor: 10m\ncondition:\n  kind: threshold\n  metric: kf_host_cpu_percent\n  op: ">"\n  value: 95\n',
+    );
+    const good = await cli('-o', 'json', 'alert-rules', 'apply', join(dir, 'good.yaml'));
+    expect(good.status, good.stderr).toBe(0);
+    expect(JSON.parse(good.stdout)).toMatchObject({ name: 'cpu-hot', version: 1 });
+    const listed = await cli('alert-rules', 'list');
+    expect(listed.stdout).toContain('cpu-hot');
+    expect((await cli('channels', 'list')).stdout).toContain('ops');
 
     const rules = (await api.call('GET', '/v1/alert-rules')).body.items.map((r: any) => r.name);
     expect(rules).toEqual(expect.arrayContaining(['host-offline', 'disk-full', 'memory-high', 'keycloak-not-ready', 'login-failure-ratio']));

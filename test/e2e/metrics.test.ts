@@ -1,9 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AgentProcess, enrollAgent, type Fleet, findBinary, repoRoot, startFleet } from '@keyfleet/test-harness';
 import { fakeKeycloakManagement } from './fake-keycloak-management.js';
-import { plainHubApi } from './plain-hub-api.js';
+import { plainHubApi, runCli } from './plain-hub-api.js';
 
 describe('metrics (real NATS, Postgres, hub and agent; a Keycloak-format /metrics)', () => {
   let fleet: Fleet;
@@ -56,18 +55,13 @@ describe('metrics (real NATS, Postgres, hub and agent; a Keycloak-format /metric
     expect(day.body.series[0].points.length).toBeLessThanOrEqual(1000);
 
     // The CLI: a sparkline per series for people, the same history as JSON for scripts.
-    const cli = (...args: string[]) =>
-      spawnSync(join(repoRoot, 'keyfleet'), args, {
-        env: { ...process.env, KEYFLEET_HUB: fleet.hub.url, KEYFLEET_TOKEN: fleet.hub.adminToken },
-        encoding: 'utf8',
-        timeout: 60_000,
-      });
-    const table = cli('hosts', 'metrics', agent.hostId, '--name', 'kf_host_cpu_percent', '--name', 'kf_keycloak_logins_total', '--since', '5m');
+    const cli = (...args: string[]) => runCli(repoRoot, fleet.hub.url, fleet.hub.adminToken, ...args);
+    const table = await cli('hosts', 'metrics', agent.hostId, '--name', 'kf_host_cpu_percent', '--name', 'kf_keycloak_logins_total', '--since', '5m');
     expect(table.status, table.stderr).toBe(0);
     expect(table.stdout).toContain('kf_host_cpu_percent');
     expect(table.stdout).toContain('rate(kf_keycloak_logins_total{realm="demo"})');
     expect(table.stdout).toMatch(/[▁▂▃▄▅▆▇█]/);
-    const json = cli('-o', 'json', 'hosts', 'metrics', agent.hostId, '--name', 'kf_host_memory_used_bytes', '--since', '5m', '--step', '1s');
+    const json = await cli('-o', 'json', 'hosts', 'metrics', agent.hostId, '--name', 'kf_host_memory_used_bytes', '--since', '5m', '--step', '1s');
     expect(json.status, json.stderr).toBe(0);
     expect(JSON.parse(json.stdout).series[0].points.length).toBeGreaterThan(0);
 

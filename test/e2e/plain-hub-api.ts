@@ -1,3 +1,6 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+
 /**
  * Untyped JSON calls and polling for the metrics and alerts e2e tests, which also read the
  * text endpoint (/v1/fleet/metrics) and need no more than status and body.
@@ -41,4 +44,20 @@ export function plainHubApi(url: string, token: string) {
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
     },
   };
+}
+
+/**
+ * Runs the `keyfleet` CLI against a hub without blocking the event loop: a blocking spawnSync
+ * leaves this process's idle keep-alive sockets to be closed by the hub unnoticed, and the next
+ * fetch then fails on a dead socket.
+ */
+export function runCli(repoRoot: string, hubUrl: string, token: string, ...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = execFile(
+      join(repoRoot, 'keyfleet'),
+      args,
+      { env: { ...process.env, KEYFLEET_HUB: hubUrl, KEYFLEET_TOKEN: token }, timeout: 60_000, encoding: 'utf8' },
+      (_err, stdout, stderr) => resolve({ status: child.exitCode, stdout, stderr }),
+    );
+  });
 }

@@ -1,9 +1,10 @@
 import type { CliFeature } from '../cli-feature.js';
 import { agentsCliFeature } from './agents/index.js';
+import { alertsCliFeature } from './alerts/index.js';
 import { backupsCliFeature } from './backups/index.js';
 import { keycloakCliFeature } from './keycloak/index.js';
 import { metricsCliFeature } from './metrics/index.js';
 import { tlsCliFeature } from './tls/index.js';
 
 /** Every capability plugged into this CLI. */
-export const cliFeatures: readonly CliFeature[] = [keycloakCliFeature, agentsCliFeature, backupsCliFeature, tlsCliFeature, metricsCliFeature];
+export const cliFeatures: readonly CliFeature[] = [keycloakCliFeature, agentsCliFeature, backupsCliFeature, tlsCliFeature, metricsCliFeature, alertsCliFeature];
