@@ -26,8 +26,9 @@ PNPM_MAJOR=10
 # What the tests start or call: Postgres 15 (initdb/postgres), age (backup interop), pebble
 # (ACME), dockerd + debootstrap (the locally built Keycloak image), maven (fetches the Keycloak
 # dist; brings a Java 17 runtime), openssl (test certificates), python3-venv (the schemathesis
-# venv), util-linux (setpriv/flock), curl (the demo).
-APT_PACKAGES=(make postgresql age pebble docker.io debootstrap maven openssl python3-venv util-linux curl)
+# venv), util-linux (setpriv/flock), curl (the demo), prometheus (promtool: checks the fleet exposition
+# and deploy/prometheus rules).
+APT_PACKAGES=(make postgresql age pebble docker.io debootstrap maven openssl python3-venv util-linux curl prometheus)
 
 cache="${KEYFLEET_CACHE:-$HOME/.cache/keyfleet}"
 venv="$cache/schemathesis-venv"
