@@ -30,7 +30,11 @@ export const KNOWN_METRICS = [
 ] as const;
 
 const metric = z.enum(KNOWN_METRICS, { error: (i) => `unknown metric ${JSON.stringify(i.input)}` });
-const counter = metric.refine((m) => m.endsWith('_total'), 'a counter (a name ending in _total)');
+// An enum of the counters rather than a refine, so the OpenAPI document says which names fit.
+const COUNTERS = KNOWN_METRICS.filter((m): m is Extract<(typeof KNOWN_METRICS)[number], `${string}_total`> => m.endsWith('_total'));
+const counter = z.enum(COUNTERS as [(typeof COUNTERS)[number], ...(typeof COUNTERS)[number][]], {
+  error: (i) => `${JSON.stringify(i.input)} is not a counter (a known metric ending in _total)`,
+});
 const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600 };
 export const duration = z
   .string()
@@ -60,7 +64,8 @@ export const alertCondition = z.discriminatedUnion('kind', [
         .string()
         .regex(/^[a-z_]{1,32}$/)
         .optional(),
-      window: duration.default(60),
+      // The document's default must fit the documented pattern (the parsed value is seconds).
+      window: duration.default(60).openapi({ default: '60s' }),
       /** Below this many numerator events in the window the ratio says nothing (one failed login of two). */
       minCount: z.number().int().nonnegative().default(10),
       op,
@@ -69,7 +74,11 @@ export const alertCondition = z.discriminatedUnion('kind', [
     .strict(),
 ]);
 
-const labelMatchers = z.record(z.string().regex(/^[a-zA-Z0-9._/-]{1,63}$/, 'a label name'), z.string().max(253));
+const LABEL_NAME = /^[a-zA-Z0-9._/-]{1,63}$/;
+// propertyNames states the key rule in the document, which the generator drops from records.
+const labelMatchers = z
+  .record(z.string().regex(LABEL_NAME, 'a label name'), z.string().max(253))
+  .openapi({ propertyNames: { pattern: LABEL_NAME.source } } as object);
 
 export const alertRuleInput = z
   .object({
