@@ -1,9 +1,15 @@
+import { createLogger } from '@keyfleet/log';
+import { Hono } from 'hono';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { transitionTasks } from '../../dispatch/transition-tasks.js';
 import { expectStatus } from '../../testing/expect-status.js';
 import { LiveEventStream } from '../../testing/live-event-stream.js';
 import { createTestContext, type TestContext } from '../../testing/test-context.js';
+import type { ApiDeps } from '../api-deps.js';
+import { ApiError } from '../api-error.js';
+import type { AppEnv } from '../app-env.js';
+import { streamTaskEvents } from './stream-task-events.js';
 
 /**
  * Real Postgres with concurrent writer transactions: the case the embedded PGlite (one session
@@ -137,5 +143,27 @@ describe('task event streams on Postgres with concurrent writers', () => {
     expect(new Set(sent).size).toBe(sent.length);
     expect(sent.toSorted((x, y) => x - y)).toEqual(stored);
     expect(resumed!.ids()).toEqual(sent.slice(sent.indexOf(resumedFrom) + 1));
+  });
+
+  it('refuses a stream past the hub’s limit with 503 and Retry-After, and closes one after its lifetime for the client to resume', async () => {
+    const { taskId } = await newTask();
+    const deps = { db: t.db, log: createLogger('stream-test', { level: 'silent' }), eventPollMs: 20, maxEventStreams: 1, maxEventStreamMs: 1500 };
+    const app = new Hono<AppEnv>()
+      .onError((err, c) => (err instanceof ApiError ? c.json({ error: err.message }, err.status) : c.json({ error: String(err) }, 500)))
+      .get('/events', (c) => streamTaskEvents(c, deps as unknown as ApiDeps, { taskId }));
+
+    const first = new LiveEventStream(await app.request('/events'));
+    await first.waitFor('the queued state', () => first.events.some((e) => e.event === 'state'));
+    const refused = await app.request('/events');
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('retry-after')).toBe('5');
+    expect(await refused.json()).toEqual({ error: 'this hub already serves 1 event streams; retry shortly' });
+
+    // The task is still queued: the stream closes for its lifetime, not with `end`.
+    await first.ended;
+    expect(first.events.map((e) => e.event)).toEqual(['state']);
+    const again = new LiveEventStream(await app.request('/events'));
+    await again.waitFor('the queued state', () => again.events.some((e) => e.event === 'state'));
+    await again.ended;
   });
 });
