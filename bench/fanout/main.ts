@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { HubApi, repoRoot, startHubProcess, startNats, startPostgres } from '@keyfleet/test-harness';
+import { hubTestClient, repoRoot, startHubProcess, startNats, startPostgres } from '@keyfleet/test-harness';
 
 const WORKERS = 4;
 /** Batches per fleet size: the first one runs on a cold hub (JIT, pool), so one figure would mislead. */
@@ -26,7 +26,7 @@ const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, 
 for (const n of sizes.length ? sizes : [100, 1000]) {
   const [nats, db] = await Promise.all([startNats(), startPostgres()]);
   const hub = await startHubProcess({ nats, databaseUrl: db.url, env: { KEYFLEET_LOG_LEVEL: 'warn' } });
-  const api = new HubApi(hub.url, hub.adminToken);
+  const api = hubTestClient({ url: hub.url, token: hub.adminToken });
   const workers = Array.from({ length: WORKERS }, (_, w) => {
     const share = Math.floor(n / WORKERS) + (w < n % WORKERS ? 1 : 0);
     const proc = spawn(process.execPath, ['--import', 'tsx', join(here, 'sim-agents.ts'), hub.url, nats.url, String(share)], {
@@ -43,11 +43,11 @@ for (const n of sizes.length ? sizes : [100, 1000]) {
   const enrollStart = Date.now();
   await Promise.all(workers.map((w) => w.ready));
   const enrollMs = Date.now() - enrollStart;
-  await api.until(
+  await until(
     `${n} hosts online`,
     async () => {
-      const r = await api.call('GET', '/v1/hosts?status=online');
-      return r.body.items.length === n ? true : undefined;
+      const r = await api.api.v1.hosts.$get({ query: { status: 'online' } });
+      return r.status === 200 && (await r.json()).items.length === n;
     },
     60_000,
     250,
@@ -59,16 +59,16 @@ for (const n of sizes.length ? sizes : [100, 1000]) {
   for (let round = 1; round <= ROUNDS; round++) {
     const logFrom = hub.proc.output.length;
     const t0 = Date.now();
-    const created = await api.call('POST', '/v1/tasks', { type: 'noop', target: { all: true } });
-    if (created.status !== 201) throw new Error(`dispatch failed: ${JSON.stringify(created.body)}`);
-    const batchId: string = created.body.batch.id;
-    await api.until(
+    const created = await api.api.v1.tasks.$post({ json: { type: 'noop', target: { all: true } } });
+    if (created.status !== 201) throw new Error(`dispatch failed: ${created.status} ${await created.text()}`);
+    const batchId = (await created.json()).batch.id;
+    await until(
       'every result stored',
       async () => {
         const r = await client.query("select count(*)::int as n from tasks where batch_id = $1 and state in ('succeeded','failed','cancelled','expired')", [
           batchId,
         ]);
-        return r.rows[0].n === n ? true : undefined;
+        return r.rows[0].n === n;
       },
       120_000,
       20,
@@ -110,4 +110,13 @@ for (const n of sizes.length ? sizes : [100, 1000]) {
   for (const w of workers) w.proc.kill('SIGTERM');
   await hub.stop();
   await Promise.all([nats.stop(), db.stop()]);
+}
+
+/** Polls until `check` holds (a benchmark runs outside vitest, so vi.waitFor is not there). */
+async function until(what: string, check: () => Promise<boolean>, timeoutMs: number, everyMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
 }

@@ -6,7 +6,18 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { connect, jwtAuthenticator } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildAgentArtifact, repoRoot, ServiceProcess, startFleet, type AgentArtifact, type Fleet } from '@keyfleet/test-harness';
+import * as v1 from '@keyfleet/proto/v1';
+import {
+  buildAgentArtifact,
+  createEnrollmentToken,
+  expectStatus,
+  repoRoot,
+  ServiceProcess,
+  startFleet,
+  waitForTask,
+  type AgentArtifact,
+  type Fleet,
+} from '@keyfleet/test-harness';
 
 const VERSION = '0.1.0-test.install';
 
@@ -133,7 +144,7 @@ describe('the agent artifact and the one install command (real hub, NATS, Postgr
     expect(check.status, check.stdout + check.stderr).toBe(0);
 
     const stateDir = join(dir, 'state');
-    const token = await fleet.api.enrollmentToken({ role: 'artifact' });
+    const token = await createEnrollmentToken(fleet.api, { role: 'artifact' });
     const enroll = new ServiceProcess(
       'artifact-enroll',
       file,
@@ -158,13 +169,13 @@ describe('the agent artifact and the one install command (real hub, NATS, Postgr
     ).start();
     procs.push(run);
     await run.waitFor(/hub welcomed the agent/);
-    expect((await fleet.api.call('GET', `/v1/hosts/${hostId}`)).body.agentVersion).toBe(VERSION);
-    const created = await fleet.api.call('POST', '/v1/tasks', { type: 'system.info', target: { hostId } });
-    expect(created.status, JSON.stringify(created.body)).toBe(201);
-    const task = await fleet.api.waitForTask(created.body.tasks[0].id, ['succeeded', 'failed']);
+    expect((await expectStatus(fleet.api.api.v1.hosts[':id'].$get({ param: { id: hostId! } }), 200)).agentVersion).toBe(VERSION);
+    const created = await expectStatus(fleet.api.api.v1.tasks.$post({ json: { type: 'system.info', target: { hostId: hostId! } } }), 201);
+    const task = await waitForTask(fleet.api, created.tasks[0]!.id, ['succeeded', 'failed']);
     expect(task.state, JSON.stringify(task.error)).toBe('succeeded');
-    expect(task.output.memory.totalBytes).toBeGreaterThan(0);
-    expect(task.output.os.kernel).not.toBe('');
+    const info = v1.taskDefinitions['system.info'].output.parse(task.output);
+    expect(info.memory.totalBytes).toBeGreaterThan(0);
+    expect(info.os.kernel).not.toBe('');
     await run.kill('SIGTERM');
   });
 
@@ -184,8 +195,8 @@ describe('the agent artifact and the one install command (real hub, NATS, Postgr
     expect(first.code, first.out).toBe(0);
     const hostId = first.out.match(/online in the hub as (\S+) /)?.[1];
     expect(hostId, first.out).toBeDefined();
-    const host = await fleet.api.call('GET', `/v1/hosts/${hostId}`);
-    expect(host.body).toMatchObject({ status: 'online', agentVersion: VERSION, labels: { env: 'prod' } });
+    const host = await expectStatus(fleet.api.api.v1.hosts[':id'].$get({ param: { id: hostId! } }), 200);
+    expect(host).toMatchObject({ status: 'online', agentVersion: VERSION, labels: { env: 'prod' } });
 
     const installed = await snapshot(root);
     const agentUser = (await readFile(join(root, 'etc/passwd'), 'utf8')).match(/^keyfleet-agent:x:(\d+):(\d+):/m);

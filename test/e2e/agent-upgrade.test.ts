@@ -4,7 +4,7 @@ import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildAgentArtifact, repoRoot, startFleet, type AgentArtifact, type Fleet } from '@keyfleet/test-harness';
+import { buildAgentArtifact, expectStatus, repoRoot, startFleet, waitForTask, type AgentArtifact, type Fleet } from '@keyfleet/test-harness';
 
 const A = '0.1.0-test.a';
 const B = '0.1.0-test.b';
@@ -104,23 +104,23 @@ describe('fleet upgrade of agents through the hub (real hub, NATS, Postgres; 3 i
   }
   const keyfleetAsync = (...args: string[]) => run(join(repoRoot, 'keyfleet'), args, { KEYFLEET_HUB: fleet.hub.url, KEYFLEET_TOKEN: fleet.hub.adminToken });
   const agentVersions = async () => {
-    const r = await fleet.api.call('GET', '/v1/hosts?selector=role=up');
-    return Object.fromEntries(
-      (r.body.items as Array<{ id: string; agentVersion: string; status: string }>).map((h) => [h.id, `${h.agentVersion} ${h.status}`]),
-    );
+    const { items } = await expectStatus(fleet.api.api.v1.hosts.$get({ query: { selector: 'role=up' } }), 200);
+    return Object.fromEntries(items.map((h) => [h.id, `${h.agentVersion} ${h.status}`]));
   };
 
   it('upgrades 3 agents from A to B, 2 at a time; all report B; a task running meanwhile finishes once', async () => {
     // A task in flight on the first host when its upgrade starts: it finishes before the restart.
-    const inFlight = await fleet.api.call('POST', '/v1/tasks', { type: 'noop', target: { hostId: hosts[0]!.hostId }, params: { delayMs: 3000 } });
-    expect(inFlight.status).toBe(201);
+    const inFlight = await expectStatus(
+      fleet.api.api.v1.tasks.$post({ json: { type: 'noop', target: { hostId: hosts[0]!.hostId }, params: { delayMs: 3000 } } }),
+      201,
+    );
     const started = Date.now();
     const r = await keyfleetAsync('agents', 'upgrade', '--target', 'role=up', '--version', B, '--batch', '2', '--deadline', '60');
     const upgradeMs = Date.now() - started;
     expect(r.code, r.out).toBe(0);
     expect(r.out.match(new RegExp(`${A} → ${B} upgraded`, 'g'))).toHaveLength(3);
     expect(await agentVersions()).toEqual(Object.fromEntries(hosts.map((h) => [h.hostId, `${B} online`])));
-    const noop = await fleet.api.waitForTask(inFlight.body.tasks[0].id, ['succeeded', 'failed']);
+    const noop = await waitForTask(fleet.api, inFlight.tasks[0]!.id, ['succeeded', 'failed']);
     expect(noop.state, JSON.stringify(noop.error)).toBe('succeeded');
     // The swap is the file the supervisor runs; the old agent is kept for a rollback.
     const installed = await readFile(join(hosts[0]!.root, 'opt/keyfleet/agent/keyfleet-agent.mjs'));

@@ -4,8 +4,20 @@ import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFleet, startPostgres, startS3Server, type AgentProcess, type Fleet, type PostgresServer, type S3Server } from '@keyfleet/test-harness';
+import * as v1 from '@keyfleet/proto/v1';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import {
+  type BackupsRoutes,
+  expectStatus,
+  startFleet,
+  startPostgres,
+  startS3Server,
+  waitForTask,
+  type AgentProcess,
+  type Fleet,
+  type PostgresServer,
+  type S3Server,
+} from '@keyfleet/test-harness';
 import { expectSucceeded, putSecret } from './keycloak-e2e.js';
 
 const run = promisify(execFile);
@@ -50,24 +62,39 @@ describe('backups to S3 (versitygw): multipart through presigned URLs, faults', 
 
   /** The positive signal that a backup reached pg_dump and waits there on the lock. */
   async function pgDumpWaiting(): Promise<void> {
-    const deadline = Date.now() + 60_000;
-    while (Date.now() < deadline) {
-      const n = await psql(rootUrl(), `SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pg_dump' AND wait_event_type = 'Lock'`);
-      if (n !== '0') return;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    throw new Error('pg_dump never started waiting on the lock');
+    await vi.waitFor(
+      async () => {
+        const n = await psql(rootUrl(), `SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pg_dump' AND wait_event_type = 'Lock'`);
+        expect(n, 'pg_dump waiting on the lock').not.toBe('0');
+      },
+      { timeout: 60_000, interval: 200 },
+    );
   }
 
-  async function waitBackup(id: string, done: (b: any) => boolean, timeoutMs = 120_000): Promise<any> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const b = (await fleet.api.call('GET', `/v1/backups/${id}`)).body;
-      if (done(b)) return b;
-      if (Date.now() > deadline) throw new Error(`backup ${id} stayed ${b.state}: ${JSON.stringify(b)}`);
-      await new Promise((r) => setTimeout(r, 250));
-    }
+  /** The backups feature's routes, typed by their own route type, as the admin. */
+  const backups = () => fleet.api.routes<BackupsRoutes>('/v1').backups;
+  const backupOf = (id: string) => expectStatus(backups()[':id'].$get({ param: { id } }), 200);
+  type Backup = Awaited<ReturnType<typeof backupOf>>;
+  const runBackup = async () => (await expectStatus(backups().$post({ json: { target: { hostId: agent.hostId } } }), 201)).backups[0]!;
+  const prune = (json: { host: string; keepLast?: number; keepDaily?: number; dryRun?: boolean }) => backups().prune.$post({ json });
+
+  async function waitBackup(id: string, done: (b: Backup) => boolean, timeoutMs = 120_000): Promise<Backup> {
+    return vi.waitFor(
+      async () => {
+        const b = await backupOf(id);
+        expect(done(b), `backup ${id} is ${b.state}: ${JSON.stringify(b)}`).toBe(true);
+        return b;
+      },
+      { timeout: timeoutMs, interval: 250 },
+    );
   }
+
+  /** Waits until the sweeper has closed a backup's upload (and removed what storage held). */
+  const uploadClosed = (id: string) =>
+    vi.waitFor(async () => expect(await psql(fleet.pg.url, `SELECT upload_state FROM backups WHERE id = '${id}'`)).toBe('closed'), {
+      timeout: 30_000,
+      interval: 250,
+    });
 
   beforeAll(async () => {
     work = await mkdtemp(join(tmpdir(), 'kf-backups-s3-'));
@@ -148,7 +175,7 @@ describe('backups to S3 (versitygw): multipart through presigned URLs, faults', 
     keyFile = join(work, 'key.txt');
     await run('age-keygen', ['-o', keyFile]);
     const recipient = /public key: (age1\S+)/.exec(await readFile(keyFile, 'utf8'))![1];
-    expect((await fleet.api.call('POST', '/v1/backup-keys', { name: 'dr', recipient })).status).toBe(201);
+    await expectStatus(fleet.api.routes<BackupsRoutes>('/v1')['backup-keys'].$post({ json: { name: 'dr', recipient: recipient! } }), 201);
     await putSecret(fleet, 'backup-identity', await readFile(keyFile, 'utf8'));
   }, 5 * 60_000);
 
@@ -162,22 +189,21 @@ describe('backups to S3 (versitygw): multipart through presigned URLs, faults', 
   it(
     'uploads in parts to presigned URLs; the hub checks the object S3 holds; the upload token reads nothing; a drill verifies it',
     async () => {
-      const r = await fleet.api.call('POST', '/v1/backups', { target: { hostId: agent.hostId } });
-      expect(r.status, JSON.stringify(r.body)).toBe(201);
-      const { id, taskId } = r.body.backups[0];
+      const { id, taskId } = await runBackup();
       const b = await waitBackup(id, (x) => x.state !== 'running');
-      expect(b.state, b.error).toBe('stored');
+      expect(b.state, b.error ?? '').toBe('stored');
       expect(b.storage).toBe('s3');
       // `stored` comes with the upload's complete, a moment before the task's own result.
-      const task = await fleet.api.waitForTask(taskId, ['succeeded', 'failed'], 60_000);
+      const task = await waitForTask(fleet.api, taskId, ['succeeded', 'failed'], 60_000);
       expectSucceeded(task);
+      const output = v1.taskDefinitions['backup.run'].output.parse(task.output);
       console.log(
-        `[backups-s3] ${id}: ${b.sizeBytes} bytes in ${(task.output.durationMs / 1000).toFixed(1)}s, agent peak RSS ${Math.round(task.output.peakRssBytes / 1048576)} MiB`,
+        `[backups-s3] ${id}: ${b.sizeBytes} bytes in ${(output.durationMs / 1000).toFixed(1)}s, agent peak RSS ${Math.round((output.peakRssBytes ?? 0) / 1048576)} MiB`,
       );
-      const detail = (await fleet.api.call('GET', `/v1/backups/${id}`)).body;
-      expect(detail.manifest.realms).toEqual([{ realm: 'shop', users: USERS, clients: 2, groups: 1, kids: [kid] }]);
+      const manifest = v1.backupManifest.parse((await backupOf(id)).manifest);
+      expect(manifest.realms).toEqual([{ realm: 'shop', users: USERS, clients: 2, groups: 1, kids: [kid] }]);
       // The dump spans several tar entries (and several S3 parts).
-      expect(detail.manifest.database.parts.length).toBe(Math.ceil(detail.manifest.database.size / (4 * 1024 * 1024)));
+      expect(manifest.database.parts.length).toBe(Math.ceil(manifest.database.size / (4 * 1024 * 1024)));
       expect(b.sizeBytes).toBeGreaterThan(16 * 1024 * 1024);
 
       // The object as versitygw stores it (posix backend: <root>/<bucket>/<key>).
@@ -191,21 +217,19 @@ describe('backups to S3 (versitygw): multipart through presigned URLs, faults', 
       expect(await psql(fleet.pg.url, `SELECT count(*) FROM secrets WHERE name = 'backup-upload.${id}'`)).toBe('0');
       firstBackup = id;
 
-      const drill = await fleet.api.call('POST', `/v1/backups/${id}/drill`, {
-        hostId: drillHost.hostId,
-        identitySecret: 'backup-identity',
-        scratchUrl: rootUrl(),
-      });
-      expect(drill.status, JSON.stringify(drill.body)).toBe(201);
-      const verified = await waitBackup(id, (x) => x.lastDrill?.taskId === drill.body.taskId);
+      const drill = await expectStatus(
+        backups()[':id'].drill.$post({ param: { id }, json: { hostId: drillHost.hostId, identitySecret: 'backup-identity', scratchUrl: rootUrl() } }),
+        201,
+      );
+      const verified = await waitBackup(id, (x) => x.lastDrill?.taskId === drill.taskId);
       expect(verified.state, JSON.stringify(verified.lastDrill)).toBe('verified');
-      expect(verified.lastDrill.checks.find((c: any) => c.name === 'signing-keys').ok).toBe(true);
+      expect(verified.lastDrill?.checks?.find((c) => c.name === 'signing-keys')?.ok).toBe(true);
 
       // The hub's /metrics says when each host was last backed up and last proven restorable.
       const metrics = await (await fetch(`${fleet.hub.url}/metrics`)).text();
       const value = (name: string) => Number(new RegExp(`^${name}\\{host="${agent.hostId}"\\} (\\S+)$`, 'm').exec(metrics)?.[1]);
-      expect(value('keyfleet_backup_last_success_timestamp')).toBeCloseTo(Date.parse(b.finishedAt) / 1000, 0);
-      expect(value('keyfleet_backup_last_verified_timestamp')).toBeCloseTo(Date.parse(verified.verifiedAt) / 1000, 0);
+      expect(value('keyfleet_backup_last_success_timestamp')).toBeCloseTo(Date.parse(b.finishedAt ?? '') / 1000, 0);
+      expect(value('keyfleet_backup_last_verified_timestamp')).toBeCloseTo(Date.parse(verified.verifiedAt ?? '') / 1000, 0);
       expect(value('keyfleet_backup_last_size_bytes')).toBe(b.sizeBytes);
       expect(value('keyfleet_backup_last_duration_seconds')).toBeGreaterThan(0);
     },
@@ -216,14 +240,12 @@ describe('backups to S3 (versitygw): multipart through presigned URLs, faults', 
     'an agent killed mid-backup: the backup fails, is never listed usable, and the multipart upload is aborted',
     async () => {
       const lock = await lockFiller();
-      const r = await fleet.api.call('POST', '/v1/backups', { target: { hostId: agent.hostId } });
-      expect(r.status).toBe(201);
-      const { id } = r.body.backups[0];
+      const { id, taskId } = await runBackup();
       try {
         await pgDumpWaiting();
         // While it runs, the agent's upload token (in its journal) opens nothing but its own parts.
         const journal = join(agent.stateDir, 'journal');
-        const entry = JSON.parse(await readFile(join(journal, (await readdir(journal)).find((f) => f.includes(r.body.backups[0].taskId))!), 'utf8'));
+        const entry = JSON.parse(await readFile(join(journal, (await readdir(journal)).find((f) => f.includes(taskId))!), 'utf8'));
         const uploadToken = entry.params.upload.token.value as string;
         expect(uploadToken).toMatch(/^kfb_/);
         const own = await fetch(`${fleet.hub.url}/v1/backup-uploads/${id}/parts/1`, { method: 'POST', headers: { authorization: `Bearer ${uploadToken}` } });
@@ -250,14 +272,9 @@ describe('backups to S3 (versitygw): multipart through presigned URLs, faults', 
       await agent.start();
       const b = await waitBackup(id, (x) => x.state === 'failed');
       expect(b.error).toMatch(/interrupted/);
-      await waitBackup(id, () => true);
-      const deadline = Date.now() + 30_000;
-      while ((await psql(fleet.pg.url, `SELECT upload_state FROM backups WHERE id = '${id}'`)) !== 'closed') {
-        if (Date.now() > deadline) throw new Error('the sweeper did not clean up the failed backup');
-        await new Promise((res) => setTimeout(res, 250));
-      }
+      await uploadClosed(id);
       await expect(stat(join(s3.dir, s3.bucket, agent.hostId, `${id}.tar.age`))).rejects.toThrow(/ENOENT/);
-      const stored = (await fleet.api.call('GET', `/v1/backups?host=${agent.hostId}&state=stored`)).body.items.map((x: any) => x.id);
+      const stored = (await expectStatus(backups().$get({ query: { host: agent.hostId, state: 'stored' } }), 200)).items.map((x) => x.id);
       expect(stored).not.toContain(id);
     },
     3 * 60_000,
@@ -266,40 +283,31 @@ describe('backups to S3 (versitygw): multipart through presigned URLs, faults', 
   it(
     'prunes by policy without blocking a running backup, never the newest verified; --dry-run changes nothing',
     async () => {
-      const run1 = await fleet.api.call('POST', '/v1/backups', { target: { hostId: agent.hostId } });
-      const older = await waitBackup(run1.body.backups[0].id, (x) => x.state !== 'running');
-      expect(older.state, older.error).toBe('stored');
+      const older = await waitBackup((await runBackup()).id, (x) => x.state !== 'running');
+      expect(older.state, older.error ?? '').toBe('stored');
       // A backup held at pg_dump while retention runs: pruning takes no lock it would wait for.
       const lock = await lockFiller();
-      const run2 = await fleet.api.call('POST', '/v1/backups', { target: { hostId: agent.hostId } });
-      const running = run2.body.backups[0].id;
+      const running = (await runBackup()).id;
       try {
         await pgDumpWaiting();
         const policy = { host: agent.hostId, keepLast: 1 };
-        const dry = await fleet.api.call('POST', '/v1/backups/prune', { ...policy, dryRun: true });
-        expect(dry.status, JSON.stringify(dry.body)).toBe(200);
         // keep-last 1 keeps `older` (the newest usable one); the newest verified (the first) stays too.
-        expect(dry.body.pruned).toEqual([]);
-        const strict = await fleet.api.call('POST', '/v1/backups/prune', { ...policy, keepLast: 0, keepDaily: 0, dryRun: true });
-        expect(strict.status).toBe(400);
+        expect((await expectStatus(prune({ ...policy, dryRun: true }), 200)).pruned).toEqual([]);
+        expect((await prune({ ...policy, keepLast: 0, keepDaily: 0, dryRun: true })).status).toBe(400);
       } finally {
         await lock.release();
       }
       const newer = await waitBackup(running, (x) => x.state !== 'running');
-      expect(newer.state, newer.error).toBe('stored');
-      const dry = await fleet.api.call('POST', '/v1/backups/prune', { host: agent.hostId, keepLast: 1, dryRun: true });
-      expect(dry.body.pruned.map((p: { id: string }) => p.id)).toEqual([older.id]);
-      expect((await fleet.api.call('GET', `/v1/backups/${older.id}`)).body.state).toBe('stored');
-      const real = await fleet.api.call('POST', '/v1/backups/prune', { host: agent.hostId, keepLast: 1 });
-      expect(real.body.pruned.map((p: { id: string }) => p.id)).toEqual([older.id]);
-      expect((await fleet.api.call('GET', `/v1/backups/${firstBackup}`)).body.state).toBe('verified');
-      expect((await fleet.api.call('GET', `/v1/backups/${newer.id}`)).body.state).toBe('stored');
-      expect((await fleet.api.call('GET', `/v1/backups/${older.id}`)).body.state).toBe('pruned');
-      const deadline = Date.now() + 30_000;
-      while ((await psql(fleet.pg.url, `SELECT upload_state FROM backups WHERE id = '${older.id}'`)) !== 'closed') {
-        if (Date.now() > deadline) throw new Error('the pruned backup was not removed from storage');
-        await new Promise((res) => setTimeout(res, 250));
-      }
+      expect(newer.state, newer.error ?? '').toBe('stored');
+      const dry = await expectStatus(prune({ host: agent.hostId, keepLast: 1, dryRun: true }), 200);
+      expect(dry.pruned.map((p) => p.id)).toEqual([older.id]);
+      expect((await backupOf(older.id)).state).toBe('stored');
+      const real = await expectStatus(prune({ host: agent.hostId, keepLast: 1 }), 200);
+      expect(real.pruned.map((p) => p.id)).toEqual([older.id]);
+      expect((await backupOf(firstBackup)).state).toBe('verified');
+      expect((await backupOf(newer.id)).state).toBe('stored');
+      expect((await backupOf(older.id)).state).toBe('pruned');
+      await uploadClosed(older.id);
       await expect(stat(join(s3.dir, s3.bucket, agent.hostId, `${older.id}.tar.age`))).rejects.toThrow(/ENOENT/);
       await stat(join(s3.dir, s3.bucket, agent.hostId, `${newer.id}.tar.age`));
     },
@@ -310,24 +318,21 @@ describe('backups to S3 (versitygw): multipart through presigned URLs, faults', 
     'the object store going down during the upload fails the backup with the reason',
     async () => {
       const lock = await lockFiller();
-      const r = await fleet.api.call('POST', '/v1/backups', { target: { hostId: agent.hostId } });
-      expect(r.status).toBe(201);
-      const { id, taskId } = r.body.backups[0];
+      const { id, taskId } = await runBackup();
       try {
         await pgDumpWaiting();
         await s3.kill();
       } finally {
         await lock.release();
       }
-      const task = await fleet.api.waitForTask(taskId, ['failed', 'succeeded'], 120_000);
+      const task = await waitForTask(fleet.api, taskId, ['failed', 'succeeded'], 120_000);
       expect(task.state).toBe('failed');
-      expect(task.error.message).toMatch(/part|object store|fetch failed|ECONNREFUSED/i);
+      expect(task.error?.message).toMatch(/part|object store|fetch failed|ECONNREFUSED/i);
       const b = await waitBackup(id, (x) => x.state === 'failed');
       expect(b.error).toBeTruthy();
       // With storage down, a new backup is refused up front with the reason.
-      const refused = await fleet.api.call('POST', '/v1/backups', { target: { hostId: agent.hostId } });
-      expect(refused.status).toBe(503);
-      expect(refused.body.error).toMatch(/backup storage is unavailable/);
+      const refused = await expectStatus(backups().$post({ json: { target: { hostId: agent.hostId } } }), 503);
+      expect(refused.error).toMatch(/backup storage is unavailable/);
     },
     3 * 60_000,
   );

@@ -1,7 +1,7 @@
 import { connect, credsAuthenticator, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as v1 from '@keyfleet/proto/v1';
-import { startFleet, type AgentProcess, type Fleet } from '@keyfleet/test-harness';
+import { expectStatus, startFleet, waitForTask, type AgentProcess, type Fleet } from '@keyfleet/test-harness';
 
 const enc = new TextEncoder();
 
@@ -21,9 +21,8 @@ describe('bad input is refused with a reason and nothing breaks', () => {
   });
 
   const stillWorks = async () => {
-    const r = await fleet.api.call('POST', '/v1/tasks', { type: 'noop', target: { hostId: agent.hostId } });
-    expect(r.status).toBe(201);
-    expect((await fleet.api.waitForTask(r.body.tasks[0].id, ['succeeded', 'failed'])).state).toBe('succeeded');
+    const { tasks } = await expectStatus(fleet.api.api.v1.tasks.$post({ json: { type: 'noop', target: { hostId: agent.hostId } } }), 201);
+    expect((await waitForTask(fleet.api, tasks[0]!.id, ['succeeded', 'failed'])).state).toBe('succeeded');
   };
 
   it('the hub rejects malformed and unknown messages on its subjects, logs why, and keeps working', async () => {
@@ -88,35 +87,30 @@ describe('bad input is refused with a reason and nothing breaks', () => {
 
   it('bad API input gets a 4xx with a clear message, roles are enforced, every mutation is audited', async () => {
     const { api } = fleet;
-    const badJson = await api.call('POST', '/v1/tasks', '{"type":');
+    const badJson = await api.raw('POST', '/v1/tasks', { body: '{"type":' });
     expect(badJson.status).toBe(400);
-    expect(badJson.body.error).toMatch(/json/i);
+    expect(badJson.json).toMatchObject({ error: expect.stringMatching(/json/i) });
 
-    const unknownType = await api.call('POST', '/v1/tasks', { type: 'does.not.exist', target: { all: true } });
+    const unknownType = await api.raw('POST', '/v1/tasks', { body: { type: 'does.not.exist', target: { all: true } } });
     expect(unknownType.status).toBe(400);
-    expect(unknownType.body.error).toMatch(/does\.not\.exist/);
+    expect(unknownType.json).toMatchObject({ error: expect.stringMatching(/does\.not\.exist/) });
 
-    const badParams = await api.call('POST', '/v1/tasks', { type: 'noop', target: { all: true }, params: { delayMs: -5 } });
-    expect(badParams.status).toBe(400);
-    expect(JSON.stringify(badParams.body)).toMatch(/delayMs/);
+    const badParams = await api.api.v1.tasks.$post({ json: { type: 'noop', target: { all: true }, params: { delayMs: -5 } } });
+    expect(JSON.stringify(await expectStatus(badParams, 400))).toMatch(/delayMs/);
 
-    const viewer = await api.call('POST', '/v1/api-tokens', { name: 'ro', role: 'viewer' });
-    expect(viewer.status).toBe(201);
-    const denied = await api.call('POST', '/v1/tasks', { type: 'noop', target: { all: true } }, viewer.body.token);
-    expect(denied.status).toBe(403);
-    expect(denied.body.error).toMatch(/operator|role/i);
-    expect((await api.call('GET', '/v1/hosts', undefined, viewer.body.token)).status).toBe(200);
-    expect((await api.call('GET', '/v1/hosts', undefined, 'kf_wrong')).status).toBe(401);
+    const viewer = await expectStatus(api.api.v1['api-tokens'].$post({ json: { name: 'ro', role: 'viewer' } }), 201);
+    const denied = await expectStatus(api.as(viewer.token).api.v1.tasks.$post({ json: { type: 'noop', target: { all: true } } }), 403);
+    expect(denied.error).toMatch(/operator|role/i);
+    expect((await api.as(viewer.token).api.v1.hosts.$get({ query: {} })).status).toBe(200);
+    expect((await api.as('kf_wrong').api.v1.hosts.$get({ query: {} })).status).toBe(401);
 
-    const audit = await api.call('GET', '/v1/audit?limit=200');
-    expect(audit.status).toBe(200);
-    const rows = audit.body.items as Array<{ action: string; outcome: string; actor: string; detail: unknown }>;
+    const rows = (await expectStatus(api.api.v1.audit.$get({ query: { limit: '200' } }), 200)).items;
     expect(rows.some((r) => r.action === 'tasks.create' && r.outcome === 'denied' && r.actor.includes('ro'))).toBe(true);
     expect(rows.some((r) => r.action === 'api-tokens.create' && r.outcome === 'ok')).toBe(true);
     expect(rows.some((r) => r.action === 'hosts.enroll' && r.outcome === 'ok')).toBe(true);
     expect(rows.some((r) => r.action === 'tasks.create' && r.outcome === 'error')).toBe(true);
     // The audit log never holds a secret.
-    expect(JSON.stringify(rows)).not.toContain(viewer.body.token);
+    expect(JSON.stringify(rows)).not.toContain(viewer.token);
     expect(JSON.stringify(rows)).not.toContain(fleet.hub.adminToken);
   });
 });

@@ -2,8 +2,8 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { taskDefinitionList } from '@keyfleet/proto/v1';
-import { type AgentProcess, type Fleet, repoRoot, startFleet } from '@keyfleet/test-harness';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type AgentProcess, expectStatus, type Fleet, repoRoot, startFleet } from '@keyfleet/test-harness';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 const run = promisify(execFile);
 
@@ -27,9 +27,10 @@ describe('the keyfleet CLI against a real hub and agent', () => {
   beforeAll(async () => {
     fleet = await startFleet();
     agent = await fleet.addAgent({ labels: { role: 'cli' } });
-    await fleet.api.until('the agent online', async () =>
-      (await fleet.api.call('GET', `/v1/hosts/${agent.hostId}`)).body.status === 'online' ? true : undefined,
-    );
+    await vi.waitFor(async () => expect((await expectStatus(fleet.api.api.v1.hosts[':id'].$get({ param: { id: agent.hostId } }), 200)).status).toBe('online'), {
+      timeout: 30_000,
+      interval: 100,
+    });
   });
   afterAll(async () => {
     await fleet?.stop();

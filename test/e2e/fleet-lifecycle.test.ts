@@ -1,7 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot, startFleet, type Fleet } from '@keyfleet/test-harness';
+import * as v1 from '@keyfleet/proto/v1';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { expectStatus, repoRoot, startFleet, type Fleet } from '@keyfleet/test-harness';
 
 describe('fleet lifecycle (real NATS, Postgres, hub and agents)', () => {
   let fleet: Fleet;
@@ -12,27 +13,27 @@ describe('fleet lifecycle (real NATS, Postgres, hub and agents)', () => {
     await fleet?.stop();
   });
 
+  const hostOf = (id: string) => expectStatus(fleet.api.api.v1.hosts[':id'].$get({ param: { id } }), 200);
+
   it('enroll → online → heartbeat in the API; 3 missed heartbeats → offline', async () => {
     const agent = await fleet.addAgent({ labels: { role: 'solo' }, heartbeatIntervalMs: 500 });
-    const host = await fleet.api.until('a heartbeat', async () => {
-      const r = await fleet.api.call('GET', `/v1/hosts/${agent.hostId}`);
-      return r.body.status === 'online' && r.body.lastHeartbeat ? r.body : undefined;
-    });
-    expect(host.lastHeartbeat.memory.totalBytes).toBeGreaterThan(0);
-    expect(host.lastHeartbeat.disks.length).toBeGreaterThan(0);
+    const host = await vi.waitFor(
+      async () => {
+        const h = await hostOf(agent.hostId);
+        expect(h).toMatchObject({ status: 'online', lastHeartbeat: expect.anything() });
+        return h;
+      },
+      { timeout: 30_000, interval: 100 },
+    );
+    const heartbeat = v1.messages.heartbeat.pick({ memory: true, disks: true }).parse(host.lastHeartbeat);
+    expect(heartbeat.memory.totalBytes).toBeGreaterThan(0);
+    expect(heartbeat.disks.length).toBeGreaterThan(0);
     expect(host.taskTypes).toEqual(expect.arrayContaining(['noop', 'system.info']));
     expect(host.agentVersion).toMatch(/\d+\.\d+\.\d+/);
 
     await agent.kill('SIGKILL');
     const killedAt = Date.now();
-    await fleet.api.until(
-      'the host to go offline',
-      async () => {
-        const r = await fleet.api.call('GET', `/v1/hosts/${agent.hostId}`);
-        return r.body.status === 'offline' ? true : undefined;
-      },
-      15_000,
-    );
+    await vi.waitFor(async () => expect((await hostOf(agent.hostId)).status).toBe('offline'), { timeout: 15_000, interval: 100 });
     // Three missed 500 ms heartbeats, not one: offline no sooner than ~1.5 s after the last one.
     expect(Date.now() - killedAt).toBeGreaterThanOrEqual(1000);
     await agent.remove();
@@ -49,14 +50,15 @@ describe('fleet lifecycle (real NATS, Postgres, hub and agents)', () => {
     expect(cli.status, `${cli.stdout}\n${cli.stderr}`).toBe(0);
     for (const a of agents) expect(cli.stdout).toContain(a.hostId);
 
-    const list = await fleet.api.call('GET', '/v1/tasks?type=system.info');
-    const mine = list.body.items.filter((t: any) => agents.some((a) => a.hostId === t.hostId));
+    const list = await expectStatus(fleet.api.api.v1.tasks.$get({ query: { type: 'system.info' } }), 200);
+    const mine = list.items.filter((t) => agents.some((a) => a.hostId === t.hostId));
     expect(mine).toHaveLength(3);
     for (const t of mine) {
       expect(t.state).toBe('succeeded');
-      expect(t.output.memory.totalBytes).toBeGreaterThan(0);
-      expect(t.output.os.kernel).not.toBe('');
-      expect(typeof t.output.docker.present).toBe('boolean');
+      const output = v1.taskDefinitions['system.info'].output.parse(t.output);
+      expect(output.memory.totalBytes).toBeGreaterThan(0);
+      expect(output.os.kernel).not.toBe('');
+      expect(typeof output.docker.present).toBe('boolean');
     }
   });
 });

@@ -15,7 +15,18 @@ import {
   type DockerEngine,
   type Fleet,
 } from '@keyfleet/test-harness';
-import { adminCall, createLoginClient, expectSucceeded, freePort, keycloakAgent, putSecret, removeDockerInstance, runTask } from './keycloak-e2e.js';
+import {
+  adminCall,
+  createLoginClient,
+  expectFailed,
+  expectSucceeded,
+  freePort,
+  keycloakAgent,
+  putSecret,
+  removeDockerInstance,
+  runTask,
+  type TaskParams,
+} from './keycloak-e2e.js';
 
 /** A client-credentials login sent from `localAddress`, with whatever extra headers a client may invent. */
 function loginFrom(localAddress: string, url: string, form: Record<string, string>, headers: Record<string, string>): Promise<number> {
@@ -37,7 +48,7 @@ describe('keycloak docker runtime through the hub (real dockerd, locally built i
   let fleet: Fleet;
   let agent: AgentProcess;
   let httpPort: number;
-  let install: Record<string, unknown>;
+  let install: TaskParams<'keycloak.install'>;
   const adminPassword = randomBytes(18).toString('base64url');
   const clientSecret = randomBytes(18).toString('base64url');
 
@@ -93,21 +104,21 @@ describe('keycloak docker runtime through the hub (real dockerd, locally built i
       );
 
       await createLoginClient(`http://127.0.0.1:${httpPort}`, adminPassword, 'kf-e2e', 'kf-probe', clientSecret);
-      const login = { grant: 'client_credentials', realm: 'kf-e2e', clientId: 'kf-probe', clientSecret: { $secret: 'kc-probe-secret' } };
+      const login = { grant: 'client_credentials', realm: 'kf-e2e', clientId: 'kf-probe', clientSecret: { $secret: 'kc-probe-secret' } } as const;
       const verified = await runTask(fleet, agent.hostId, 'keycloak.verify', { login }, 120_000);
       expectSucceeded(verified);
-      expect(verified.output.checks.every((c: any) => c.ok)).toBe(true);
-      expect(verified.output.checks.find((c: any) => c.name === 'login').detail).toMatch(/access token issued/);
+      expect(verified.output.checks.every((c) => c.ok)).toBe(true);
+      expect(verified.output.checks.find((c) => c.name === 'login')?.detail).toMatch(/access token issued/);
 
       const status = await runTask(fleet, agent.hostId, 'keycloak.status', {}, 60_000);
       expectSucceeded(status);
       expect(status.output.instance).toMatchObject({ runtime: 'docker', ready: true });
-      expect(status.output.instance.realms).toEqual(expect.arrayContaining(['master', 'kf-e2e']));
+      expect(status.output.instance?.realms).toEqual(expect.arrayContaining(['master', 'kf-e2e']));
 
       const again = await runTask(fleet, agent.hostId, 'keycloak.install', { ...install, verifyLogin: login }, 10 * 60_000);
       expectSucceeded(again);
       expect(again.output.changed).toBe(false);
-      expect(again.output.verify.checks.find((c: any) => c.name === 'login').ok).toBe(true);
+      expect(again.output.verify?.checks.find((c) => c.name === 'login')?.ok).toBe(true);
     },
     40 * 60_000,
   );
@@ -172,7 +183,7 @@ describe('keycloak docker runtime through the hub (real dockerd, locally built i
       const stopped = await runTask(fleet, agent.hostId, 'keycloak.stop', {}, 120_000);
       expectSucceeded(stopped);
       const down = await runTask(fleet, agent.hostId, 'keycloak.verify', {}, 120_000);
-      expect(down.state).toBe('failed');
+      expectFailed(down);
       expect(down.error.message).toMatch(/health: connection refused to http:\/\/127\.0\.0\.1:\d+\/health\/ready/);
     },
     10 * 60_000,

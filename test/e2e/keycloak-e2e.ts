@@ -3,7 +3,8 @@ import { readdir, readFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import { enrollAgent, type AgentProcess, type Fleet } from '@keyfleet/test-harness';
+import { taskDefinitions, type TaskDefinitions, type TaskName } from '@keyfleet/proto/v1';
+import { createEnrollmentToken, enrollAgent, expectStatus, waitForTask, type AgentProcess, type Fleet } from '@keyfleet/test-harness';
 
 /** Shared by the Keycloak e2e files: tasks through the hub, admin REST set-up, clean-up. */
 
@@ -20,26 +21,63 @@ export function freePort(): Promise<number> {
 
 /** An agent with its own environment (JAVA_HOME, DOCKER_HOST, …), enrolled and welcomed. */
 export async function keycloakAgent(fleet: Fleet, env: NodeJS.ProcessEnv, opts: { relativeStateDir?: boolean } = {}): Promise<AgentProcess> {
-  const agent = await enrollAgent({ hubUrl: fleet.hub.url, token: await fleet.api.enrollmentToken(), heartbeatIntervalMs: 2_000, env, ...opts });
+  const agent = await enrollAgent({ hubUrl: fleet.hub.url, token: await createEnrollmentToken(fleet.api), heartbeatIntervalMs: 2_000, env, ...opts });
   fleet.agents.push(agent);
   await agent.start();
   return agent;
 }
 
 export async function putSecret(fleet: Fleet, name: string, value: string): Promise<void> {
-  const r = await fleet.api.call('PUT', `/v1/secrets/${name}`, { value });
-  expect(r.status, JSON.stringify(r.body)).toBe(200);
+  await expectStatus(fleet.api.api.v1.secrets[':name'].$put({ param: { name }, json: { value } }), 200);
 }
+
+/** A task's params and output as its declaration in proto types them. */
+export type TaskParams<K extends TaskName> = TaskDefinitions[K]['input']['_zod']['input'];
+export type TaskOutput<K extends TaskName> = TaskDefinitions[K]['output']['_zod']['output'];
+
+/**
+ * A finished task as GET /v1/tasks/{id} shows it, its output read with the task's declaration: a
+ * succeeded task's output must match it; a failed one's is kept when it does, null otherwise.
+ */
+export type FinishedTask<K extends TaskName> = Omit<Awaited<ReturnType<typeof waitForTask>>, 'output'> & { output: TaskOutput<K> | null };
 
 /** Runs one task on one host through the hub and returns it once it finished (succeeded or failed). */
-export async function runTask(fleet: Fleet, hostId: string, type: string, params: unknown, timeoutMs = 10 * 60_000): Promise<any> {
-  const r = await fleet.api.call('POST', '/v1/tasks', { type, target: { hostId }, params, timeoutMs });
-  expect(r.status, JSON.stringify(r.body)).toBe(201);
-  return fleet.api.waitForTask(r.body.tasks[0].id, ['succeeded', 'failed', 'cancelled', 'expired'], timeoutMs + 30_000);
+export async function runTask<K extends TaskName>(
+  fleet: Fleet,
+  hostId: string,
+  type: K,
+  params: TaskParams<K>,
+  timeoutMs = 10 * 60_000,
+): Promise<FinishedTask<K>> {
+  const res = await fleet.api.raw('POST', '/v1/tasks', { body: { type, target: { hostId }, params, timeoutMs } });
+  expect(res.status, res.text).toBe(201);
+  const taskId = (res.json as { tasks: { id: string }[] }).tasks[0]!.id;
+  const task = await waitForTask(fleet.api, taskId, ['succeeded', 'failed', 'cancelled', 'expired'], timeoutMs + 30_000);
+  if (task.output === null) return { ...task, output: null };
+  const output = taskDefinitions[type].output.safeParse(task.output);
+  if (task.state === 'succeeded') expect(output.error, `${type} output against its declaration`).toBeUndefined();
+  return { ...task, output: output.success ? (output.data as TaskOutput<K>) : null };
 }
 
-export function expectSucceeded(task: any): void {
+interface Finished {
+  type: string;
+  state: string;
+  error: unknown;
+  output: unknown;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+/** Fails unless the task succeeded; after it, its output and times are there. */
+export function expectSucceeded<T extends Finished>(
+  task: T,
+): asserts task is T & { state: 'succeeded'; output: NonNullable<T['output']>; startedAt: string; finishedAt: string } {
   expect(task.state, `${task.type}: ${JSON.stringify(task.error ?? task.output)}`).toBe('succeeded');
+}
+
+/** Fails unless the task failed; after it, its error is there. */
+export function expectFailed<T extends Finished>(task: T): asserts task is T & { state: 'failed'; error: NonNullable<T['error']> } {
+  expect(task.state, `${task.type}: ${JSON.stringify(task.output)}`).toBe('failed');
 }
 
 async function adminToken(baseUrl: string, password: string): Promise<string> {

@@ -17,6 +17,7 @@ import {
 } from '@keyfleet/test-harness';
 import {
   createLoginClient,
+  expectFailed,
   expectSucceeded,
   freePort,
   keycloakAgent,
@@ -27,6 +28,7 @@ import {
   putSecret,
   runTask,
   startProbe,
+  type TaskParams,
 } from './keycloak-e2e.js';
 
 describe('keycloak process runtime through the hub (real Keycloak, real hub and agent)', () => {
@@ -38,10 +40,10 @@ describe('keycloak process runtime through the hub (real Keycloak, real hub and 
   let dist: KeycloakDist;
   let httpPort: number;
   let managementPort: number;
-  let install: Record<string, unknown>;
+  let install: TaskParams<'keycloak.install'>;
   const adminPassword = randomBytes(18).toString('base64url');
   const clientSecret = randomBytes(18).toString('base64url');
-  const goodLogin = { grant: 'client_credentials', realm: 'kf-e2e', clientId: 'kf-probe', clientSecret: { $secret: 'kc-probe-secret' } };
+  const goodLogin = { grant: 'client_credentials', realm: 'kf-e2e', clientId: 'kf-probe', clientSecret: { $secret: 'kc-probe-secret' } } as const;
 
   beforeAll(async () => {
     [dist, fleet, kcDb] = await Promise.all([ensureKeycloakDist(), startFleet(), startPostgres()]);
@@ -92,8 +94,8 @@ describe('keycloak process runtime through the hub (real Keycloak, real hub and 
       expect(first.output.instance).toMatchObject({ runtime: 'process', version: dist.version, ready: true, baseUrl: `http://127.0.0.1:${httpPort}` });
       expect(first.output.steps.join('\n')).toMatch(/kc\.sh build --db=postgres --health-enabled=true --metrics-enabled=true/);
       expect(first.output.verify.ok).toBe(true);
-      expect(first.output.verify.checks.map((c: any) => c.name)).toEqual(['health', 'discovery', 'jwks', 'tls', 'admin-api', 'login']);
-      expect(first.output.verify.checks.find((c: any) => c.name === 'login').detail).toBe('no login configured');
+      expect(first.output.verify.checks.map((c) => c.name)).toEqual(['health', 'discovery', 'jwks', 'tls', 'admin-api', 'login']);
+      expect(first.output.verify?.checks.find((c) => c.name === 'login')?.detail).toBe('no login configured');
       // The admin password went to the agent only: not into the stored task.
       expect(JSON.stringify(first)).not.toContain(adminPassword);
       // Run from a relative state dir, the dist is recorded (and was started) by its absolute path.
@@ -101,24 +103,24 @@ describe('keycloak process runtime through the hub (real Keycloak, real hub and 
       expect(record.process.installDir).toBe(join(agent.stateDir, 'keycloak', record.process.installDir.split('/').at(-1)!));
       const rss = await processRuntimeRss(agent.stateDir);
       console.log(
-        `[keycloak-process] install took ${((Date.parse(first.finishedAt) - Date.parse(first.startedAt)) / 1000).toFixed(1)}s; ${first.output.steps.filter((s: string) => /ready in/.test(s)).join('; ')}; JVM RSS ${mb(rss)}`,
+        `[keycloak-process] install took ${((Date.parse(first.finishedAt) - Date.parse(first.startedAt)) / 1000).toFixed(1)}s; ${first.output.steps.filter((s) => /ready in/.test(s)).join('; ')}; JVM RSS ${mb(rss)}`,
       );
 
       await createLoginClient(`http://127.0.0.1:${httpPort}`, adminPassword, 'kf-e2e', 'kf-probe', clientSecret);
       const verified = await runTask(fleet, agent.hostId, 'keycloak.verify', { login: goodLogin }, 120_000);
       expectSucceeded(verified);
-      const loginCheck = verified.output.checks.find((c: any) => c.name === 'login');
+      const loginCheck = verified.output.checks.find((c) => c.name === 'login');
       expect(loginCheck).toMatchObject({ ok: true });
-      expect(loginCheck.detail).toMatch(/client_credentials grant for client kf-probe in realm kf-e2e: access token issued/);
-      expect(verified.output.checks.find((c: any) => c.name === 'discovery').detail).toBe(`issuer http://127.0.0.1:${httpPort}/realms/kf-e2e`);
-      expect(verified.output.checks.find((c: any) => c.name === 'tls').detail).toBe('TLS not enabled');
+      expect(loginCheck?.detail).toMatch(/client_credentials grant for client kf-probe in realm kf-e2e: access token issued/);
+      expect(verified.output.checks.find((c) => c.name === 'discovery')?.detail).toBe(`issuer http://127.0.0.1:${httpPort}/realms/kf-e2e`);
+      expect(verified.output.checks.find((c) => c.name === 'tls')?.detail).toBe('TLS not enabled');
 
       const status = await runTask(fleet, agent.hostId, 'keycloak.status', {}, 60_000);
       expectSucceeded(status);
       expect(status.output.installed).toBe(true);
       expect(status.output.instance).toMatchObject({ runtime: 'process', version: dist.version, ready: true });
-      expect(status.output.instance.realms).toEqual(expect.arrayContaining(['master', 'kf-e2e']));
-      expect(status.output.instance.uptimeSec).toBeGreaterThanOrEqual(0);
+      expect(status.output.instance?.realms).toEqual(expect.arrayContaining(['master', 'kf-e2e']));
+      expect(status.output.instance?.uptimeSec).toBeGreaterThanOrEqual(0);
 
       const again = await runTask(fleet, agent.hostId, 'keycloak.install', install);
       expectSucceeded(again);
@@ -133,7 +135,7 @@ describe('keycloak process runtime through the hub (real Keycloak, real hub and 
     'verify fails with the reason when the client secret is wrong',
     async () => {
       const wrong = await runTask(fleet, agent.hostId, 'keycloak.verify', { login: { ...goodLogin, clientSecret: { $secret: 'kc-wrong-secret' } } }, 120_000);
-      expect(wrong.state).toBe('failed');
+      expectFailed(wrong);
       expect(wrong.error.code).toBe('handler_error');
       expect(wrong.error.message).toMatch(/login: (invalid_client|unauthorized_client)[^;]*Invalid client/);
       expect(wrong.error.message).toMatch(/Passed: health, discovery, jwks, tls, admin-api/);
@@ -177,10 +179,10 @@ describe('keycloak process runtime through the hub (real Keycloak, real hub and 
         expect(created.code, created.stderr).toBe(0);
         const createPlan = JSON.parse(created.stdout).results[0];
         expect(createPlan).toMatchObject({ ok: true, realm: 'kf-shop', inSync: false });
-        expect(createPlan.changes.map((c: any) => `${c.action} ${c.resource} ${c.id}`)).toEqual(
+        expect(createPlan.changes.map((c: { action: string; resource: string; id: string }) => `${c.action} ${c.resource} ${c.id}`)).toEqual(
           expect.arrayContaining(['create realm kf-shop', 'create role viewer', 'create client web', 'create client backend']),
         );
-        expect(createPlan.changes.every((c: any) => c.action === 'create')).toBe(true);
+        expect(createPlan.changes.every((c: { action: string }) => c.action === 'create')).toBe(true);
         expect(created.stdout).not.toContain(backendSecret);
 
         const applied = await realm('apply', '--target', agent.hostId, '--spec', v1File);
@@ -241,7 +243,7 @@ describe('keycloak process runtime through the hub (real Keycloak, real hub and 
       });
       const brokenFigures = await during.stop();
       console.log(`[keycloak-process] broken update: ${brokenFigures.failed}/${brokenFigures.total} probe logins failed`);
-      expect(broken.state).toBe('failed');
+      expectFailed(broken);
       expect(broken.error.message).toMatch(/^update rolled back: Keycloak will not become ready: the Keycloak process exited; timeline: /);
       expect(broken.error.message).toMatch(/127\.0\.0\.1:1|Connection refused/);
       expect(broken.error.message).toMatch(/timeline: .*compatibility check.*strategy \(side by side.*update failed.*stopped the new instance/);
@@ -253,8 +255,8 @@ describe('keycloak process runtime through the hub (real Keycloak, real hub and 
       const figures = await probe.stop();
       expectSucceeded(updated);
       expect(updated.output.outcome).toBe('updated');
-      expect(updated.output.verify.checks.find((c: any) => c.name === 'login').ok).toBe(true);
-      const steps = updated.output.timeline.map((t: any) => t.step);
+      expect(updated.output.verify?.checks.find((c) => c.name === 'login')?.ok).toBe(true);
+      const steps = updated.output.timeline.map((t) => t.step);
       expect(steps).toEqual(
         expect.arrayContaining([
           'strategy',
@@ -264,7 +266,7 @@ describe('keycloak process runtime through the hub (real Keycloak, real hub and 
           'stopped the old instance',
         ]),
       );
-      expect(updated.output.timeline.find((t: any) => t.step === 'strategy').detail).toMatch(/^side by side/);
+      expect(updated.output.timeline.find((t) => t.step === 'strategy')?.detail).toMatch(/^side by side/);
       // Switched before the old one stopped: the old one never left the probe without an answer.
       expect(steps.indexOf('switched traffic to the new instance')).toBeLessThan(steps.indexOf('stopped the old instance'));
       console.log(
@@ -286,7 +288,7 @@ describe('keycloak process runtime through the hub (real Keycloak, real hub and 
       expect(stopped.output).toMatchObject({ changed: true, instance: { ready: false } });
 
       const down = await runTask(fleet, agent.hostId, 'keycloak.verify', {}, 120_000);
-      expect(down.state).toBe('failed');
+      expectFailed(down);
       expect(down.error.message).toMatch(new RegExp(`health: connection refused to http://127\\.0\\.0\\.1:${managementPort}/health/ready`));
 
       const restarted = await runTask(fleet, agent.hostId, 'keycloak.start', {}, 10 * 60_000);

@@ -4,10 +4,10 @@ import { connect as connectTcp, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { AGENT_LIMITS } from '@keyfleet/nats-auth';
 import * as v1 from '@keyfleet/proto/v1';
-import { type AgentProcess, type Fleet, repoRoot, startFleet } from '@keyfleet/test-harness';
+import { type AgentProcess, expectStatus, type Fleet, repoRoot, startFleet, waitForTask } from '@keyfleet/test-harness';
 import { fromSeed } from '@nats-io/nkeys';
 import { connect, credsAuthenticator, jwtAuthenticator, type NatsConnection } from '@nats-io/transport-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 const { subjects } = v1;
 const enc = new TextEncoder();
@@ -46,16 +46,17 @@ async function rawSession(url: string, creds: { jwt: string; seed: string }) {
   // The server hangs up on a violation; that ends the session, not the test.
   socket.on('error', () => undefined);
   const next = async (re: RegExp, timeoutMs = 10_000): Promise<string> => {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const m = re.exec(received);
-      if (m) {
-        received = received.slice(m.index + m[0].length);
-        return m[0];
-      }
-      if (Date.now() > deadline || socket.destroyed) throw new Error(`no ${re} from nats-server; got ${JSON.stringify(received.slice(0, 300))}`);
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    const m = await vi.waitFor(
+      () => {
+        const found = re.exec(received);
+        if (!found && socket.destroyed) throw new Error(`nats-server hung up before ${re}; got ${JSON.stringify(received.slice(0, 300))}`);
+        expect(found, `${re} from nats-server; got ${JSON.stringify(received.slice(0, 300))}`).not.toBeNull();
+        return found!;
+      },
+      { timeout: timeoutMs, interval: 10 },
+    );
+    received = received.slice(m.index + m[0].length);
+    return m[0];
   };
   const info = JSON.parse((await next(/^INFO (.*)\r\n/)).slice(5)) as { nonce: string };
   const sig = Buffer.from(fromSeed(enc.encode(creds.seed)).sign(enc.encode(info.nonce))).toString('base64url');
@@ -133,12 +134,18 @@ describe('taking agent credentials back (real NATS, Postgres, hub and agents)', 
   };
 
   const untilEvent = (what: string, events: ClientEvent[], match: (e: ClientEvent) => boolean, timeoutMs = REFUSED_WITHIN_MS) =>
-    fleet.api.until(what, async () => events.find(match), timeoutMs, 20);
+    vi.waitFor(
+      () => {
+        const event = events.find(match);
+        expect(event, what).toBeDefined();
+        return event!;
+      },
+      { timeout: timeoutMs, interval: 20 },
+    );
 
-  const runNoop = async (hostId: string, params: Record<string, unknown>) => {
-    const r = await fleet.api.call('POST', '/v1/tasks', { type: 'noop', target: { hostId }, params });
-    expect(r.status, JSON.stringify(r.body)).toBe(201);
-    return fleet.api.waitForTask(r.body.tasks[0].id, ['succeeded', 'failed', 'expired', 'cancelled'], 60_000);
+  const runNoop = async (hostId: string, params: { delayMs?: number; sizeBytes?: number }) => {
+    const { tasks } = await expectStatus(fleet.api.api.v1.tasks.$post({ json: { type: 'noop', target: { hostId }, params } }), 201);
+    return waitForTask(fleet.api, tasks[0]!.id, ['succeeded', 'failed', 'expired', 'cancelled'], 60_000);
   };
 
   it('decommissioning a host closes its live connection and refuses it within 30 s; the agent says so once and stops trying', async () => {
@@ -147,10 +154,9 @@ describe('taking agent credentials back (real NATS, Postgres, hub and agents)', 
     const agentName = `keyfleet-agent ${gone.hostId}`;
 
     const t0 = Date.now();
-    const res = await fleet.api.call('DELETE', `/v1/hosts/${gone.hostId}`);
+    const res = await expectStatus(fleet.api.api.v1.hosts[':id'].$delete({ param: { id: gone.hostId } }), 200);
     figures.deleteAnsweredMs = Date.now() - t0;
-    expect(res.status, JSON.stringify(res.body)).toBe(200);
-    expect(res.body).toMatchObject({ id: gone.hostId, revocationEnforced: true });
+    expect(res).toMatchObject({ id: gone.hostId, revocationEnforced: true });
 
     const closed = await untilEvent('the agent connection to be closed', disconnects, (e) => e.client.name === agentName);
     figures.connectionClosedMs = Date.parse(closed.timestamp) - t0;
@@ -205,7 +211,7 @@ describe('taking agent credentials back (real NATS, Postgres, hub and agents)', 
     expect(cli.stdout).toMatch(new RegExp(`revoked the credential of ${revoked.hostId} .*; NATS refuses its agent since `));
     const closed = await untilEvent('the revoked agent connection to be closed', disconnects, (e) => e.client.name === `keyfleet-agent ${revoked.hostId}`);
     figures.cliRevokeConnectionClosedMs = Date.parse(closed.timestamp) - t0;
-    expect((await fleet.api.call('GET', `/v1/hosts/${revoked.hostId}`)).status).toBe(200);
+    expect((await fleet.api.api.v1.hosts[':id'].$get({ param: { id: revoked.hostId } })).status).toBe(200);
     await revoked.proc.waitFor(/this host was decommissioned/, REFUSED_WITHIN_MS);
 
     // No hub running: only what the NATS server stored can refuse the agent after its restart.
@@ -230,7 +236,7 @@ describe('taking agent credentials back (real NATS, Postgres, hub and agents)', 
     // The largest message of the normal workload: a noop result at its maximum size.
     const big = await runNoop(agent.hostId, { sizeBytes: 1_000_000 });
     expect(big.state).toBe('succeeded');
-    expect(big.output.payload).toHaveLength(1_000_000);
+    expect(v1.taskDefinitions.noop.output.parse(big.output).payload).toHaveLength(1_000_000);
 
     const raw = await rawSession(fleet.nats.url, creds);
     try {

@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { connect, credsAuthenticator } from '@nats-io/transport-node';
+import * as v1 from '@keyfleet/proto/v1';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { enrollAgent, startFleet, type AgentProcess, type Fleet } from '@keyfleet/test-harness';
+import { createEnrollmentToken, enrollAgent, expectStatus, startFleet, waitForTask, type AgentProcess, type Fleet } from '@keyfleet/test-harness';
 
 describe('NATS over TLS (real nats-server requiring TLS, throwaway CA)', () => {
   let fleet: Fleet;
@@ -16,21 +17,20 @@ describe('NATS over TLS (real nats-server requiring TLS, throwaway CA)', () => {
 
   it('hub and agent given the CA connect over TLS, and a task runs end to end', async () => {
     const agent = await fleet.addAgent({ labels: { role: 'tls' } });
-    const created = await fleet.api.call('POST', '/v1/tasks', { type: 'system.info', target: { hostId: agent.hostId } });
-    expect(created.status, JSON.stringify(created.body)).toBe(201);
-    const task = await fleet.api.waitForTask(created.body.tasks[0].id, ['succeeded', 'failed']);
+    const created = await expectStatus(fleet.api.api.v1.tasks.$post({ json: { type: 'system.info', target: { hostId: agent.hostId } } }), 201);
+    const task = await waitForTask(fleet.api, created.tasks[0]!.id, ['succeeded', 'failed']);
     expect(task.state).toBe('succeeded');
-    expect(task.output.memory.totalBytes).toBeGreaterThan(0);
+    expect(v1.taskDefinitions['system.info'].output.parse(task.output).memory.totalBytes).toBeGreaterThan(0);
   });
 
   it('an agent without the CA is refused by certificate verification and keeps retrying', async () => {
     // Enrolment is HTTP to the hub; only the NATS connection needs the CA.
-    untrusting = await enrollAgent({ hubUrl: fleet.hub.url, token: await fleet.api.enrollmentToken(), heartbeatIntervalMs: 500 });
+    untrusting = await enrollAgent({ hubUrl: fleet.hub.url, token: await createEnrollmentToken(fleet.api), heartbeatIntervalMs: 500 });
     await untrusting.start({ waitForWelcome: false });
     const [line] = await untrusting.proc.waitFor(/.*cannot connect to NATS; will retry.*/, 30_000);
     expect(line).toMatch(/certificate/i);
-    const host = await fleet.api.call('GET', `/v1/hosts/${untrusting.hostId}`);
-    expect(host.body.status).not.toBe('online');
+    const host = await expectStatus(fleet.api.api.v1.hosts[':id'].$get({ param: { id: untrusting.hostId } }), 200);
+    expect(host.status).not.toBe('online');
   });
 
   it('the server refuses a plaintext client', async () => {

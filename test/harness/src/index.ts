@@ -8,7 +8,28 @@ export { startHubProcess } from './hub-process.js';
 export type { HubProcess } from './hub-process.js';
 export { enrollAgent } from './agent-process.js';
 export type { AgentProcess } from './agent-process.js';
-export { HubApi } from './hub-api.js';
+export {
+  createEnrollmentToken,
+  expectStatus,
+  hubTestClient,
+  LiveEventStream,
+  parseSse,
+  waitForTask,
+  waitOptions,
+} from './hub-client.js';
+export type {
+  AgentsRoutes,
+  AppType,
+  BackupsRoutes,
+  CertificatesRoutes,
+  HubTestClient,
+  KeycloakRoutes,
+  MetricsRoutes,
+  RawRequest,
+  RawResponse,
+  TaskRequest,
+  TypedClient,
+} from './hub-client.js';
 export { startFleet } from './start-fleet.js';
 export type { Fleet } from './start-fleet.js';
 export { startKeycloak } from './keycloak-server.js';

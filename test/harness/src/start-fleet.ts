@@ -1,5 +1,5 @@
 import { enrollAgent, type AgentProcess } from './agent-process.js';
-import { HubApi } from './hub-api.js';
+import { createEnrollmentToken, hubTestClient, type HubTestClient } from './hub-client.js';
 import { startHubProcess, type HubProcess } from './hub-process.js';
 import { startNats, type NatsServer } from './nats-server.js';
 import { startPostgres, type PostgresServer } from './postgres-server.js';
@@ -8,8 +8,8 @@ export interface Fleet {
   nats: NatsServer;
   pg: PostgresServer;
   hub: HubProcess;
-  /** Admin API client. */
-  api: HubApi;
+  /** The hub's typed API client, as the initial admin. */
+  api: HubTestClient;
   agents: AgentProcess[];
   /** Enrolls and starts an agent (heartbeat 500 ms unless given). */
   addAgent(opts?: { labels?: Record<string, string>; heartbeatIntervalMs?: number; start?: boolean }): Promise<AgentProcess>;
@@ -29,7 +29,7 @@ export async function startFleet(opts: { hubEnv?: NodeJS.ProcessEnv; natsTls?: b
     await Promise.all([nats.stop(), pg.stop()]);
     throw err;
   }
-  const api = new HubApi(hub.url, hub.adminToken);
+  const api = hubTestClient({ url: hub.url, token: hub.adminToken });
   const fleet: Fleet = {
     nats,
     pg,
@@ -38,7 +38,7 @@ export async function startFleet(opts: { hubEnv?: NodeJS.ProcessEnv; natsTls?: b
     agents: [],
     async addAgent({ labels = {}, heartbeatIntervalMs = 500, start = true } = {}) {
       const env = nats.caFile ? { KEYFLEET_NATS_CA: nats.caFile } : undefined;
-      const agent = await enrollAgent({ hubUrl: hub.url, token: await api.enrollmentToken(), labels, heartbeatIntervalMs, env });
+      const agent = await enrollAgent({ hubUrl: hub.url, token: await createEnrollmentToken(api), labels, heartbeatIntervalMs, env });
       fleet.agents.push(agent);
       if (start) await agent.start();
       return agent;
