@@ -12,7 +12,7 @@ const [hubUrl, natsUrl, countArg] = process.argv.slice(2);
 const count = Number(countArg);
 const admin = process.env.KEYFLEET_TOKEN!;
 
-async function post(path: string, body: unknown, token?: string): Promise<any> {
+async function post<T>(path: string, body: unknown, token?: string): Promise<T> {
   const res = await fetch(`${hubUrl}${path}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
@@ -20,13 +20,13 @@ async function post(path: string, body: unknown, token?: string): Promise<any> {
   });
   const json = await res.json();
   if (!res.ok) throw new Error(`${path}: ${res.status} ${JSON.stringify(json)}`);
-  return json;
+  return json as T;
 }
 
 async function simAgent(i: number): Promise<NatsConnection> {
   const user = createUser();
-  const { token } = await post('/v1/enrollment-tokens', { labels: { bench: 'fanout' } }, admin);
-  const { hostId, jwt } = await post('/v1/enroll', {
+  const { token } = await post<{ token: string }>('/v1/enrollment-tokens', { labels: { bench: 'fanout' } }, admin);
+  const { hostId, jwt } = await post<{ hostId: string; jwt: string }>('/v1/enroll', {
     token,
     publicKey: user.getPublicKey(),
     hostname: `sim-${process.pid}-${i}`,

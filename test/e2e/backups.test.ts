@@ -270,8 +270,8 @@ describe('backups of a real Keycloak (local storage on the hub)', () => {
         .map((k) => k.kid)
         .sort();
       await adminCall(base, adminPassword, 'POST', '/realms/kf-backup/users', { username: 'after-backup', enabled: true });
-      const [user0] = await adminCall(base, adminPassword, 'GET', '/realms/kf-backup/users?username=user0&exact=true');
-      await adminCall(base, adminPassword, 'DELETE', `/realms/kf-backup/users/${user0.id}`);
+      const [user0] = await adminCall<Array<{ id: string }>>(base, adminPassword, 'GET', '/realms/kf-backup/users?username=user0&exact=true');
+      await adminCall(base, adminPassword, 'DELETE', `/realms/kf-backup/users/${user0!.id}`);
       const record = JSON.parse(await readFile(join(agent.stateDir, 'keycloak', 'instance.json'), 'utf8')) as { process: { installDir: string } };
       const theme = join(record.process.installDir, 'themes', 'kf-custom', 'login', 'theme.properties');
       await writeFile(theme, 'parent=base\n');

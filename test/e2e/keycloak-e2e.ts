@@ -90,8 +90,11 @@ async function adminToken(baseUrl: string, password: string): Promise<string> {
   return body.access_token;
 }
 
-/** One admin REST call as the bootstrap admin; the parsed JSON answer (undefined when empty). */
-export async function adminCall(baseUrl: string, adminPassword: string, method: string, path: string, body?: unknown): Promise<any> {
+/**
+ * One admin REST call as the bootstrap admin; the parsed JSON answer (undefined when empty), of the
+ * shape the caller names: Keycloak's admin API is not typed here.
+ */
+export async function adminCall<T = unknown>(baseUrl: string, adminPassword: string, method: string, path: string, body?: unknown): Promise<T> {
   const res = await fetch(`${baseUrl}/admin${path}`, {
     method,
     headers: { authorization: `Bearer ${await adminToken(baseUrl, adminPassword)}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
@@ -99,7 +102,7 @@ export async function adminCall(baseUrl: string, adminPassword: string, method: 
   });
   const text = await res.text();
   if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-  return text ? JSON.parse(text) : undefined;
+  return (text ? JSON.parse(text) : undefined) as T;
 }
 
 /** A realm with a confidential service-account client, made through the admin REST API. */

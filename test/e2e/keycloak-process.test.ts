@@ -212,7 +212,7 @@ describe('keycloak process runtime through the hub (real Keycloak, real hub and 
         expect(history.code, history.stderr).toBe(0);
         const versions = JSON.parse(history.stdout).items;
         // The refused spec left no version behind.
-        expect(versions.map((v: any) => v.version)).toEqual([2, 1]);
+        expect(versions.map((v: { version: number }) => v.version)).toEqual([2, 1]);
         expect(versions[0].changes).toEqual([expect.objectContaining({ resource: 'role', id: 'viewer', action: 'update' })]);
         // Stored with the secret reference, never its value.
         expect(versions[1].spec.clients[1].secret).toEqual({ $secret: 'kc-backend' });

@@ -1,22 +1,30 @@
 import { spawnSync } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AgentProcess, enrollAgent, type Fleet, findBinary, repoRoot, startFleet } from '@keyfleet/test-harness';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import {
+  type AgentProcess,
+  createEnrollmentToken,
+  enrollAgent,
+  expectStatus,
+  type Fleet,
+  findBinary,
+  type MetricsRoutes,
+  repoRoot,
+  startFleet,
+} from '@keyfleet/test-harness';
 import { fakeKeycloakManagement } from './fake-keycloak-management.js';
-import { plainHubApi, runCli } from './plain-hub-api.js';
+import { runCli } from './run-cli.js';
 
 describe('metrics (real NATS, Postgres, hub and agent; a Keycloak-format /metrics)', () => {
   let fleet: Fleet;
   let agent: AgentProcess;
-  let api: ReturnType<typeof plainHubApi>;
   const kc = fakeKeycloakManagement();
 
   beforeAll(async () => {
     await new Promise<void>((resolve) => kc.server.listen(0, '127.0.0.1', resolve));
     fleet = await startFleet({ hubEnv: { KEYFLEET_METRICS_RETENTION_MS: '1000' } });
-    api = plainHubApi(fleet.hub.url, fleet.hub.adminToken);
     agent = await enrollAgent({
       hubUrl: fleet.hub.url,
-      token: await api.enrollmentToken(),
+      token: await createEnrollmentToken(fleet.api),
       labels: { env: 'e2e', 'topology.kubernetes.io/zone': 'eu-1a' },
       heartbeatIntervalMs: 1000,
       env: { KEYFLEET_METRICS_INTERVAL_MS: '500', KEYFLEET_METRICS_KEYCLOAK_URL: kc.url() },
@@ -29,30 +37,36 @@ describe('metrics (real NATS, Postgres, hub and agent; a Keycloak-format /metric
     kc.server.close();
   });
 
+  /** The metrics feature's routes, typed by their own route type, as the admin. */
+  const metrics = () => fleet.api.routes<MetricsRoutes>('/v1');
+  const historyOf = (id: string, query: { names?: string; since?: string; step?: string }) => metrics().hosts[':id'].metrics.$get({ param: { id }, query });
+
   it('history: host and Keycloak series arrive, counters as rates, bounded points', async () => {
     const names = 'kf_host_cpu_percent,kf_host_disk_used_bytes,kf_keycloak_logins_total,kf_keycloak_ready';
-    const history = await api.until('three samples of the host', async () => {
-      kc.login(true);
-      const r = await api.call('GET', `/v1/hosts/${agent.hostId}/metrics?names=${names}&since=5m&step=1s`);
-      expect(r.status).toBe(200);
-      const logins = r.body.series.find((s: any) => s.key === 'kf_keycloak_logins_total{realm="demo"}');
-      return logins?.points.length >= 2 ? r.body : undefined;
-    });
-    const byName = (n: string) => history.series.filter((s: any) => s.name === n);
-    expect(byName('kf_host_cpu_percent')[0].kind).toBe('gauge');
+    const history = await vi.waitFor(
+      async () => {
+        kc.login(true);
+        const h = await expectStatus(historyOf(agent.hostId, { names, since: '5m', step: '1s' }), 200);
+        const logins = h.series.find((s) => s.key === 'kf_keycloak_logins_total{realm="demo"}');
+        expect(logins?.points.length ?? 0, 'login rate points').toBeGreaterThanOrEqual(2);
+        return h;
+      },
+      { timeout: 30_000, interval: 200 },
+    );
+    const byName = (n: string) => history.series.filter((s) => s.name === n);
+    expect(byName('kf_host_cpu_percent')[0]?.kind).toBe('gauge');
     expect(byName('kf_host_disk_used_bytes').length).toBeGreaterThan(0);
-    expect(byName('kf_keycloak_ready')[0].points.at(-1)[1]).toBe(1);
+    expect(byName('kf_keycloak_ready')[0]?.points.at(-1)?.[1]).toBe(1);
     const logins = byName('kf_keycloak_logins_total')[0];
-    expect(logins.kind).toBe('rate');
-    expect(logins.points.every(([, v]: [number, number]) => v >= 0)).toBe(true);
+    expect(logins?.kind).toBe('rate');
+    expect(logins?.points.every(([, v]) => v >= 0)).toBe(true);
     // Only what was asked for.
-    expect(history.series.every((s: any) => names.split(',').includes(s.name))).toBe(true);
+    expect(history.series.every((s) => names.split(',').includes(s.name))).toBe(true);
 
     // A day at the finest step the hub allows stays under its point limit.
-    const day = await api.call('GET', `/v1/hosts/${agent.hostId}/metrics?names=kf_host_cpu_percent&since=1d&step=1s`);
-    expect(day.status).toBe(200);
-    expect(day.body.stepSec).toBeGreaterThanOrEqual(86);
-    expect(day.body.series[0].points.length).toBeLessThanOrEqual(1000);
+    const day = await expectStatus(historyOf(agent.hostId, { names: 'kf_host_cpu_percent', since: '1d', step: '1s' }), 200);
+    expect(day.stepSec).toBeGreaterThanOrEqual(86);
+    expect(day.series[0]?.points.length).toBeLessThanOrEqual(1000);
 
     // The CLI: a sparkline per series for people, the same history as JSON for scripts.
     const cli = (...args: string[]) => runCli(repoRoot, fleet.hub.url, fleet.hub.adminToken, ...args);
@@ -65,19 +79,22 @@ describe('metrics (real NATS, Postgres, hub and agent; a Keycloak-format /metric
     expect(json.status, json.stderr).toBe(0);
     expect(JSON.parse(json.stdout).series[0].points.length).toBeGreaterThan(0);
 
-    const bad = await api.call('GET', `/v1/hosts/${agent.hostId}/metrics?since=yesterday`);
-    expect(bad.status).toBe(400);
-    expect(bad.body.error).toContain('since');
-    expect((await api.call('GET', '/v1/hosts/h_nope/metrics')).status).toBe(404);
+    expect((await expectStatus(historyOf(agent.hostId, { since: 'yesterday' }), 400)).error).toContain('since');
+    expect((await historyOf('h_nope', {})).status).toBe(404);
   });
 
   it('/v1/fleet/metrics: every series labelled with the host and its labels; promtool accepts it', async () => {
     kc.login(false);
-    const text = await api.until('the failed login in the fleet exposition', async () => {
-      const r = await api.call('GET', '/v1/fleet/metrics');
-      expect(r.status).toBe(200);
-      return (r.body as string).includes('kf_keycloak_login_failures_total{') ? (r.body as string) : undefined;
-    });
+    const text = await vi.waitFor(
+      async () => {
+        const r = await metrics().fleet.metrics.$get();
+        expect(r.status).toBe(200);
+        const body = await r.text();
+        expect(body).toContain('kf_keycloak_login_failures_total{');
+        return body;
+      },
+      { timeout: 30_000, interval: 200 },
+    );
     const line = text.split('\n').find((l) => l.startsWith('kf_keycloak_login_failures_total{'))!;
     expect(line).toContain(`host="${agent.hostId}"`);
     expect(line).toContain('env="e2e"');
@@ -107,11 +124,15 @@ describe('metrics (real NATS, Postgres, hub and agent; a Keycloak-format /metric
     query(`INSERT INTO host_metrics (host_id, step_sec, at, series) VALUES
       ('${agent.hostId}', 0, to_timestamp(${bucket + 10}), '{"kf_host_cpu_percent": 10, "kf_keycloak_logins_total{realm=\\"demo\\"}": 100}'),
       ('${agent.hostId}', 0, to_timestamp(${bucket + 70}), '{"kf_host_cpu_percent": 30, "kf_keycloak_logins_total{realm=\\"demo\\"}": 160}')`);
-    const folded = await api.until('the old bucket folded and its raw rows deleted', async () => {
-      const raw = query(`SELECT count(*) FROM host_metrics WHERE host_id = '${agent.hostId}' AND step_sec = 0 AND at < now() - interval '1 day'`);
-      const row = query(`SELECT series FROM host_metrics WHERE host_id = '${agent.hostId}' AND step_sec = 300 AND at = to_timestamp(${bucket})`);
-      return raw === '0' && row ? JSON.parse(row) : undefined;
-    });
+    const folded = await vi.waitFor(
+      () => {
+        const raw = query(`SELECT count(*) FROM host_metrics WHERE host_id = '${agent.hostId}' AND step_sec = 0 AND at < now() - interval '1 day'`);
+        const row = query(`SELECT series FROM host_metrics WHERE host_id = '${agent.hostId}' AND step_sec = 300 AND at = to_timestamp(${bucket})`);
+        expect({ raw, folded: row !== '' }).toEqual({ raw: '0', folded: true });
+        return JSON.parse(row) as unknown;
+      },
+      { timeout: 30_000, interval: 200 },
+    );
     // Gauges averaged, counters their last value.
     expect(folded).toEqual({ kf_host_cpu_percent: 20, 'kf_keycloak_logins_total{realm="demo"}': 160 });
   });

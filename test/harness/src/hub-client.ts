@@ -12,3 +12,4 @@ export {
 } from '../../../apps/hub/src/testing/index.js';
 export type { HubTestClient, RawRequest, RawResponse, TaskRequest, TypedClient } from '../../../apps/hub/src/testing/index.js';
 export type { AgentsRoutes, AppType, BackupsRoutes, CertificatesRoutes, KeycloakRoutes, MetricsRoutes } from '../../../apps/hub/src/index.js';
+export type { AlertsRoutes } from '../../../apps/hub/src/features/alerts/alerts-routes.js';

@@ -19,6 +19,7 @@ export {
 } from './hub-client.js';
 export type {
   AgentsRoutes,
+  AlertsRoutes,
   AppType,
   BackupsRoutes,
   CertificatesRoutes,
