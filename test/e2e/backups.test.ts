@@ -19,8 +19,9 @@ import {
   type KeycloakDist,
   type PostgresServer,
   waitForTask,
+  testPort,
 } from '@keyfleet/test-harness';
-import { adminCall, expectSucceeded, freePort, keycloakAgent, killProcessRuntime, mb, putSecret, runTask } from './keycloak-e2e.js';
+import { adminCall, expectSucceeded, keycloakAgent, killProcessRuntime, mb, putSecret, runTask } from './keycloak-e2e.js';
 
 const run = promisify(execFile);
 const USERS = 55;
@@ -72,8 +73,8 @@ describe('backups of a real Keycloak (local storage on the hub)', () => {
     ]);
     agent = await keycloakAgent(fleet, { JAVA_HOME: findJavaHome() });
     drillHost = await fleet.addAgent({ labels: { 'keyfleet.io/drill': 'true' }, heartbeatIntervalMs: 2_000 });
-    httpPort = await freePort();
-    const managementPort = await freePort();
+    httpPort = testPort();
+    const managementPort = testPort();
     await putSecret(fleet, 'kc-admin', adminPassword);
     await putSecret(fleet, 'kc-db', 'unused-with-trust-auth');
     const db = new URL(kcDb.url);

@@ -14,13 +14,13 @@ import {
   type AgentProcess,
   type DockerEngine,
   type Fleet,
+  testPort,
 } from '@keyfleet/test-harness';
 import {
   adminCall,
   createLoginClient,
   expectFailed,
   expectSucceeded,
-  freePort,
   keycloakAgent,
   putSecret,
   removeDockerInstance,
@@ -60,9 +60,9 @@ describe('keycloak docker runtime through the hub (real dockerd, locally built i
       DOCKER_HOST: engine.dockerHost,
       KEYFLEET_DOCKER_NAME_PREFIX: prefix,
       KEYFLEET_KEYCLOAK_DB_IMAGE: dbImage,
-      KEYFLEET_KEYCLOAK_DB_PORT: String(await freePort()),
+      KEYFLEET_KEYCLOAK_DB_PORT: String(testPort()),
     });
-    httpPort = await freePort();
+    httpPort = testPort();
     await putSecret(fleet, 'kc-admin', adminPassword);
     await putSecret(fleet, 'kc-db', randomBytes(18).toString('base64url'));
     await putSecret(fleet, 'kc-probe-secret', clientSecret);
@@ -73,7 +73,7 @@ describe('keycloak docker runtime through the hub (real dockerd, locally built i
       database: { kind: 'bundled', password: { $secret: 'kc-db' } },
       hostname: `http://127.0.0.1:${httpPort}`,
       httpPort,
-      managementPort: await freePort(),
+      managementPort: testPort(),
       memoryLimitMb: 1536,
       bootstrapAdmin: { username: 'admin', password: { $secret: 'kc-admin' } },
     };

@@ -1,23 +1,11 @@
 import { execFile } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { taskDefinitions, type TaskDefinitions, type TaskName } from '@keyfleet/proto/v1';
 import { createEnrollmentToken, enrollAgent, expectStatus, waitForTask, type AgentProcess, type Fleet } from '@keyfleet/test-harness';
 
 /** Shared by the Keycloak e2e files: tasks through the hub, admin REST set-up, clean-up. */
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** An agent with its own environment (JAVA_HOME, DOCKER_HOST, …), enrolled and welcomed. */
 export async function keycloakAgent(fleet: Fleet, env: NodeJS.ProcessEnv, opts: { relativeStateDir?: boolean } = {}): Promise<AgentProcess> {

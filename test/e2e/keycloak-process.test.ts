@@ -14,12 +14,12 @@ import {
   type Fleet,
   type KeycloakDist,
   type PostgresServer,
+  testPort,
 } from '@keyfleet/test-harness';
 import {
   createLoginClient,
   expectFailed,
   expectSucceeded,
-  freePort,
   keycloakAgent,
   killProcessRuntime,
   login,
@@ -49,7 +49,7 @@ describe('keycloak process runtime through the hub (real Keycloak, real hub and 
     [dist, fleet, kcDb] = await Promise.all([ensureKeycloakDist(), startFleet(), startPostgres()]);
     // The state dir as the demo gives it, relative: kc.sh and the JVM run from other directories.
     agent = await keycloakAgent(fleet, { JAVA_HOME: findJavaHome() }, { relativeStateDir: true });
-    [httpPort, managementPort] = [await freePort(), await freePort()];
+    [httpPort, managementPort] = [testPort(), testPort()];
     await putSecret(fleet, 'kc-admin', adminPassword);
     await putSecret(fleet, 'kc-probe-secret', clientSecret);
     await putSecret(fleet, 'kc-wrong-secret', 'not-the-secret');

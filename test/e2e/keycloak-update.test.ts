@@ -11,12 +11,12 @@ import {
   type AgentProcess,
   type DockerEngine,
   type Fleet,
+  testPort,
 } from '@keyfleet/test-harness';
 import {
   createLoginClient,
   expectFailed,
   expectSucceeded,
-  freePort,
   keycloakAgent,
   login,
   putSecret,
@@ -48,9 +48,9 @@ describe('keycloak.update on the docker runtime (real dockerd): rollback and zer
       DOCKER_HOST: engine.dockerHost,
       KEYFLEET_DOCKER_NAME_PREFIX: prefix,
       KEYFLEET_KEYCLOAK_DB_IMAGE: dbImage,
-      KEYFLEET_KEYCLOAK_DB_PORT: String(await freePort()),
+      KEYFLEET_KEYCLOAK_DB_PORT: String(testPort()),
     });
-    const httpPort = await freePort();
+    const httpPort = testPort();
     baseUrl = `http://127.0.0.1:${httpPort}`;
     await putSecret(fleet, 'kc-admin', adminPassword);
     await putSecret(fleet, 'kc-db', randomBytes(18).toString('base64url'));
@@ -62,7 +62,7 @@ describe('keycloak.update on the docker runtime (real dockerd): rollback and zer
       database: { kind: 'bundled', password: { $secret: 'kc-db' } },
       hostname: baseUrl,
       httpPort,
-      managementPort: await freePort(),
+      managementPort: testPort(),
       memoryLimitMb: 1536,
       bootstrapAdmin: { username: 'admin', password: { $secret: 'kc-admin' } },
     };

@@ -1,6 +1,7 @@
 export { startNats } from './nats-server.js';
 export type { NatsServer } from './nats-server.js';
 export { startPostgres } from './postgres-server.js';
+export { testPort } from './test-port.js';
 export type { PostgresServer } from './postgres-server.js';
 export { findBinary } from './find-binary.js';
 export { ServiceProcess, repoRoot } from './service-process.js';

@@ -1,12 +1,12 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServer, type AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDockerd, type DockerEngine } from './docker-engine.js';
 import { ensurePostgresImage } from './docker-postgres-image.js';
 import { ensureKeycloakImage } from './keycloak-image.js';
+import { testPort } from './test-port.js';
 
 const run = promisify(execFile);
 type Docker = (args: string[], secrets?: Record<string, string>) => Promise<{ stdout: string; stderr: string }>;
@@ -48,7 +48,7 @@ describe('locally built Keycloak and Postgres images', () => {
   it(
     'runs Keycloak on Postgres in host-network containers and logs in',
     async () => {
-      const [pgPort, httpPort, managementPort] = [await freePort(), await freePort(), await freePort()];
+      const [pgPort, httpPort, managementPort] = [testPort(), testPort(), testPort()];
       const dbPassword = randomBytes(12).toString('hex');
       const adminPassword = randomBytes(12).toString('hex');
       await docker(
@@ -163,15 +163,4 @@ async function eventually(fn: () => Promise<void>, timeoutMs: number, container:
       await new Promise((r) => setTimeout(r, 1_000));
     }
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
 }

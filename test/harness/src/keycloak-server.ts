@@ -2,11 +2,11 @@ import { execFile, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { access, mkdir, mkdtemp, readFile, rename, rm } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ensureKeycloakDist, keyfleetCacheDir, type KeycloakDist } from './keycloak-dist.js';
+import { testPort } from './test-port.js';
 
 const run = promisify(execFile);
 
@@ -80,7 +80,7 @@ export async function startKeycloak(opts: StartKeycloakOptions = {}): Promise<Ke
   // A private copy (~190 MB, a fraction of a second) keeps data/, conf/ and lib/quarkus per instance.
   await run('cp', ['-a', source, home]);
 
-  const [httpPort, managementPort] = [await freePort(), await freePort()];
+  const [httpPort, managementPort] = [testPort(), testPort()];
   const adminUser = opts.adminUser ?? 'admin';
   const adminPassword = opts.adminPassword ?? randomBytes(18).toString('base64url');
   const runtimeArgs = [
@@ -279,16 +279,4 @@ async function exists(path: string): Promise<boolean> {
     () => true,
     () => false,
   );
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
 }

@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findBinary, goBinDir } from './find-binary.js';
 import { makeTestCerts } from './make-test-certs.js';
+import { testPort } from './test-port.js';
 
 export interface PebbleServer {
   /** The ACME directory. */
@@ -19,17 +19,6 @@ export interface PebbleServer {
   /** Everything pebble printed, for assertions and failures. */
   output: string[];
   stop(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 function getPem(url: string, ca: string): Promise<string> {
@@ -56,8 +45,8 @@ export async function startPebble(opts: { httpPort?: number; validitySec?: numbe
   const bin = findBinary('pebble', 'PEBBLE_BIN', [goBinDir, '/usr/bin'], 'scripts/setup.sh (go install github.com/letsencrypt/pebble/v2/cmd/pebble@v2.10.3)');
   const dir = await mkdtemp(join(tmpdir(), 'kf-pebble-'));
   const certs = await makeTestCerts(dir);
-  const [listen, management, tlsPort] = [await freePort(), await freePort(), await freePort()];
-  const httpPort = opts.httpPort ?? (await freePort());
+  const [listen, management, tlsPort] = [testPort(), testPort(), testPort()];
+  const httpPort = opts.httpPort ?? testPort();
   const config = {
     pebble: {
       listenAddress: `127.0.0.1:${listen}`,

@@ -1,12 +1,12 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chown, mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { findBinary } from './find-binary.js';
+import { testPort } from './test-port.js';
 
 const run = promisify(execFile);
 
@@ -29,7 +29,8 @@ const PG_HINT = 'apt-get install postgresql (Debian 12 ships 15), or set KEYFLEE
 const PG_OS_USER = 'postgres';
 
 /**
- * Starts a real Postgres cluster in a temp dir on a random loopback port.
+ * Starts a real Postgres cluster in a temp dir on a loopback port (`testPort`: Postgres cannot
+ * pick its own; a port taken meanwhile is an EADDRINUSE, and the postmaster starts on another).
  * With KEYFLEET_TEST_DATABASE_URL (an existing server's admin URL) a fresh random
  * database is created there instead, and dropped on stop.
  */
@@ -158,9 +159,10 @@ async function launch(
   socketDir: string,
   fixedPort?: number,
 ): Promise<{ proc: ChildProcess; port: number }> {
-  // A port picked free can be taken before the postmaster binds it; try a few.
+  // The postmaster binds the port itself, so a taken port is its EADDRINUSE, never a probe's
+  // race: start again on another one (or, for a restart on its own port, once the old socket is gone).
   for (let attempt = 1; ; attempt++) {
-    const port = fixedPort ?? (await freePort());
+    const port = fixedPort ?? testPort();
     const args = [
       '-D',
       dataDir,
@@ -186,11 +188,11 @@ async function launch(
       stderr = (stderr + d.toString()).slice(-4000);
     });
     try {
-      await waitReady(proc, port, () => stderr);
+      await waitReady(proc, socketDir, port, () => stderr);
       return { proc, port };
     } catch (err) {
       await shutdown(proc);
-      if (attempt < 3 && stderr.includes('Address already in use')) {
+      if (attempt < 10 && stderr.includes('Address already in use')) {
         // The same port again (a restart) may need the old socket to be gone first.
         if (fixedPort) await new Promise((r) => setTimeout(r, 500));
         continue;
@@ -200,14 +202,18 @@ async function launch(
   }
 }
 
-async function waitReady(proc: ChildProcess, port: number, stderr: () => string): Promise<void> {
+/**
+ * Ready once it answers on its own Unix socket: the postmaster opens that only after its TCP
+ * port, and a TCP connection could reach another server that holds the port this one failed to bind.
+ */
+async function waitReady(proc: ChildProcess, socketDir: string, port: number, stderr: () => string): Promise<void> {
   const deadline = Date.now() + 30_000;
   let lastError = '';
   while (Date.now() < deadline) {
     if (proc.exitCode !== null || proc.signalCode !== null) {
       throw new Error(`postgres exited (${proc.exitCode ?? proc.signalCode}): ${stderr()}`);
     }
-    const client = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', database: 'postgres' });
+    const client = new pg.Client({ host: socketDir, port, user: 'postgres', database: 'postgres' });
     try {
       await client.connect();
       await client.end();
@@ -229,17 +235,6 @@ async function shutdown(proc: ChildProcess): Promise<void> {
   const timer = setTimeout(() => proc.kill('SIGKILL'), 15_000);
   await exited;
   clearTimeout(timer);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 function redact(url: string): string {

@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findBinary, goBinDir } from './find-binary.js';
+import { testPort } from './test-port.js';
 
 export interface S3Server {
   /** http://127.0.0.1:<port>, path-style. */
@@ -22,17 +22,6 @@ export interface S3Server {
 
 const HINT = 'go install github.com/versity/versitygw/cmd/versitygw@v1.8.0 (scripts/setup.sh does)';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 /**
  * A real S3-compatible server: versitygw (Apache-2.0) with its posix backend in a temp dir, on
  * a loopback port, with one bucket. Ready when it answers HTTP; removed with its data on stop.
@@ -44,7 +33,7 @@ export async function startS3Server(): Promise<S3Server> {
   await mkdir(join(dir, bucket));
   const accessKeyId = `kf${randomBytes(6).toString('hex')}`;
   const secretAccessKey = randomBytes(18).toString('base64url');
-  const port = await freePort();
+  const port = testPort();
   const output: string[] = [];
   const proc: ChildProcess = spawn(bin, ['--access', accessKeyId, '--secret', secretAccessKey, '--port', `127.0.0.1:${port}`, 'posix', dir], {
     stdio: ['ignore', 'pipe', 'pipe'],

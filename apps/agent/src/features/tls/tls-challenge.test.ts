@@ -3,19 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { testTaskContext } from '../../testing/test-task-context.js';
 import { ChallengeResponder } from './challenge-responder.js';
 import { tlsChallenge } from './tls-challenge.js';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+import { testPort } from '@keyfleet/test-harness';
 
 describe('tls.challenge', () => {
   it('answers its token only, and frees the port once the certificate is installed', async () => {
-    const port = await freePort();
+    const port = testPort();
     const out = await tlsChallenge({ certificateId: 'crt_c', token: 'tok-1', keyAuthorization: 'tok-1.thumb', port, ttlSec: 60 }, testTaskContext());
     expect(out.url).toMatch(new RegExp(`:${port}/.well-known/acme-challenge/tok-1$`));
     const good = await fetch(`http://127.0.0.1:${port}/.well-known/acme-challenge/tok-1`);

@@ -1,7 +1,6 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSecureContext, createServer, type Server } from 'node:tls';
@@ -13,17 +12,9 @@ import { testTaskContext } from '../../testing/test-task-context.js';
 import { tlsCsr } from './tls-csr.js';
 import { tlsInstall } from './tls-install.js';
 import { tlsPaths } from './tls-paths.js';
+import { testPort } from '@keyfleet/test-harness';
 
 const run = promisify(execFile);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = createNetServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** A certificate for `csr` signed by a throwaway CA (openssl), as a CA would return it. */
 async function sign(dir: string, csrPem: string): Promise<string> {
@@ -74,7 +65,7 @@ describe('tls.install', () => {
 
   beforeEach(async () => {
     stateDir = await mkdtemp(join(tmpdir(), 'kf-tls-'));
-    httpsPort = await freePort();
+    httpsPort = testPort();
     const tls = { httpsPort, certificateFile: tlsPaths.certificate(stateDir), certificateKeyFile: tlsPaths.key(stateDir), reloadPeriod: '31s' };
     const record = {
       runtime: 'process',
