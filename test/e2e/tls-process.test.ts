@@ -59,6 +59,22 @@ function httpsLogin(port: number, ca: string, secret: string): Promise<boolean> 
 
 const VALIDITY_SEC = 180;
 
+/** A certificate as GET /v1/certificates/{id} shows it (the fields these tests read). */
+interface Cert {
+  id: string;
+  state: string;
+  attempts: number;
+  serial: string;
+  servedSerial: string | null;
+  servedNotAfter: string;
+  notBefore: string;
+  notAfter: string;
+  nextAttemptAt: string;
+  lastError: string | null;
+  lastIssuedMs: number;
+  certificatePem?: string;
+}
+
 describe('certificates for a process-runtime Keycloak from a real ACME CA (pebble, HTTP-01)', () => {
   const started = Date.now();
   let pebble: PebbleServer;
@@ -79,6 +95,28 @@ describe('certificates for a process-runtime Keycloak from a real ACME CA (pebbl
         (_err, stdout, stderr) => resolve({ code: child.exitCode, stdout: String(stdout), stderr: String(stderr) }),
       );
     });
+
+  /** The hub API as the admin, read to the end (JSON when there is a body). */
+  const call = async (method: string, path: string, body?: unknown): Promise<{ status: number; body: Cert }> => {
+    const res = await fetch(`${fleet.hub.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${fleet.hub.adminToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : undefined };
+  };
+
+  /** Polls `check` until it returns a value (the positive signal), or fails after `timeoutMs`. */
+  const until = async <T>(what: string, check: () => Promise<T | undefined>, timeoutMs: number, everyMs: number): Promise<T> => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const value = await check();
+      if (value !== undefined) return value;
+      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, everyMs));
+    }
+  };
 
   beforeAll(async () => {
     // Certificates live 180 s, so the 2/3 renewal (at 120 s) happens within the test.
@@ -106,11 +144,13 @@ describe('certificates for a process-runtime Keycloak from a real ACME CA (pebbl
       tls: { httpsPort, reloadPeriod: '31s' },
     });
     expectSucceeded(install);
-    expect(install.output.verify.checks.find((c: any) => c.name === 'tls').detail).toBe('TLS requested; no certificate installed yet');
+    expect(install.output.verify?.checks.find((c) => c.name === 'tls')?.detail).toBe('TLS requested; no certificate installed yet');
     await createLoginClient(`http://127.0.0.1:${httpPort}`, adminPassword, 'kf-e2e', 'kf-probe', clientSecret);
   }, 15 * 60_000);
 
   afterAll(async () => {
+    probing = false;
+    await probe;
     if (agent) await killProcessRuntime(agent.stateDir);
     await fleet?.stop();
     await pebble?.stop();
@@ -119,6 +159,16 @@ describe('certificates for a process-runtime Keycloak from a real ACME CA (pebbl
 
   let certificateId: string;
   let firstSerial: string;
+  /** Keycloak's pid once HTTPS is on: a renewal must not change it. */
+  let pidBefore: string;
+  const pidFile = () => join(agent.stateDir, 'keycloak', 'keycloak-a.pid');
+  /**
+   * HTTPS logins every 200 ms from the first issuance until the renewal was seen, so the renewal
+   * (whenever the scheduler runs it, even during the fault tests) happens under the probe.
+   */
+  const results: boolean[] = [];
+  let probing = false;
+  let probe: Promise<void> = Promise.resolve();
 
   it(
     'issues over HTTP-01 with the key made on the host; Keycloak serves it on its HTTPS port; keycloak.verify passes with TLS on',
@@ -152,6 +202,15 @@ describe('certificates for a process-runtime Keycloak from a real ACME CA (pebbl
       expect(cert.servedSerial).toBe(cert.serial);
       certificateId = cert.id;
       firstSerial = cert.serial;
+      pidBefore = await readFile(pidFile(), 'utf8');
+      probing = true;
+      probe = (async () => {
+        while (probing) {
+          const at = Date.now();
+          results.push(await httpsLogin(httpsPort, issuerRoot, clientSecret));
+          await new Promise((r) => setTimeout(r, Math.max(0, 200 - (Date.now() - at))));
+        }
+      })();
 
       // The proof from outside: a client trusting the CA gets this very certificate on the public HTTPS port.
       const seen = await handshake(httpsPort, issuerRoot);
@@ -166,7 +225,7 @@ describe('certificates for a process-runtime Keycloak from a real ACME CA (pebbl
       expect(shown.code, shown.stderr).toBe(0);
       expect(JSON.parse(shown.stdout).certificatePem).toContain('BEGIN CERTIFICATE');
       expect(shown.stdout).not.toContain(key.split('\n')[1]);
-      const tasks = await fleet.api.call('GET', `/v1/tasks?hostId=${agent.hostId}&limit=100`);
+      const tasks = await call('GET', `/v1/tasks?hostId=${agent.hostId}&limit=100`);
       expect(JSON.stringify(tasks.body)).not.toContain(key.split('\n')[1]);
 
       const list = await cli(['certs', 'list']);
@@ -175,7 +234,7 @@ describe('certificates for a process-runtime Keycloak from a real ACME CA (pebbl
 
       const verified = await runTask(fleet, agent.hostId, 'keycloak.verify', {}, 120_000);
       expectSucceeded(verified);
-      expect(verified.output.checks.find((c: any) => c.name === 'tls').detail).toMatch(/^certificate of localhost:\d+ valid until/);
+      expect(verified.output.checks.find((c) => c.name === 'tls')?.detail).toMatch(/^certificate of localhost:\d+ valid until/);
     },
     10 * 60_000,
   );
@@ -185,7 +244,7 @@ describe('certificates for a process-runtime Keycloak from a real ACME CA (pebbl
     async () => {
       // The host answers on a port the CA never connects to: validation fails.
       const wrongPort = await freePort();
-      const r = await fleet.api.call('POST', '/v1/certificates', {
+      const r = await call('POST', '/v1/certificates', {
         target: agent.hostId,
         domains: ['localhost'],
         ca: pebble.directoryUrl,
@@ -194,10 +253,10 @@ describe('certificates for a process-runtime Keycloak from a real ACME CA (pebbl
         reloadPeriod: '31s',
       });
       expect(r.status, JSON.stringify(r.body)).toBe(201);
-      const failed = await fleet.api.until(
+      const failed = await until(
         'the failed attempt',
         async () => {
-          const c = (await fleet.api.call('GET', `/v1/certificates/${r.body.id}`)).body;
+          const c = (await call('GET', `/v1/certificates/${r.body.id}`)).body;
           return c.state === 'failed' ? c : undefined;
         },
         120_000,
@@ -208,11 +267,12 @@ describe('certificates for a process-runtime Keycloak from a real ACME CA (pebbl
       expect(Date.parse(failed.nextAttemptAt)).toBeGreaterThan(Date.now() - 1_000);
       expect((await handshake(httpsPort, issuerRoot)).serial).toBe(firstSerial);
       const list = await cli(['certs', 'list']);
-      expect(list.stdout).toMatch(new RegExp(`${r.body.id}.*failed.*the CA could not validate`));
+      // Its retry (2 s later) may already run: the last error stays on the row meanwhile.
+      expect(list.stdout).toMatch(new RegExp(`${r.body.id}.*(failed|issuing).*the CA could not validate`));
       // Stop its retries: they would only add load to the rest of the file (409 while one runs).
-      await fleet.api.until(
+      await until(
         'the failing certificate removed',
-        async () => (await fleet.api.call('DELETE', `/v1/certificates/${r.body.id}`)).status === 200 || undefined,
+        async () => (await call('DELETE', `/v1/certificates/${r.body.id}`)).status === 200 || undefined,
         60_000,
         500,
       );
@@ -221,23 +281,43 @@ describe('certificates for a process-runtime Keycloak from a real ACME CA (pebbl
   );
 
   it(
+    'a CA that is down: attempts retried with a doubling backoff, each failure visible',
+    async () => {
+      // Nothing listens there: every attempt fails at its first request.
+      const ca = `https://127.0.0.1:${await freePort()}/dir`;
+      const r = await call('POST', '/v1/certificates', { target: agent.hostId, domains: ['localhost'], ca, httpsPort });
+      expect(r.status, JSON.stringify(r.body)).toBe(201);
+      const seen: Array<{ attempts: number; nextAttemptAt: string; updatedAt: number }> = [];
+      const third = await until(
+        'three failed attempts',
+        async () => {
+          const c = (await call('GET', `/v1/certificates/${r.body.id}`)).body;
+          if (c.state === 'failed' && !seen.some((x) => x.attempts === c.attempts))
+            seen.push({ attempts: c.attempts, nextAttemptAt: c.nextAttemptAt, updatedAt: Date.now() });
+          return c.attempts >= 3 && c.state === 'failed' ? c : undefined;
+        },
+        120_000,
+        250,
+      );
+      expect(third.lastError).toBe(`the ACME directory ${ca} is unreachable: ECONNREFUSED`);
+      // KEYFLEET_CERT_RETRY_BASE_MS=2000: the retry delays double (2 s, 4 s, …).
+      const delays = seen.slice(-2).map((x) => Date.parse(x.nextAttemptAt) - x.updatedAt);
+      expect(delays[1]! - delays[0]!).toBeGreaterThan(1_000);
+      const list = await cli(['certs', 'list']);
+      expect(list.stdout).toMatch(new RegExp(`${r.body.id}.*(failed|issuing).*unreachable`));
+      await until('the certificate removed', async () => (await call('DELETE', `/v1/certificates/${r.body.id}`)).status === 200 || undefined, 60_000, 500);
+      expect((await handshake(httpsPort, issuerRoot)).serial).toBe(firstSerial);
+    },
+    5 * 60_000,
+  );
+
+  it(
     'renews by itself at 2/3 of the lifetime: the new serial is served with no Keycloak restart and no failed login in a 200 ms probe',
     async () => {
-      const pidFile = join(agent.stateDir, 'keycloak', 'keycloak-a.pid');
-      const before = await readFile(pidFile, 'utf8');
-      const results: boolean[] = [];
-      let probing = true;
-      const probe = (async () => {
-        while (probing) {
-          const at = Date.now();
-          results.push(await httpsLogin(httpsPort, issuerRoot, clientSecret));
-          await new Promise((r) => setTimeout(r, Math.max(0, 200 - (Date.now() - at))));
-        }
-      })();
-      const renewed = await fleet.api.until(
+      const renewed = await until(
         'the renewed certificate served',
         async () => {
-          const c = (await fleet.api.call('GET', `/v1/certificates/${certificateId}`)).body;
+          const c = (await call('GET', `/v1/certificates/${certificateId}`)).body;
           return c.servedSerial && c.servedSerial !== firstSerial ? c : undefined;
         },
         (VALIDITY_SEC + 120) * 1000,
@@ -247,7 +327,7 @@ describe('certificates for a process-runtime Keycloak from a real ACME CA (pebbl
       await probe;
       const failed = results.filter((ok) => !ok).length;
       console.log(
-        `[tls-process] renewal (ACME order + install + Keycloak's reload) took ${(renewed.lastIssuedMs / 1000).toFixed(1)}s; ${results.length} HTTPS logins meanwhile, ${failed} failed`,
+        `[tls-process] renewal (ACME order + install + Keycloak's reload) took ${(renewed.lastIssuedMs / 1000).toFixed(1)}s; ${results.length} HTTPS logins since the first issuance, ${failed} failed`,
       );
       expect(renewed).toMatchObject({ state: 'valid', lastError: null, attempts: 0 });
       expect(renewed.serial).toBe(renewed.servedSerial);
@@ -257,7 +337,7 @@ describe('certificates for a process-runtime Keycloak from a real ACME CA (pebbl
       expect((await handshake(httpsPort, issuerRoot)).serial).toBe(renewed.serial);
       expect(results.length).toBeGreaterThan(10);
       expect(failed).toBe(0);
-      expect(await readFile(pidFile, 'utf8')).toBe(before);
+      expect(await readFile(pidFile(), 'utf8')).toBe(pidBefore);
 
       const metrics = await (await fetch(`${fleet.hub.url}/metrics`)).text();
       const line = metrics.split('\n').find((l) => l.startsWith('keyfleet_cert_not_after_seconds{') && l.includes('domain="localhost"'));

@@ -5,6 +5,11 @@ import type { SecretStore } from '../../secrets/secret-store.js';
 /** One ACME account per hub fleet and directory; the secret's name says which directory. */
 export const acmeAccountSecretName = (directoryUrl: string) => `tls.acme-account.${createHash('sha256').update(directoryUrl).digest('hex').slice(0, 16)}`;
 
+// The certificate scheduler owns retries (doubling backoff, each failure recorded on the row), so
+// acme-client's own network retries are kept short: by default a CA that is down holds one
+// attempt for 75 s (5 retries, 5-25 s apart) before the row says anything. Retry-After is still honoured.
+Object.assign((acme.axios.defaults as unknown as { acmeSettings: object }).acmeSettings, { retryMaxAttempts: 2, retryDefaultDelay: 2 });
+
 interface StoredAccount {
   accountKey: string;
   accountUrl: string;

@@ -16,6 +16,22 @@ export interface IssuedCertificate {
   servedNotAfter: Date;
 }
 
+/**
+ * A CA that is down makes acme-client fail with an internal TypeError after its retries; asking
+ * the directory first turns that into a reason an operator can act on.
+ */
+async function requireDirectory(url: string, signal?: AbortSignal): Promise<void> {
+  try {
+    const res = await fetch(url, { signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(30_000)]) : AbortSignal.timeout(30_000) });
+    await res.body?.cancel();
+    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+  } catch (err) {
+    if (signal?.aborted) throw err;
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    throw new Error(`the ACME directory ${url} is unreachable: ${cause?.code ?? cause?.message ?? (err as Error).message}`);
+  }
+}
+
 /** How long a challenge listener on the host stays up: long enough for a slow CA, short enough to be gone soon after. */
 const CHALLENGE_TTL_SEC = 300;
 
@@ -30,6 +46,7 @@ export async function issueCertificate(deps: ApiDeps, cert: CertificateRow, sign
   const host = { db: deps.db, dispatcher: deps.dispatcher };
   const csr = await runHostTask(host, cert.host_id, 'tls.csr', { certificateId: cert.id, domains: cert.domains, keyType: cert.key_type }, { signal });
 
+  await requireDirectory(cert.issuer.directoryUrl, signal);
   const client = await acmeClient(deps.secrets, cert.issuer.directoryUrl);
   const order = await client.createOrder({ identifiers: cert.domains.map((value) => ({ type: 'dns' as const, value })) });
   const authorizations = await client.getAuthorizations(order);
