@@ -15,8 +15,9 @@ import {
   type KeycloakDist,
   type Fleet,
   type PebbleServer,
+  testPort,
 } from '@keyfleet/test-harness';
-import { createLoginClient, expectSucceeded, freePort, keycloakAgent, killProcessRuntime, putSecret, runTask } from './keycloak-e2e.js';
+import { createLoginClient, expectSucceeded, keycloakAgent, killProcessRuntime, putSecret, runTask } from './keycloak-e2e.js';
 
 /** What a client verifying against `ca` sees on `port`: trusted or not, and the serial. */
 function handshake(port: number, ca: string): Promise<{ authorized: boolean; error?: string; serial: string; validTo: string }> {
@@ -130,7 +131,7 @@ describe('certificates for a process-runtime Keycloak from a real ACME CA (pebbl
     ]);
     // The agent trusts pebble's issuing root, as a host trusts a public CA, so verify can check the chain.
     agent = await keycloakAgent(fleet, { JAVA_HOME: findJavaHome(), NODE_EXTRA_CA_CERTS: pebble.issuerRootFile });
-    [httpPort, httpsPort] = [await freePort(), await freePort()];
+    [httpPort, httpsPort] = [testPort(), testPort()];
     await putSecret(fleet, 'kc-admin', adminPassword);
     const install = await runTask(fleet, agent.hostId, 'keycloak.install', {
       version: dist.version,
@@ -139,7 +140,7 @@ describe('certificates for a process-runtime Keycloak from a real ACME CA (pebbl
       database: { kind: 'dev-file' },
       hostname: `https://localhost:${httpsPort}`,
       httpPort,
-      managementPort: await freePort(),
+      managementPort: testPort(),
       bootstrapAdmin: { username: 'admin', password: { $secret: 'kc-admin' } },
       tls: { httpsPort, reloadPeriod: '31s' },
     });
@@ -243,7 +244,7 @@ describe('certificates for a process-runtime Keycloak from a real ACME CA (pebbl
     'a challenge the CA cannot complete fails visibly and leaves the served certificate alone',
     async () => {
       // The host answers on a port the CA never connects to: validation fails.
-      const wrongPort = await freePort();
+      const wrongPort = testPort();
       const r = await call('POST', '/v1/certificates', {
         target: agent.hostId,
         domains: ['localhost'],
@@ -284,7 +285,7 @@ describe('certificates for a process-runtime Keycloak from a real ACME CA (pebbl
     'a CA that is down: attempts retried with a doubling backoff, each failure visible',
     async () => {
       // Nothing listens there: every attempt fails at its first request.
-      const ca = `https://127.0.0.1:${await freePort()}/dir`;
+      const ca = `https://127.0.0.1:${testPort()}/dir`;
       const r = await call('POST', '/v1/certificates', { target: agent.hostId, domains: ['localhost'], ca, httpsPort });
       expect(r.status, JSON.stringify(r.body)).toBe(201);
       const seen: Array<{ attempts: number; nextAttemptAt: string; updatedAt: number }> = [];
