@@ -62,7 +62,9 @@ describe.each(testBackends)('dispatcher on %s', (backend) => {
       expect(row.dispatch_attempts).toBe(1);
       expect(row.dispatched_at).toBeInstanceOf(Date);
       expect(await fleet.events(t1)).toEqual([{ kind: 'state', data: { state: 'dispatched' } }]);
-      expect((await hub.latency.get()).values.find((v) => v.metricName === 'kf_dispatch_latency_seconds_count')?.value).toBe(2);
+      // Observed just after the state is written, by the same batch: the count follows the rows.
+      const observed = async () => (await hub!.latency.get()).values.find((v) => v.metricName === 'kf_dispatch_latency_seconds_count')?.value;
+      await vi.waitFor(async () => expect(await observed()).toBe(2), waitOptions);
     });
 
     it('sends no more than max_concurrency * 4 tasks per host before some finish', async () => {
