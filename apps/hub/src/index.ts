@@ -1,11 +1,11 @@
 export { createApp } from './api/create-app.js';
 export type { AppType } from './api/create-app.js';
 export type { KeycloakRoutes } from './features/keycloak/keycloak-routes.js';
-export type { BackupsRoutes } from './features/backups/index.js';
 export type { AgentsRoutes } from './features/agents/agents-routes.js';
+export type { BackupsRoutes } from './features/backups/index.js';
+export type { CertificatesRoutes } from './features/tls/certificates-routes.js';
 export type { MetricsRoutes } from './features/metrics/metrics-routes.js';
 export type { AlertsRoutes } from './features/alerts/alerts-routes.js';
-export type { CertificatesRoutes } from './features/tls/certificates-routes.js';
 export { hubFeatures } from './features/index.js';
 export type { HubFeature } from './hub-feature.js';
 export type { ApiDeps, TaskDispatcher } from './api/api-deps.js';
