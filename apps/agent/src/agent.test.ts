@@ -127,7 +127,15 @@ describe('agent against a real NATS server', () => {
       concurrency: 1,
       heartbeatIntervalMs: 250,
       stopGraceMs: 100,
-      log: createLogger('agent', { level: 'debug', destination: new Writable({ write: (c, _e, cb) => (logLines.push(String(c)), cb()) }) }),
+      log: createLogger('agent', {
+        level: 'debug',
+        destination: new Writable({
+          write: (c, _e, cb) => {
+            logLines.push(String(c));
+            cb();
+          },
+        }),
+      }),
       timing,
     });
 

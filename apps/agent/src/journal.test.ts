@@ -7,7 +7,15 @@ import { createLogger } from '@keyfleet/log';
 import { Journal, type JournaledTask } from './journal.js';
 
 let logged: string[] = [];
-const log = createLogger('test', { level: 'warn', destination: new Writable({ write: (c, _e, cb) => (logged.push(String(c)), cb()) }) });
+const log = createLogger('test', {
+  level: 'warn',
+  destination: new Writable({
+    write: (c, _e, cb) => {
+      logged.push(String(c));
+      cb();
+    },
+  }),
+});
 const errorsLogged = () => logged.filter((l) => JSON.parse(l).level >= 50);
 const task = (taskId: string): JournaledTask => ({
   taskId,

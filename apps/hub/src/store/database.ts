@@ -81,7 +81,6 @@ export interface TaskBatchesTable {
   created_at: CreatedAt;
 }
 
-
 export interface TasksTable {
   id: string;
   batch_id: string;

@@ -3,7 +3,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '@keyfleet/log';
 import { taskDefinitions, type RealmSpecInput } from '@keyfleet/proto/v1';
 import { startKeycloak, type KeycloakServer } from '@keyfleet/test-harness';
 import { saveInstance, type KeycloakInstanceRecord } from '../instance/instance-store.js';

@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createLogger } from '@keyfleet/log';
 import { taskDefinitions } from '@keyfleet/proto/v1';
 import { keycloakRealmApply, keycloakRealmPlan } from './keycloak-realm.js';
 import { TaskFailure } from '../../../task-failure.js';

@@ -1,6 +1,5 @@
 import { type Kysely, sql } from 'kysely';
 
-// biome-ignore lint/suspicious/noExplicitAny: migrations see the database as it was, not as the code types it now
 export async function up(db: Kysely<any>): Promise<void> {
   // Rules as data: the current version of each, and every version applied (like realm specs).
   await db.schema
@@ -82,7 +81,6 @@ export async function up(db: Kysely<any>): Promise<void> {
     .execute();
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: see up
 export async function down(db: Kysely<any>): Promise<void> {
   for (const t of ['alert_silences', 'alert_notifications', 'alert_channels', 'alerts', 'alert_rule_versions', 'alert_rules'])
     await db.schema.dropTable(t).execute();
