@@ -15,7 +15,7 @@ export const TargetSchema = z
 function requestFor<D extends TaskDefinition>(def: D) {
   return z
     .object({
-      type: z.literal(def.name),
+      type: z.literal(def.name as D['name']),
       target: TargetSchema,
       params: (def.input as D['input']).optional().openapi({ description: `input of ${def.name}; absent means {}` }),
       timeoutMs: z
