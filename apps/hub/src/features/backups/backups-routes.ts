@@ -15,6 +15,10 @@ import { backupsDb } from './backups-tables.js';
 import type { BackupStorage } from './storage/backup-storage.js';
 import { prunable } from './retention-policy.js';
 import { localBackupKey } from './storage/local-dir-storage.js';
+import { secretRef } from '@keyfleet/proto/v1';
+
+/** A hub secret's name, as proto's secret references declare it. */
+const SecretName = secretRef.shape.$secret;
 
 const IdParam = z.object({ id: z.string().regex(/^bk_[a-z0-9]{8,40}$/, 'a backup id like bk_…') });
 
@@ -98,12 +102,9 @@ const drill = createRoute({
             .object({
               hostId: z.string().min(1).max(64),
               /** Name of the hub secret holding the age identity (AGE-SECRET-KEY-1…). */
-              identitySecret: z.string().regex(/^[a-zA-Z0-9._-]{1,128}$/),
+              identitySecret: SecretName,
               scratchUrl: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// URL'),
-              scratchPasswordSecret: z
-                .string()
-                .regex(/^[a-zA-Z0-9._-]{1,128}$/)
-                .optional(),
+              scratchPasswordSecret: SecretName.optional(),
             })
             .strict(),
         },
@@ -130,7 +131,7 @@ const restore = createRoute({
             .object({
               hostId: z.string().min(1).max(64),
               /** Name of the hub secret holding the age identity; the target host never receives it. */
-              identitySecret: z.string().regex(/^[a-zA-Z0-9._-]{1,128}$/),
+              identitySecret: SecretName,
             })
             .strict(),
         },
