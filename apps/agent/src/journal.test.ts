@@ -118,4 +118,31 @@ describe('Journal', () => {
     expect((await j.recover()).run).toEqual([]);
     expect(errorsLogged().join('')).toContain('unreadable journal entry');
   });
+
+  it('keeps secret values off the disk; a task holding them that had not started fails as interrupted after a restart', async () => {
+    const identity = 'AGE-SECRET-KEY-1QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ';
+    const j = await Journal.open(dir, log);
+    const withSecret: JournaledTask = {
+      ...task('t-secret'),
+      type: 'backup.drill',
+      params: { backupId: 'b1', identity: { $secret: 'drill-key', value: identity }, nested: [{ password: { $secret: 'p', value: 'hunter2' } }] },
+    };
+    await j.accept(withSecret);
+    const onDisk = await readFile(join(dir, 't-secret.json'), 'utf8');
+    expect(onDisk).not.toContain(identity);
+    expect(onDisk).not.toContain('hunter2');
+    expect(JSON.parse(onDisk)).toMatchObject({
+      params: { backupId: 'b1', identity: { $secret: 'drill-key' }, nested: [{ password: { $secret: 'p' } }] },
+      secretsWithheld: true,
+    });
+    // In memory the running task still has its values.
+    expect(j.get('t-secret')?.params).toEqual(withSecret.params);
+
+    const { run, resend } = await (await Journal.open(dir, log)).recover();
+    expect(run).toEqual([]);
+    expect(resend).toEqual([
+      { taskId: 't-secret', result: expect.objectContaining({ outcome: 'failed', error: expect.objectContaining({ code: 'interrupted' }) }) },
+    ]);
+    expect(await readFile(join(dir, 't-secret.json'), 'utf8')).not.toContain(identity);
+  });
 });

@@ -12,6 +12,8 @@ const resultBody = resultMessage.pick({ outcome: true, output: true, error: true
 
 const entrySchema = journaledTask.extend({
   state: z.enum(['accepted', 'started', 'finished', 'acked']),
+  /** The params held secret values that were left off the disk: the task cannot run from this file. */
+  secretsWithheld: z.boolean().optional(),
   acceptedAt: z.iso.datetime(),
   startedAt: z.iso.datetime().optional(),
   result: resultBody.optional(),
@@ -32,7 +34,9 @@ const SUFFIX = '.json';
  * The on-disk record of every task id this agent has seen, one file per task in
  * `<stateDir>/journal`, each written atomically. It is what makes delivery
  * exactly-once in effect: an id is journaled before the agent says `accepted`, and
- * an id found here is never executed again.
+ * an id found here is never executed again. Secret values the hub filled into params
+ * (an age identity for a drill, a client secret) stay in memory: the file keeps only
+ * their references.
  */
 export class Journal {
   private readonly slots = new Map<string, Slot>();
@@ -120,7 +124,16 @@ export class Journal {
     for (const [taskId, slot] of this.slots) {
       const e = slot.entry;
       if (!e) continue;
-      if (e.state === 'accepted') run.push(e);
+      if (e.state === 'accepted' && e.secretsWithheld) {
+        const result: ResultBody = {
+          outcome: 'failed',
+          error: { code: 'interrupted', message: 'agent restarted before the task started; its secret values are never written to disk, so run it again' },
+          finishedAt: new Date().toISOString(),
+        };
+        await this.markFinished(taskId, result);
+        this.log.warn({ taskId }, 'task with secrets was interrupted by an agent restart before it started');
+        resend.push({ taskId, result });
+      } else if (e.state === 'accepted') run.push(e);
       else if (e.state === 'finished' && e.result) resend.push({ taskId, result: e.result });
       else if (e.state === 'started') {
         const result: ResultBody = {
@@ -196,7 +209,8 @@ export class Journal {
   }
 
   private persist(entry: JournalEntry): Promise<void> {
-    const data = JSON.stringify(entry);
+    const { value: params, withheld } = withoutSecretValues(entry.params);
+    const data = JSON.stringify(withheld ? { ...entry, params, secretsWithheld: true } : entry);
     return this.chain(entry.taskId, () => writeFileAtomic(this.path(entry.taskId), data));
   }
 
@@ -211,4 +225,23 @@ export class Journal {
     });
     return next;
   }
+}
+
+/** A copy of `value` where every secret reference (`{ $secret, value }`) keeps only its name. */
+function withoutSecretValues(value: unknown): { value: unknown; withheld: boolean } {
+  if (Array.isArray(value)) {
+    const items = value.map(withoutSecretValues);
+    return { value: items.map((i) => i.value), withheld: items.some((i) => i.withheld) };
+  }
+  if (value === null || typeof value !== 'object') return { value, withheld: false };
+  const record = value as Record<string, unknown>;
+  if (typeof record.$secret === 'string' && 'value' in record) return { value: { $secret: record.$secret }, withheld: true };
+  let withheld = false;
+  const copy: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(record)) {
+    const stripped = withoutSecretValues(item);
+    copy[key] = stripped.value;
+    withheld ||= stripped.withheld;
+  }
+  return { value: copy, withheld };
 }
