@@ -6,6 +6,7 @@
 #   pnpm 10                      npm i -g pnpm@10 (corepack cannot be used here: its signature check fails)
 #   system packages              apt-get, only for what is missing; as non-root: prints the command, exits 1
 #   nats-server >= v2.15.2       go install, into $(go env GOPATH)/bin
+#   mailpit v1.33.1              go install (SMTP server for the alert email tests)
 #   Keycloak distribution        scripts/fetch-keycloak.sh (cached in $KEYFLEET_CACHE/keycloak)
 #   schemathesis (API fuzzer)    a Python venv in $KEYFLEET_CACHE/schemathesis-venv
 #   node_modules                 pnpm install --frozen-lockfile
@@ -176,6 +177,18 @@ else
   say "building pebble $PEBBLE_VERSION (go install; a minute, once)"
   go install "github.com/letsencrypt/pebble/v2/cmd/pebble@$PEBBLE_VERSION" </dev/null
   ok "installed at $gobin/pebble"
+fi
+
+# --- mailpit v1.33.1 (SMTP server for the alert email tests, read back through its API) ------
+step mailpit
+MAILPIT_VERSION=v1.33.1
+if [ -n "$gobin" ] && [ -x "$gobin/mailpit" ] && go version -m "$gobin/mailpit" </dev/null 2>/dev/null | grep -q "mod.*axllent/mailpit.*$MAILPIT_VERSION"; then
+  ok "$MAILPIT_VERSION at $gobin/mailpit"
+else
+  [ -n "$gobin" ] || die "mailpit $MAILPIT_VERSION is needed for the alert email tests and Go is missing to build it"
+  say "building mailpit $MAILPIT_VERSION (go install; a few minutes, once)"
+  go install "github.com/axllent/mailpit@$MAILPIT_VERSION" </dev/null
+  ok "installed at $gobin/mailpit"
 fi
 
 # --- Keycloak distribution -------------------------------------------------------------------

@@ -12,9 +12,11 @@ import {
   enrollAgent,
   expectStatus,
   type Fleet,
+  type MailpitServer,
   type MetricsRoutes,
   repoRoot,
   startFleet,
+  startMailpit,
 } from '@keyfleet/test-harness';
 import { fakeKeycloakManagement } from './fake-keycloak-management.js';
 import { runCli } from './run-cli.js';
@@ -25,7 +27,7 @@ const HMAC_KEY = 'test-hmac-key-0123456789';
 interface WebhookBody {
   kind: string;
   transition?: 'firing' | 'resolved';
-  alert?: { id: string; rule: string; hostId: string | null; labels: Record<string, string> };
+  alert?: { id: string; rule: string; hostId: string | null; hostname: string; labels: Record<string, string> };
 }
 
 /** A webhook receiver that records what it got; the first `failFirst` requests answer 500. */
@@ -51,8 +53,9 @@ function webhookReceiver(failFirst = 0) {
 
 const listen = (s: Server) => new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
 
-describe('alerts (real NATS, Postgres, hub and agents; webhook receiver; a Keycloak-format /metrics)', () => {
+describe('alerts (real NATS, Postgres, hub and agents; mailpit over STARTTLS; webhook receiver; a Keycloak-format /metrics)', () => {
   let fleet: Fleet;
+  let mailpit: MailpitServer;
   /** The alerts feature's routes, typed by their own route type, as the admin. */
   const alerts = () => fleet.api.routes<AlertsRoutes>('/v1');
   /** vi.waitFor for what the hub does on its own schedule (evaluations, deliveries, retries). */
@@ -91,18 +94,43 @@ describe('alerts (real NATS, Postgres, hub and agents; webhook receiver; a Keycl
     (await alertsIn(state)).find((a) => a.rule === rule && a.hostId === hostId);
 
   beforeAll(async () => {
-    await Promise.all([listen(kc.server), listen(hook.server)]);
+    [mailpit] = await Promise.all([startMailpit({ starttls: true }), listen(kc.server), listen(hook.server)]);
     fleet = await startFleet({
-      hubEnv: { KEYFLEET_ALERTS_EVAL_MS: '1000', KEYFLEET_ALERTS_DELIVERY_MS: '200', KEYFLEET_ALERTS_RETRY_BASE_MS: '200' },
+      hubEnv: {
+        KEYFLEET_ALERTS_EVAL_MS: '1000',
+        KEYFLEET_ALERTS_DELIVERY_MS: '200',
+        KEYFLEET_ALERTS_RETRY_BASE_MS: '200',
+        KEYFLEET_PUBLIC_URL: 'https://keyfleet.example.test',
+        // The mail server's certificate is from a throwaway CA: trusted the way an operator trusts a private one.
+        NODE_EXTRA_CA_CERTS: mailpit.caFile,
+      },
     });
     await expectStatus(fleet.api.api.v1.secrets[':name'].$put({ param: { name: 'alert-hmac' }, json: { value: HMAC_KEY } }), 200);
+    await expectStatus(fleet.api.api.v1.secrets[':name'].$put({ param: { name: 'smtp-password' }, json: { value: mailpit.password } }), 200);
     await expectStatus(alerts().channels[':name'].$put({ param: { name: 'ops' }, json: { kind: 'webhook', url: hook.url(), secret: 'alert-hmac' } }), 200);
+    await expectStatus(
+      alerts().channels[':name'].$put({
+        param: { name: 'mail' },
+        json: {
+          kind: 'email',
+          host: '127.0.0.1',
+          port: mailpit.smtpPort,
+          security: 'starttls',
+          username: mailpit.username,
+          passwordSecret: 'smtp-password',
+          from: 'keyfleet@example.test',
+          to: ['oncall@example.test'],
+        },
+      }),
+      200,
+    );
   });
   afterAll(async () => {
     await Promise.all(agents.map((a) => a.remove()));
     await fleet?.stop();
     kc.server.close();
     hook.server.close();
+    await mailpit?.stop();
   });
 
   it('bad rules are refused with the field; built-in rules are listed', async () => {
@@ -192,16 +220,33 @@ describe('alerts (real NATS, Postgres, hub and agents; webhook receiver; a Keycl
     expect(firing.signatureOk).toBe(true);
     expect(firingAlert.labels).toEqual({ realm: 'demo' });
     expect(firingAlert.hostId).toBe(agent.hostId);
+    // The same alert by mail, over STARTTLS with the password from the secret store.
+    const mail = await eventually('the firing mail', async () =>
+      (await mailpit.messages()).find((m) => m.Subject === `[FIRING warning] login-failure-ratio on ${firingAlert.hostname}`),
+    );
+    expect(mail.To.map((r) => r.Address)).toEqual(['oncall@example.test']);
+    expect(mail.Text).toContain(`${firingAlert.hostname} (${agent.hostId})`);
+    expect(mail.Text).toMatch(/Rule: +login-failure-ratio/);
+    expect(mail.Text).toMatch(/Severity: +warning/);
+    expect(mail.Text).toContain(`https://keyfleet.example.test/v1/alerts/${firingAlert.id}`);
 
     // The burst is over: after the window the ratio has nothing to say, and the alert resolves.
     const resolved = await eventually('the resolve notification', () =>
       hook.received.find((r) => r.body.transition === 'resolved' && r.body.alert?.id === firingAlert.id),
     );
     expect(resolved.signatureOk).toBe(true);
+    await eventually('the resolve mail', async () =>
+      (await mailpit.messages()).find((m) => m.Subject === `[RESOLVED warning] login-failure-ratio on ${firingAlert.hostname}`),
+    );
     const log = await notificationsOf(firingAlert.id);
-    expect(log.map((n) => `${n.transition}:${n.state}`).sort()).toEqual(['firing:sent', 'resolved:sent']);
+    expect(log.map((n) => `${n.channel}:${n.transition}:${n.state}`).sort()).toEqual([
+      'mail:firing:sent',
+      'mail:resolved:sent',
+      'ops:firing:sent',
+      'ops:resolved:sent',
+    ]);
     // The second refusal was the alert's first attempt.
-    expect(log.find((n) => n.transition === 'firing')?.attempts).toBe(2);
+    expect(log.find((n) => n.transition === 'firing' && n.channel === 'ops')?.attempts).toBe(2);
     expect(hook.received.filter((r) => r.body.alert?.id === firingAlert.id)).toHaveLength(2);
   });
 
@@ -257,6 +302,9 @@ describe('alerts (real NATS, Postgres, hub and agents; webhook receiver; a Keycl
     );
     expect(failed.attempts).toBe(5);
     expect(failed.lastError).toMatch(/fetch failed|ECONNREFUSED/);
+    // The channel itself shows its failure.
+    const listed = await runCli(repoRoot, fleet.hub.url, fleet.hub.adminToken, 'channels', 'list');
+    expect(listed.stdout.split('\n').find((l) => l.startsWith('dead '))).toMatch(/ECONNREFUSED/);
     // The other channel still got it.
     await eventually('the working channel’s delivery', () => hook.received.find((r) => r.body.alert?.hostId === agent.hostId));
     // Many evaluations later, the first offline host was still notified once.

@@ -50,3 +50,5 @@ export { startS3Server } from './s3-server.js';
 export type { S3Server } from './s3-server.js';
 export { startPebble } from './pebble-server.js';
 export type { PebbleServer } from './pebble-server.js';
+export { startMailpit } from './mailpit-server.js';
+export type { MailpitMessage, MailpitServer } from './mailpit-server.js';

@@ -1,8 +1,10 @@
-import { createHmac } from 'node:crypto';
 import { sql } from 'kysely';
-import type { SecretStore } from '../../secrets/secret-store.js';
 import type { HubService } from '../../hub-feature.js';
+import type { SecretStore } from '../../secrets/secret-store.js';
+import { channelConfig } from './alert-channel.js';
+import { alertLink } from './alert-link.js';
 import { type AlertsDb, alertsDb } from './alerts-tables.js';
+import { notifyChannel } from './notify-channel.js';
 
 /** Attempts per notification before it is marked failed (visible in the delivery log). */
 export const MAX_ATTEMPTS = 5;
@@ -10,28 +12,6 @@ const retryBaseMs = () => Number(process.env.KEYFLEET_ALERTS_RETRY_BASE_MS) || 2
 const pollMs = () => Number(process.env.KEYFLEET_ALERTS_DELIVERY_MS) || 1_000;
 /** A claimed notification is left alone by other hubs this long (a hub dying mid-send retries it after). */
 const LEASE_SEC = 30;
-const SEND_TIMEOUT_MS = 10_000;
-
-export const SIGNATURE_HEADER = 'x-keyfleet-signature';
-
-/** HMAC-SHA256 of the exact body with the channel's secret, as `sha256=<hex>`. */
-export const signBody = (secret: string, body: string) => `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
-
-/** Posts one JSON payload to a webhook channel; throws with the reason when it is not accepted. */
-export async function sendWebhook(secrets: SecretStore, channel: { config: { url: string; secret?: string } }, payload: unknown): Promise<void> {
-  const body = JSON.stringify(payload);
-  const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'keyfleet-hub' };
-  if (channel.config.secret) {
-    const { values, problems } = await secrets.reveal([channel.config.secret]);
-    const secret = values.get(channel.config.secret);
-    if (!secret) throw new Error(problems.get(channel.config.secret) ?? `secret ${channel.config.secret} unavailable`);
-    headers[SIGNATURE_HEADER] = signBody(secret, body);
-  }
-  const res = await fetch(channel.config.url, { method: 'POST', headers, body, signal: AbortSignal.timeout(SEND_TIMEOUT_MS) });
-  await res.body?.cancel();
-  if (!res.ok) throw new Error(`${channel.config.url} answered ${res.status}`);
-}
-
 /**
  * Delivers queued notifications: claims due ones (SKIP LOCKED plus a lease, so with several hubs
  * each goes out once), drops silenced ones as `silenced`, retries failures with backoff, and
@@ -96,8 +76,7 @@ export async function deliverDue(db: AlertsDb, secrets: SecretStore): Promise<vo
         .execute();
       continue;
     }
-    const payload = {
-      kind: 'keyfleet.alert',
+    const notice = {
       deliveryId: n.id,
       transition: n.transition,
       alert: {
@@ -113,11 +92,13 @@ export async function deliverDue(db: AlertsDb, secrets: SecretStore): Promise<vo
         firedAt: alert.fired_at,
         resolvedAt: alert.resolved_at,
       },
-      sentAt: new Date().toISOString(),
+      link: alertLink(alert.id),
     };
     try {
-      await sendWebhook(secrets, channel, payload);
-      await db.updateTable('alert_notifications').set({ state: 'sent', sent_at: new Date(), last_error: null }).where('id', '=', n.id).execute();
+      await notifyChannel(secrets, channelConfig(channel), { kind: 'alert', notice });
+      const now = new Date();
+      await db.updateTable('alert_notifications').set({ state: 'sent', sent_at: now, last_error: null }).where('id', '=', n.id).execute();
+      await db.updateTable('alert_channels').set({ last_sent_at: now }).where('name', '=', n.channel).execute();
     } catch (err) {
       const reason = (err as Error).message.slice(0, 2000);
       const done = n.attempts >= MAX_ATTEMPTS;
@@ -126,6 +107,8 @@ export async function deliverDue(db: AlertsDb, secrets: SecretStore): Promise<vo
         .set({ state: done ? 'failed' : 'pending', last_error: reason, next_attempt_at: new Date(Date.now() + retryBaseMs() * 2 ** (n.attempts - 1)) })
         .where('id', '=', n.id)
         .execute();
+      // The channel carries its newest failure, so `channels list` shows a broken one at once.
+      await db.updateTable('alert_channels').set({ last_error: reason, last_error_at: new Date() }).where('name', '=', n.channel).execute();
     }
   }
 }

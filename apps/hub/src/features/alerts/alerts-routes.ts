@@ -1,15 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { createRoute, z } from '@hono/zod-openapi';
-import { sql } from 'kysely';
+import { type Selectable, sql } from 'kysely';
 import type { ApiDeps } from '../../api/api-deps.js';
 import { ApiError } from '../../api/api-error.js';
 import { createGuard } from '../../api/create-guard.js';
 import { createRouter } from '../../api/create-router.js';
 import { errorResponses } from '../../api/error-responses.js';
 import { noteAudit } from '../../api/note-audit.js';
-import { sendWebhook } from './alert-delivery.js';
+import { alertChannelInput, channelConfig, channelSecrets, channelTarget } from './alert-channel.js';
 import { alertRuleInput, duration } from './alert-rule.js';
-import { alertsDb } from './alerts-tables.js';
+import { type AlertsTables, alertsDb } from './alerts-tables.js';
+import { notifyChannel } from './notify-channel.js';
 
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
 const body = <T extends z.ZodType>(schema: T) => ({ body: { required: true, content: { 'application/json': { schema } } } });
@@ -44,16 +45,18 @@ const RuleView = z
     spec: z.record(z.string(), z.unknown()),
   })
   .openapi('AlertRuleView');
-const ChannelInput = z
-  .object({
-    kind: z.literal('webhook'),
-    url: z.url({ protocol: /^https?$/ }).max(2000),
-    secret: z.string().max(128).optional().openapi({ description: 'Name of a hub secret: the HMAC-SHA256 key of the x-keyfleet-signature header' }),
-  })
-  .strict()
-  .openapi('AlertChannelInput');
 const ChannelView = z
-  .object({ name: z.string(), kind: z.string(), url: z.string(), secret: z.string().nullable(), createdAt: z.string() })
+  .object({
+    name: z.string(),
+    kind: z.enum(['webhook', 'email']),
+    target: z.string().openapi({ description: 'Where it sends: a URL, or recipients and server; never a secret' }),
+    secrets: z.array(z.string()).openapi({ description: 'Names of the hub secrets it uses' }),
+    config: z.record(z.string(), z.unknown()).openapi({ description: 'Its settings as applied (secrets by name only)' }),
+    lastError: z.string().nullable(),
+    lastErrorAt: z.string().nullable(),
+    lastSentAt: z.string().nullable(),
+    createdAt: z.string(),
+  })
   .openapi('AlertChannel');
 const NotificationView = z
   .object({
@@ -89,6 +92,13 @@ const routes = {
     request: { query: z.object({ state: z.enum(['open', 'pending', 'firing', 'resolved', 'all']).default('open') }) },
     responses: { 200: json(z.object({ items: z.array(AlertSchema) }), 'Alerts'), ...errorResponses(400, 401, 403) },
   }),
+  get: createRoute({
+    method: 'get',
+    path: '/alerts/{id}',
+    summary: 'One alert (where notifications link to)',
+    request: { params: z.object({ id: z.string().max(64) }) },
+    responses: { 200: json(AlertSchema, 'The alert'), ...errorResponses(400, 401, 403, 404) },
+  }),
   ack: createRoute({
     method: 'post',
     path: '/alerts/{id}/ack',
@@ -118,8 +128,8 @@ const routes = {
   putChannel: createRoute({
     method: 'put',
     path: '/channels/{name}',
-    summary: 'Create or replace a channel (a webhook; its HMAC key is a hub secret named here, never stored in the channel)',
-    request: { params: Name, ...body(ChannelInput) },
+    summary: 'Create or replace a channel (webhook or email); its secrets are hub secrets named here, never stored in the channel',
+    request: { params: Name, ...body(alertChannelInput) },
     responses: { 200: json(ChannelView, 'Stored'), ...errorResponses(400, 401, 403) },
   }),
   testChannel: createRoute({
@@ -189,13 +199,20 @@ export function alertsRoutes({ db: coreDb, secrets }: ApiDeps) {
     updatedBy: r.updated_by,
     spec: r.spec as Record<string, unknown>,
   });
-  const channelView = (c: { name: string; kind: string; config: { url: string; secret?: string }; created_at: Date }) => ({
-    name: c.name,
-    kind: c.kind,
-    url: c.config.url,
-    secret: c.config.secret ?? null,
-    createdAt: iso(c.created_at)!,
-  });
+  const channelView = (c: Selectable<AlertsTables['alert_channels']>) => {
+    const config = channelConfig(c);
+    return {
+      name: c.name,
+      kind: c.kind,
+      target: channelTarget(config),
+      secrets: channelSecrets(config),
+      config,
+      lastError: c.last_error,
+      lastErrorAt: iso(c.last_error_at),
+      lastSentAt: iso(c.last_sent_at),
+      createdAt: iso(c.created_at)!,
+    };
+  };
   const actor = (c: { get(k: 'actor'): { label: string } | undefined }) => c.get('actor')?.label ?? 'unknown';
 
   return createRouter()
@@ -205,6 +222,12 @@ export function alertsRoutes({ db: coreDb, secrets }: ApiDeps) {
       if (state === 'open') q = q.where('alerts.state', 'in', ['pending', 'firing']);
       else if (state !== 'all') q = q.where('alerts.state', '=', state);
       return c.json({ items: (await q.execute()).map(alertView) }, 200);
+    })
+    .openapi({ ...routes.get, middleware: [guard('viewer', 'alerts.get')] }, async (c) => {
+      const { id } = c.req.valid('param');
+      const a = await alerts().where('alerts.id', '=', id).executeTakeFirst();
+      if (!a) throw new ApiError(404, `alert ${id} not found`);
+      return c.json(alertView(a), 200);
     })
     .openapi({ ...routes.ack, middleware: [guard('operator', 'alerts.ack')] }, async (c) => {
       const { id } = c.req.valid('param');
@@ -255,8 +278,8 @@ export function alertsRoutes({ db: coreDb, secrets }: ApiDeps) {
     .openapi({ ...routes.putChannel, middleware: [guard('admin', 'channels.put')] }, async (c) => {
       const { name } = c.req.valid('param');
       const input = c.req.valid('json');
-      noteAudit(c, { target: name, detail: { url: input.url } });
-      const config = JSON.stringify({ url: input.url, ...(input.secret ? { secret: input.secret } : {}) });
+      noteAudit(c, { target: name, detail: { kind: input.kind, target: channelTarget(input) } });
+      const config = JSON.stringify(input);
       const row = await db
         .insertInto('alert_channels')
         .values({ name, kind: input.kind, config, created_by: actor(c) })
@@ -270,7 +293,7 @@ export function alertsRoutes({ db: coreDb, secrets }: ApiDeps) {
       const channel = await db.selectFrom('alert_channels').selectAll().where('name', '=', name).executeTakeFirst();
       if (!channel) throw new ApiError(404, `channel ${name} not found`);
       try {
-        await sendWebhook(secrets, channel, { kind: 'keyfleet.test', channel: name, sentAt: new Date().toISOString() });
+        await notifyChannel(secrets, channelConfig(channel), { kind: 'test', channel: name });
         return c.json({ ok: true }, 200);
       } catch (err) {
         return c.json({ ok: false, error: (err as Error).message }, 200);

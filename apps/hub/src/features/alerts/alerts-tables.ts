@@ -1,5 +1,6 @@
 import type { ColumnType, JSONColumnType, Kysely } from 'kysely';
 import type { Database } from '../../store/database.js';
+import type { AlertChannelKind } from './alert-channel.js';
 import type { AlertRule } from './alert-rule.js';
 
 type Ts = ColumnType<Date, Date | string | undefined, Date | string>;
@@ -25,7 +26,17 @@ export type AlertsTables = {
     acked_by: string | null;
     ack_note: string | null;
   };
-  alert_channels: { name: string; kind: 'webhook'; config: JSONColumnType<{ url: string; secret?: string }>; created_at: Ts; created_by: string };
+  alert_channels: {
+    name: string;
+    kind: AlertChannelKind;
+    /** The kind's settings as `alertChannelInput` parsed them (rows of the first version lack `kind`: read them with `channelConfig`). */
+    config: JSONColumnType<Record<string, unknown>>;
+    created_at: Ts;
+    created_by: string;
+    last_error: string | null;
+    last_error_at: NullableTs;
+    last_sent_at: NullableTs;
+  };
   alert_notifications: {
     id: string;
     alert_id: string;

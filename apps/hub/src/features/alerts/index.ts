@@ -3,13 +3,14 @@ import { alertDelivery } from './alert-delivery.js';
 import { alertEvaluator } from './alert-evaluator.js';
 import { alertsRoutes } from './alerts-routes.js';
 import * as m0041 from './migrations/0041-alerts.js';
+import * as m0042 from './migrations/0042-alert-channel-state.js';
 
 export type { AlertsRoutes } from './alerts-routes.js';
 
-/** Alerts: rules as data, evaluation on incoming samples and heartbeats, lifecycle, webhook delivery. */
+/** Alerts: rules as data, evaluation on incoming samples and heartbeats, lifecycle, delivery to webhooks and email. */
 export const alertsFeature: HubFeature = {
   name: 'alerts',
-  migrations: { '0041-alerts': m0041 },
+  migrations: { '0041-alerts': m0041, '0042-alert-channel-state': m0042 },
   routes: alertsRoutes,
   services: [alertEvaluator, alertDelivery],
 };
