@@ -10,11 +10,12 @@ import { noteAudit } from '../../api/note-audit.js';
 import { parseSelector } from '../../api/parse-selector.js';
 import { createTaskBatch } from '../../api/tasks/create-task-batch.js';
 import { backupDetailView, BackupDetailSchema, BackupSchema, backupView } from './backup-view.js';
-import { downloadSecretName, newBackupId, newBackupToken, uploadSecretName } from './backup-token.js';
+import { downloadSecretName, newBackupToken } from './backup-token.js';
 import { backupsDb } from './backups-tables.js';
 import type { BackupStorage } from './storage/backup-storage.js';
-import { prunable } from './retention-policy.js';
-import { localBackupKey } from './storage/local-dir-storage.js';
+import { pruneBackups } from './prune-backups.js';
+import { startBackups } from './start-backups.js';
+import { startDrill } from './start-drill.js';
 import { secretRef } from '@keyfleet/proto/v1';
 
 /** A hub secret's name, as proto's secret references declare it. */
@@ -204,69 +205,12 @@ export function backupsRoutes({ db: coreDb, dispatcher, secrets }: ApiDeps, stor
     .openapi({ ...run, middleware: [guard('operator', 'backups.run')] }, async (c) => {
       const { target, expiresInMs } = c.req.valid('json');
       noteAudit(c, { detail: { target } });
-      const keys = await db.selectFrom('backup_keys').select(['id', 'name', 'recipient']).where('retired_at', 'is', null).orderBy('created_at').execute();
-      // Fail closed: a backup nobody can decrypt, or one written in clear, is worse than none.
-      if (keys.length === 0) throw new ApiError(409, 'no backup recipients: add the public key of an offline age identity first (keyfleet backup-keys add)');
       let hosts = db.selectFrom('hosts').select('id').orderBy('id');
       if ('hostId' in target) hosts = hosts.where('id', '=', target.hostId);
       else if ('selector' in target) hosts = hosts.where(sql<boolean>`labels @> ${JSON.stringify(parseSelector(target.selector))}::jsonb`);
       const hostIds = (await hosts.execute()).map((h) => h.id);
       if (hostIds.length === 0) throw new ApiError(404, 'the target matches no host');
-      const store = await storage();
-      const actor = c.get('actor')?.label ?? 'unknown';
-      const started: Array<{ id: string; hostId: string; taskId: string }> = [];
-      for (const hostId of hostIds) {
-        const id = newBackupId();
-        const { token, hash } = newBackupToken();
-        const key = localBackupKey(hostId, id);
-        const uploadId =
-          store.uploadMode === 's3-multipart'
-            ? await store.startMultipart(key).catch((err: Error) => {
-                throw new ApiError(503, `backup storage is unavailable: ${err.message}`);
-              })
-            : null;
-        const expiresAt = new Date(Date.now() + expiresInMs + 2 * 3600_000);
-        await db
-          .insertInto('backups')
-          .values({
-            id,
-            host_id: hostId,
-            state: 'running',
-            recipients: JSON.stringify(keys.map((k) => ({ keyId: k.id, name: k.name, recipient: k.recipient }))),
-            storage_kind: store.kind,
-            storage_key: key,
-            upload_token_hash: hash,
-            upload_expires_at: expiresAt,
-            upload_id: uploadId,
-          })
-          .execute();
-        // The token reaches the agent through the secret store: only its reference is stored with the task.
-        await secrets.put(uploadSecretName(id), token, actor);
-        try {
-          const { tasks } = await createTaskBatch(coreDb, {
-            type: 'backup.run',
-            target: { hostId },
-            params: {
-              backupId: id,
-              recipients: keys.map((k) => k.recipient),
-              upload: { url: `/v1/backup-uploads/${id}`, token: { $secret: uploadSecretName(id) }, mode: store.uploadMode },
-            },
-            expiresInMs,
-            createdBy: actor,
-          });
-          const taskId = tasks[0]!.id;
-          await db.updateTable('backups').set({ task_id: taskId }).where('id', '=', id).execute();
-          started.push({ id, hostId, taskId });
-        } catch (err) {
-          await db
-            .updateTable('backups')
-            .set({ state: 'failed', error: (err as Error).message, upload_state: 'abandoned', upload_token_hash: null })
-            .where('id', '=', id)
-            .execute();
-          await secrets.delete(uploadSecretName(id));
-          throw err;
-        }
-      }
+      const started = await startBackups(coreDb, secrets, storage, hostIds, { expiresInMs, actor: c.get('actor')?.label ?? 'unknown' });
       noteAudit(c, { detail: { backups: started.map((s) => s.id) } });
       dispatcher.kick();
       return c.json({ backups: started }, 201);
@@ -279,35 +223,8 @@ export function backupsRoutes({ db: coreDb, dispatcher, secrets }: ApiDeps, stor
           'a retention policy keeps something: give at least one of keepLast, keepHourly, keepDaily, keepWeekly, keepMonthly, keepYearly',
         );
       noteAudit(c, { detail: { host, dryRun, policy } });
-      let q = db.selectFrom('backups').select(['id', 'host_id', 'started_at', 'state']).where('state', 'in', ['stored', 'verified']);
-      if (host) q = q.where('host_id', '=', host);
-      const rows = await q.execute();
-      const byHost = new Map<string, typeof rows>();
-      for (const r of rows) byHost.set(r.host_id, [...(byHost.get(r.host_id) ?? []), r]);
-      const pruned: Array<{ id: string; hostId: string; startedAt: string }> = [];
-      for (const [hostId, backups] of byHost) {
-        for (const b of prunable(
-          backups.map((r) => ({ id: r.id, startedAt: r.started_at, verified: r.state === 'verified' })),
-          policy,
-        )) {
-          pruned.push({ id: b.id, hostId, startedAt: b.startedAt.toISOString() });
-        }
-      }
-      if (!dryRun && pruned.length > 0) {
-        // Row by row, conditionally: no lock is held that a running or new backup would wait for;
-        // the sweeper removes the objects (and retries if storage is away).
-        await db
-          .updateTable('backups')
-          .set({ state: 'pruned', upload_state: 'abandoned' })
-          .where(
-            'id',
-            'in',
-            pruned.map((p) => p.id),
-          )
-          .where('state', 'in', ['stored', 'verified'])
-          .execute();
-      }
-      return c.json({ dryRun, pruned, kept: rows.length - pruned.length }, 200);
+      const { pruned, kept } = await pruneBackups(coreDb, { host }, policy, dryRun);
+      return c.json({ dryRun, pruned, kept }, 200);
     })
     .openapi({ ...restore, middleware: [guard('admin', 'backups.restore')] }, async (c) => {
       const { id } = c.req.valid('param');
@@ -353,35 +270,8 @@ export function backupsRoutes({ db: coreDb, dispatcher, secrets }: ApiDeps, stor
       const { id } = c.req.valid('param');
       const body = c.req.valid('json');
       noteAudit(c, { target: id, detail: { hostId: body.hostId } });
-      const row = await db.selectFrom('backups').select(['state', 'sha256']).where('id', '=', id).executeTakeFirst();
-      if (!row) throw new ApiError(404, `backup ${id} not found`);
-      if ((row.state !== 'stored' && row.state !== 'verified') || !row.sha256)
-        throw new ApiError(409, `backup ${id} is ${row.state}: only stored backups can be drilled`);
-      const { token, hash } = newBackupToken();
-      const secretName = downloadSecretName(id, randomBytes(6).toString('hex'));
-      await db
-        .insertInto('backup_downloads')
-        .values({ token_hash: hash, backup_id: id, expires_at: new Date(Date.now() + 4 * 3600_000) })
-        .execute();
-      await secrets.put(secretName, token, c.get('actor')?.label ?? 'unknown');
-      const { tasks } = await createTaskBatch(coreDb, {
-        type: 'backup.drill',
-        target: { hostId: body.hostId },
-        params: {
-          backupId: id,
-          download: { url: `/v1/backup-downloads/${id}`, token: { $secret: secretName } },
-          identity: { $secret: body.identitySecret },
-          scratch: { url: body.scratchUrl, ...(body.scratchPasswordSecret ? { password: { $secret: body.scratchPasswordSecret } } : {}) },
-          sha256: row.sha256,
-        },
-        expiresInMs: 3600_000,
-        createdBy: c.get('actor')?.label ?? 'unknown',
-      }).catch(async (err: unknown) => {
-        await db.deleteFrom('backup_downloads').where('token_hash', '=', hash).execute();
-        await secrets.delete(secretName);
-        throw err;
-      });
+      const started = await startDrill(coreDb, secrets, id, body, c.get('actor')?.label ?? 'unknown');
       dispatcher.kick();
-      return c.json({ taskId: tasks[0]!.id, hostId: body.hostId }, 201);
+      return c.json(started, 201);
     });
 }

@@ -1,12 +1,16 @@
 import type { BackupManifest } from '@keyfleet/proto/v1';
 import type { ColumnType, Generated, JSONColumnType, Kysely } from 'kysely';
 import type { Database } from '../../store/database.js';
+import type { RetentionPolicy } from './retention-policy.js';
 
 /** The backups feature's own tables (migrations in ./migrations). */
 export type BackupsTables = {
   backup_keys: BackupKeysTable;
   backups: BackupsTable;
   backup_downloads: BackupDownloadsTable;
+  backup_schedules: BackupSchedulesTable;
+  backup_schedule_fires: BackupScheduleFiresTable;
+  backup_schedule_units: BackupScheduleUnitsTable;
 };
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
@@ -79,6 +83,70 @@ export interface BackupDownloadsTable {
   kind: Generated<'ciphertext' | 'plaintext'>;
   /** plaintext: the hub secret holding the identity that opens the backup. */
   identity_secret: string | null;
+}
+
+export type ScheduleKind = 'backup' | 'drill';
+
+/** Where and how a drill schedule proves backups restore (as `POST /v1/backups/{id}/drill` takes it). */
+export interface ScheduleDrill {
+  hostId: string;
+  identitySecret: string;
+  scratchUrl: string;
+  scratchPasswordSecret?: string;
+}
+
+export interface BackupSchedulesTable {
+  id: string;
+  name: string;
+  kind: ScheduleKind;
+  cron: string;
+  timezone: string;
+  /** A label selector (`k=v,k2=v2`); null targets every host. */
+  selector: string | null;
+  window_seconds: number;
+  max_concurrent: number;
+  retention: JSONColumnType<RetentionPolicy | null, string | null | undefined, string | null>;
+  drill: JSONColumnType<ScheduleDrill | null, string | null | undefined, string | null>;
+  paused: Generated<boolean>;
+  created_at: Timestamp;
+  created_by: string;
+  /**
+   * Cron times up to here are dealt with (fired, or passed while paused): the next firing is the
+   * newest cron time after it, so a hub that was down fires a missed run once, not once per time.
+   */
+  fired_through: NullableTimestamp;
+}
+
+export interface FireOutcome {
+  succeeded: number;
+  failed: number;
+  missed: number;
+  skipped: number;
+}
+
+export interface BackupScheduleFiresTable {
+  schedule_id: string;
+  fire_time: Timestamp;
+  fired_at: Timestamp;
+  units: number;
+  settled_at: NullableTimestamp;
+  outcome: JSONColumnType<FireOutcome | null, string | null | undefined, string | null>;
+}
+
+export type UnitState = 'pending' | 'claimed' | 'started' | 'succeeded' | 'failed' | 'missed' | 'skipped';
+
+export interface BackupScheduleUnitsTable {
+  schedule_id: string;
+  fire_time: Timestamp;
+  host_id: string;
+  start_at: Timestamp;
+  window_end: Timestamp;
+  state: UnitState;
+  claimed_at: NullableTimestamp;
+  task_id: string | null;
+  backup_id: string | null;
+  error: string | null;
+  finished_at: NullableTimestamp;
 }
 
 /** The hub's database seen with the backups tables. */

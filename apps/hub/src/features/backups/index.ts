@@ -9,12 +9,19 @@ import { backupsStorage } from './backups-storage.js';
 import { sweepBackups } from './backups-sweeper.js';
 import * as m0010 from './migrations/0010-backups.js';
 import * as m0011 from './migrations/0011-backup-restores.js';
+import * as m0012 from './migrations/0012-backup-schedules.js';
+import { scheduleTick } from './schedules/schedule-tick.js';
+import { schedulesRoutes } from './schedules/schedules-routes.js';
 import { uploadRoutes } from './upload-routes.js';
 
 /** Every backups route under /v1; its type gives the CLI a typed client of just these. */
 export function backupsApi(deps: ApiDeps) {
   const storage = backupsStorage(deps);
-  return createRouter().route('/', backupKeysRoutes(deps)).route('/', backupsRoutes(deps, storage)).route('/', uploadRoutes(deps, storage));
+  return createRouter()
+    .route('/', backupKeysRoutes(deps))
+    .route('/', backupsRoutes(deps, storage))
+    .route('/', uploadRoutes(deps, storage))
+    .route('/', schedulesRoutes(deps));
 }
 
 export type BackupsRoutes = ReturnType<typeof backupsApi>;
@@ -22,10 +29,13 @@ export type BackupsRoutes = ReturnType<typeof backupsApi>;
 /** How often each hub sweeps interrupted and failed backups (KEYFLEET_BACKUP_SWEEP_MS, default 30 s). */
 const sweepMs = () => Number(process.env.KEYFLEET_BACKUP_SWEEP_MS) || 30_000;
 
-/** Backups on the hub: recipients, the catalog, storage and the single-use upload targets. */
+/** How often each hub looks at the schedules (KEYFLEET_BACKUP_SCHEDULE_TICK_MS, default 5 s): the most a run starts late. */
+const scheduleTickMs = () => Number(process.env.KEYFLEET_BACKUP_SCHEDULE_TICK_MS) || 5_000;
+
+/** Backups on the hub: recipients, the catalog, storage, the single-use upload targets and the fleet-wide schedules. */
 export const backupsFeature: HubFeature = {
   name: 'backups',
-  migrations: { '0010-backups': m0010, '0011-backup-restores': m0011 },
+  migrations: { '0010-backups': m0010, '0011-backup-restores': m0011, '0012-backup-schedules': m0012 },
   projections: backupsProjections,
   routes: backupsApi,
   services: [
@@ -38,6 +48,30 @@ export const backupsFeature: HubFeature = {
         const timer = setInterval(() => {
           running = sweepBackups(deps.db, storage, deps.log).catch((err: unknown) => deps.log.warn({ err }, 'backup sweep failed'));
         }, sweepMs());
+        return {
+          async stop() {
+            clearInterval(timer);
+            await running;
+          },
+        };
+      },
+    },
+    {
+      name: 'backup-schedules',
+      async start(deps) {
+        const tickDeps = { ...deps, storage: backupsStorage(deps) };
+        let running: Promise<unknown> = Promise.resolve();
+        let busy = false;
+        const timer = setInterval(() => {
+          // A slow pass (many hosts, a slow store) is not overtaken by the next one on the same hub.
+          if (busy) return;
+          busy = true;
+          running = scheduleTick(tickDeps, new Date())
+            .catch((err: unknown) => deps.log.warn({ err }, 'backup schedule pass failed'))
+            .finally(() => {
+              busy = false;
+            });
+        }, scheduleTickMs());
         return {
           async stop() {
             clearInterval(timer);

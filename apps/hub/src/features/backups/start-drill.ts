@@ -1,0 +1,60 @@
+import { randomBytes } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { ApiDeps } from '../../api/api-deps.js';
+import { ApiError } from '../../api/api-error.js';
+import { createTaskBatch } from '../../api/tasks/create-task-batch.js';
+import type { Database } from '../../store/database.js';
+import { downloadSecretName, newBackupToken } from './backup-token.js';
+import { backupsDb } from './backups-tables.js';
+
+export interface DrillRequest {
+  /** The drill host: it receives the identity for this drill only. */
+  hostId: string;
+  /** Name of the hub secret holding the age identity (AGE-SECRET-KEY-1…). */
+  identitySecret: string;
+  scratchUrl: string;
+  scratchPasswordSecret?: string;
+}
+
+/**
+ * A backup.drill task for one stored backup, with a single-use download token (the caller
+ * kicks the dispatcher). 404 for an unknown backup, 409 for one that is not stored.
+ */
+export async function startDrill(
+  coreDb: Kysely<Database>,
+  secrets: ApiDeps['secrets'],
+  backupId: string,
+  req: DrillRequest,
+  actor: string,
+): Promise<{ taskId: string; hostId: string }> {
+  const db = backupsDb(coreDb);
+  const row = await db.selectFrom('backups').select(['state', 'sha256']).where('id', '=', backupId).executeTakeFirst();
+  if (!row) throw new ApiError(404, `backup ${backupId} not found`);
+  if ((row.state !== 'stored' && row.state !== 'verified') || !row.sha256)
+    throw new ApiError(409, `backup ${backupId} is ${row.state}: only stored backups can be drilled`);
+  const { token, hash } = newBackupToken();
+  const secretName = downloadSecretName(backupId, randomBytes(6).toString('hex'));
+  await db
+    .insertInto('backup_downloads')
+    .values({ token_hash: hash, backup_id: backupId, expires_at: new Date(Date.now() + 4 * 3600_000) })
+    .execute();
+  await secrets.put(secretName, token, actor);
+  const { tasks } = await createTaskBatch(coreDb, {
+    type: 'backup.drill',
+    target: { hostId: req.hostId },
+    params: {
+      backupId,
+      download: { url: `/v1/backup-downloads/${backupId}`, token: { $secret: secretName } },
+      identity: { $secret: req.identitySecret },
+      scratch: { url: req.scratchUrl, ...(req.scratchPasswordSecret ? { password: { $secret: req.scratchPasswordSecret } } : {}) },
+      sha256: row.sha256,
+    },
+    expiresInMs: 3600_000,
+    createdBy: actor,
+  }).catch(async (err: unknown) => {
+    await db.deleteFrom('backup_downloads').where('token_hash', '=', hash).execute();
+    await secrets.delete(secretName);
+    throw err;
+  });
+  return { taskId: tasks[0]!.id, hostId: req.hostId };
+}
