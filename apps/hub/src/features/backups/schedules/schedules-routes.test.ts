@@ -49,6 +49,7 @@ describe.each(testBackends)('the backup schedule routes (%s)', (backend) => {
       (await expectStatus(api().$post({ json: { ...nightly, name: 'bad', ...json } as never }), 400)).error;
     expect(await refused({ cron: '61 2 * * *' })).toBe('invalid cron expression "61 2 * * *": Invalid value for minute: 61');
     expect(await refused({ cron: 'every night' })).toMatch(/^invalid cron expression "every night": /);
+    expect(await refused({ cron: '0 0 30 2 *' })).toBe('cron expression "0 0 30 2 *" never fires');
     expect(await refused({ timezone: 'Mars/Olympus' })).toBe('unknown time zone "Mars/Olympus": give an IANA zone such as UTC or Europe/Berlin');
     expect(await refused({ selector: 'env' })).toMatch(/^invalid body: selector: a selector is key=value/);
     expect(await refused({ kind: 'drill', retention: undefined })).toBe('a drill schedule needs drill: { hostId, identitySecret, scratchUrl }');

@@ -141,11 +141,14 @@ export function schedulesRoutes({ db: coreDb }: ApiDeps) {
     .openapi({ ...create, middleware: [guard('admin', 'backup-schedules.create')] }, async (c) => {
       const body = c.req.valid('json');
       noteAudit(c, { detail: { name: body.name, kind: body.kind, cron: body.cron, timezone: body.timezone, selector: body.selector } });
+      let next: Date | null;
       try {
-        scheduleCron(body.cron, body.timezone);
+        next = scheduleCron(body.cron, body.timezone).nextAfter(new Date());
       } catch (err) {
         throw new ApiError(400, (err as Error).message);
       }
+      // Such an expression (Feb 30) costs a search of years on every look at it, and does nothing.
+      if (!next) throw new ApiError(400, `cron expression "${body.cron}" never fires`);
       if (body.kind === 'drill' && !body.drill) throw new ApiError(400, 'a drill schedule needs drill: { hostId, identitySecret, scratchUrl }');
       if (body.kind === 'backup' && body.drill) throw new ApiError(400, 'drill settings belong to drill schedules (kind: drill)');
       if (body.kind === 'drill' && body.retention) throw new ApiError(400, 'retention belongs to backup schedules: drills keep nothing');
