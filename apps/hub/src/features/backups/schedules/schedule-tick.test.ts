@@ -131,10 +131,17 @@ describe.each(testBackends)('backup schedules firing (%s)', (backend) => {
     await tick(at(4 * H + 60_000));
     expect((await backupsOf(id)).map((b) => b.host_id).sort()).toEqual([up!, back!].sort());
 
-    await finish((await live(id)).map((u) => u.task_id!));
+    const taskOf = async (hostId: string) => (await units(id)).find((u) => u.host_id === hostId)!.task_id!;
+    await finish([await taskOf(up!)]);
+    await t.db
+      .updateTable('tasks')
+      .set({ state: 'failed', finished_at: new Date(), error: JSON.stringify({ code: 'handler_error', message: 'pg_dump: connection refused' }) })
+      .where('id', '=', await taskOf(back!))
+      .execute();
     await tick(at(4 * H + 120_000));
     const [run] = await db().selectFrom('backup_schedule_fires').selectAll().where('schedule_id', '=', id).execute();
-    expect(run?.outcome).toEqual({ succeeded: 2, failed: 0, missed: 1, skipped: 0 });
+    expect(run?.outcome).toEqual({ succeeded: 1, failed: 1, missed: 1, skipped: 0 });
+    expect((await units(id)).find((u) => u.host_id === back)).toMatchObject({ state: 'failed', error: 'pg_dump: connection refused' });
   });
 
   it('holds the fleet-wide cap across hubs; the others wait and start as places free up', async () => {
