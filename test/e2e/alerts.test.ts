@@ -164,6 +164,15 @@ describe('alerts (real NATS, Postgres, hub and agents; mailpit over STARTTLS; we
     const listed = await cli('alert-rules', 'list');
     expect(listed.stdout).toContain('cpu-hot');
     expect((await cli('channels', 'list')).stdout).toContain('ops');
+    // Channels of every kind from the CLI: a test mail goes out; a Slack channel comes and goes.
+    const tested = await cli('channels', 'test', 'mail');
+    expect(tested.status, tested.stderr).toBe(0);
+    await eventually('the test mail', async () => (await mailpit.messages()).find((m) => m.Subject === 'Keyfleet test notification for channel mail'));
+    const added = await cli('channels', 'add', 'chat', '--kind', 'slack', '--url-secret', 'slack-url');
+    expect(added.status, added.stderr).toBe(0);
+    expect(added.stdout).toContain('slack (URL in secret slack-url)');
+    expect((await cli('channels', 'delete', 'chat')).status).toBe(0);
+    expect((await expectStatus(alerts().channels.$get(), 200)).items.map((c) => c.name)).not.toContain('chat');
 
     const rules = (await expectStatus(alerts()['alert-rules'].$get(), 200)).items.map((r) => r.name);
     expect(rules).toEqual(expect.arrayContaining(['host-offline', 'disk-full', 'memory-high', 'keycloak-not-ready', 'login-failure-ratio']));

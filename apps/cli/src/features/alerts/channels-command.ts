@@ -6,9 +6,10 @@ import { positiveInt } from '../../positive-int.js';
 import { alertsClient } from './alerts-client.js';
 
 type AddOptions = {
-  kind: 'webhook' | 'email';
+  kind: 'webhook' | 'slack' | 'email';
   url?: string;
   secret?: string;
+  urlSecret?: string;
   smtpHost?: string;
   smtpPort?: number;
   security: 'starttls' | 'tls' | 'none';
@@ -26,6 +27,7 @@ const need = (value: string | undefined, flag: string, kind: string) => {
 /** The channel body for the kind: the hub validates it and names a bad field. */
 function channelBody(o: AddOptions) {
   if (o.kind === 'webhook') return { kind: 'webhook' as const, url: need(o.url, '--url', 'webhook'), ...(o.secret ? { secret: o.secret } : {}) };
+  if (o.kind === 'slack') return { kind: 'slack' as const, urlSecret: need(o.urlSecret, '--url-secret', 'slack') };
   return {
     kind: 'email' as const,
     host: need(o.smtpHost, '--smtp-host', 'email'),
@@ -38,16 +40,17 @@ function channelBody(o: AddOptions) {
   };
 }
 
-/** `keyfleet channels add|test|list`. */
+/** `keyfleet channels add|test|list|delete`. */
 export function channelsCommand(): Command {
-  const channels = new Command('channels').description('where alert notifications go: webhooks (HMAC-signed) and email (SMTP)');
+  const channels = new Command('channels').description('where alert notifications go: webhooks (HMAC-signed), Slack and email (SMTP)');
 
   channels
     .command('add <name>')
     .description('create or replace a channel; secrets are named hub secrets (keyfleet secrets set), never given here')
-    .addOption(new Option('--kind <kind>', 'channel kind').choices(['webhook', 'email']).default('webhook'))
+    .addOption(new Option('--kind <kind>', 'channel kind').choices(['webhook', 'slack', 'email']).default('webhook'))
     .option('--url <url>', 'webhook: the URL')
     .option('--secret <name>', 'webhook: hub secret keying the x-keyfleet-signature HMAC')
+    .option('--url-secret <name>', 'slack: hub secret holding the incoming-webhook URL (the URL is the credential)')
     .option('--smtp-host <host>', 'email: SMTP server')
     .option('--smtp-port <port>', 'email: SMTP port (default 587)', (v: string) => positiveInt('--smtp-port', v))
     .addOption(
@@ -94,6 +97,14 @@ export function channelsCommand(): Command {
         ['LAST SENT', (c) => c.lastSentAt],
         ['LAST ERROR', (c) => (c.lastError ? `${c.lastErrorAt} ${c.lastError}` : '')],
       ]);
+    });
+  channels
+    .command('delete <name>')
+    .description('delete a channel (notifications still queued for it fail, naming it)')
+    .action(async (name: string, _opts: unknown, cmd: Command) => {
+      const ctx = await cliContext(cmd);
+      const c = await expectOk(await alertsClient(ctx).channels[':name'].$delete({ param: { name } }));
+      ctx.output.details(c, [['deleted', c.name]]);
     });
   return channels;
 }

@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { type MailpitServer, startMailpit } from '@keyfleet/test-harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectStatus } from '../../testing/expect-status.js';
@@ -11,12 +13,28 @@ import { alertsDb } from './alerts-tables.js';
 
 const SMTP_PASSWORD_SECRET = 'smtp-password';
 
-// One mail server for both backends: each suite's mails name its own host.
+// One mail server and one stand-in for Slack (unreachable from here) for both backends: each
+// suite's messages name its own host.
 let mailpit: MailpitServer;
+/** What the Slack stand-in received: path and JSON body. A path under /gone answers 404 as Slack does for a removed hook. */
+const slackPosts: Array<{ path: string; body: { text: string; blocks?: Array<Record<string, unknown>> } }> = [];
+const slack = createServer((req, res) => {
+  let raw = '';
+  req.on('data', (c) => {
+    raw += c;
+  });
+  req.on('end', () => {
+    if (req.url?.startsWith('/gone')) return void res.writeHead(404).end('no_service');
+    slackPosts.push({ path: req.url ?? '', body: JSON.parse(raw) });
+    res.writeHead(200).end('ok');
+  });
+});
+const slackUrl = (path: string) => `http://127.0.0.1:${(slack.address() as AddressInfo).port}${path}`;
 beforeAll(async () => {
-  mailpit = await startMailpit();
+  [mailpit] = await Promise.all([startMailpit(), new Promise<void>((resolve) => slack.listen(0, '127.0.0.1', resolve))]);
 });
 afterAll(async () => {
+  slack.close();
   await mailpit?.stop();
 });
 
@@ -125,5 +143,73 @@ describe.each(testBackends)('alert channels through the API (%s)', (backend: Tes
     }
     expect(await notification()).toMatchObject({ state: 'failed', attempts: MAX_ATTEMPTS });
     expect(await mailsAbout(hostname)).toEqual([]);
+  });
+
+  it('a Slack channel keeps its URL in the secret store and posts blocks naming severity, host, rule and a link', async () => {
+    const hookPath = `/services/T0/B0/${backend}-secret-part`;
+    await t.secrets.put('slack-url', slackUrl(hookPath), 'test');
+    const stored = await expectStatus(alerts().channels[':name'].$put({ param: { name: 'chat' }, json: { kind: 'slack', urlSecret: 'slack-url' } }), 200);
+    expect(stored).toMatchObject({ kind: 'slack', secrets: ['slack-url'], target: 'slack (URL in secret slack-url)' });
+    const listed = JSON.stringify(await expectStatus(alerts().channels.$get(), 200));
+    expect(listed).not.toContain('secret-part');
+
+    const hostname = `kc-slack-${backend}`;
+    const rule: AlertRule = {
+      name: 'keycloak-not-ready',
+      severity: 'critical',
+      for: 0,
+      enabled: true,
+      condition: { kind: 'threshold', metric: 'kf_keycloak_ready', op: '<', value: 1 },
+    };
+    const saved = process.env.KEYFLEET_PUBLIC_URL;
+    process.env.KEYFLEET_PUBLIC_URL = 'https://keyfleet.example.test/';
+    try {
+      const hostId = await fire(hostname, rule, 'chat');
+      await deliverDue(alertsDb(t.db), t.secrets);
+      const post = slackPosts.find((p) => p.path === hookPath && p.body.text.includes(hostname));
+      expect(post?.body.text).toContain(`[FIRING critical] keycloak-not-ready on ${hostname}`);
+      const blocks = JSON.stringify(post?.body.blocks);
+      for (const field of ['*Severity*\\ncritical', `*Host*\\n${hostname} (${hostId})`, '*Rule*\\nkeycloak-not-ready']) expect(blocks).toContain(field);
+      const alert = (await expectStatus(alerts().alerts.$get({ query: { state: 'firing' } }), 200)).items.find((a) => a.hostId === hostId);
+      const button = post?.body.blocks?.find((b) => b.type === 'actions') as { elements: Array<{ url: string }> } | undefined;
+      expect(button?.elements[0]?.url).toBe(`https://keyfleet.example.test/v1/alerts/${alert?.id}`);
+      // The link answers with the alert.
+      expect(await expectStatus(alerts().alerts[':id'].$get({ param: { id: alert!.id } }), 200)).toMatchObject({ rule: 'keycloak-not-ready', hostname });
+    } finally {
+      process.env.KEYFLEET_PUBLIC_URL = saved;
+    }
+
+    // A hook Slack removed: the error names Slack's answer, never the URL.
+    await t.secrets.put('slack-gone', slackUrl('/gone/T0/B0/secret-part'), 'test');
+    await expectStatus(alerts().channels[':name'].$put({ param: { name: 'chat-gone' }, json: { kind: 'slack', urlSecret: 'slack-gone' } }), 200);
+    const refused = await expectStatus(alerts().channels[':name'].test.$post({ param: { name: 'chat-gone' } }), 200);
+    expect(refused).toEqual({ ok: false, error: 'Slack answered 404: no_service' });
+  });
+
+  it('channels test works for every kind; delete removes a channel', async () => {
+    await t.secrets.put('slack-test', slackUrl('/services/test'), 'test');
+    await expectStatus(alerts().channels[':name'].$put({ param: { name: 't-webhook' }, json: { kind: 'webhook', url: slackUrl('/plain-hook') } }), 200);
+    await expectStatus(alerts().channels[':name'].$put({ param: { name: 't-slack' }, json: { kind: 'slack', urlSecret: 'slack-test' } }), 200);
+    await expectStatus(alerts().channels[':name'].$put({ param: { name: 't-email' }, json: emailChannel(SMTP_PASSWORD_SECRET) }), 200);
+    for (const name of ['t-webhook', 't-slack', 't-email'])
+      expect(await expectStatus(alerts().channels[':name'].test.$post({ param: { name } }), 200), name).toEqual({ ok: true });
+    expect(slackPosts.filter((p) => p.path === '/plain-hook').at(-1)?.body).toMatchObject({ kind: 'keyfleet.test', channel: 't-webhook' });
+    expect(slackPosts.filter((p) => p.path === '/services/test').at(-1)?.body.text).toBe('Keyfleet test notification for channel t-slack');
+    expect((await mailpit.messages()).some((m) => m.Subject === 'Keyfleet test notification for channel t-email')).toBe(true);
+
+    const deleted = await expectStatus(alerts().channels[':name'].$delete({ param: { name: 't-slack' } }), 200);
+    expect(deleted.name).toBe('t-slack');
+    expect((await expectStatus(alerts().channels.$get(), 200)).items.map((c) => c.name)).not.toContain('t-slack');
+    await expectStatus(alerts().channels[':name'].test.$post({ param: { name: 't-slack' } }), 404);
+    await expectStatus(alerts().channels[':name'].$delete({ param: { name: 't-slack' } }), 404);
+    // Only an admin deletes channels.
+    const operator = await t.tokenFor('operator');
+    await expectStatus(
+      t.client
+        .as(operator)
+        .routes<AlertsRoutes>('/v1')
+        .channels[':name'].$delete({ param: { name: 't-email' } }),
+      403,
+    );
   });
 });

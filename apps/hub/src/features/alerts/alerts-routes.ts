@@ -48,7 +48,7 @@ const RuleView = z
 const ChannelView = z
   .object({
     name: z.string(),
-    kind: z.enum(['webhook', 'email']),
+    kind: z.enum(['webhook', 'slack', 'email']),
     target: z.string().openapi({ description: 'Where it sends: a URL, or recipients and server; never a secret' }),
     secrets: z.array(z.string()).openapi({ description: 'Names of the hub secrets it uses' }),
     config: z.record(z.string(), z.unknown()).openapi({ description: 'Its settings as applied (secrets by name only)' }),
@@ -128,9 +128,16 @@ const routes = {
   putChannel: createRoute({
     method: 'put',
     path: '/channels/{name}',
-    summary: 'Create or replace a channel (webhook or email); its secrets are hub secrets named here, never stored in the channel',
+    summary: 'Create or replace a channel (webhook, Slack or email); its secrets are hub secrets named here, never stored in the channel',
     request: { params: Name, ...body(alertChannelInput) },
     responses: { 200: json(ChannelView, 'Stored'), ...errorResponses(400, 401, 403) },
+  }),
+  deleteChannel: createRoute({
+    method: 'delete',
+    path: '/channels/{name}',
+    summary: 'Delete a channel; notifications still queued for it fail naming it',
+    request: { params: Name },
+    responses: { 200: json(ChannelView, 'Deleted'), ...errorResponses(400, 401, 403, 404) },
   }),
   testChannel: createRoute({
     method: 'post',
@@ -287,6 +294,13 @@ export function alertsRoutes({ db: coreDb, secrets }: ApiDeps) {
         .returningAll()
         .executeTakeFirstOrThrow();
       return c.json(channelView(row), 200);
+    })
+    .openapi({ ...routes.deleteChannel, middleware: [guard('admin', 'channels.delete')] }, async (c) => {
+      const { name } = c.req.valid('param');
+      noteAudit(c, { target: name });
+      const gone = await db.deleteFrom('alert_channels').where('name', '=', name).returningAll().executeTakeFirst();
+      if (!gone) throw new ApiError(404, `channel ${name} not found`);
+      return c.json(channelView(gone), 200);
     })
     .openapi({ ...routes.testChannel, middleware: [guard('operator', 'channels.test')] }, async (c) => {
       const { name } = c.req.valid('param');

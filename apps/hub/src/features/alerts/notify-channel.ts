@@ -3,6 +3,7 @@ import type { SecretStore } from '../../secrets/secret-store.js';
 import { type AlertChannelConfig, channelSecrets } from './alert-channel.js';
 import { type AlertNotice, noticeText, noticeTitle } from './alert-notice.js';
 import { sendEmail } from './send-email.js';
+import { slackMessage } from './slack-message.js';
 
 export const SIGNATURE_HEADER = 'x-keyfleet-signature';
 const SEND_TIMEOUT_MS = 10_000;
@@ -42,6 +43,13 @@ export async function notifyChannel(secrets: SecretStore, channel: AlertChannelC
     return;
   }
 
+  if (channel.kind === 'slack') {
+    const body = JSON.stringify(message.kind === 'test' ? { text: `Keyfleet test notification for channel ${message.channel}` } : slackMessage(message.notice));
+    // Named without its URL: the URL is the secret.
+    await post(values.get(channel.urlSecret)!, { 'content-type': 'application/json', 'user-agent': 'keyfleet-hub' }, body, 'Slack');
+    return;
+  }
+
   const password = channel.passwordSecret ? values.get(channel.passwordSecret) : undefined;
   const mail =
     message.kind === 'test'
@@ -60,7 +68,8 @@ async function post(url: string, headers: Record<string, string>, body: string, 
   } catch (err) {
     // fetch's own message names no URL; its cause says why (ECONNREFUSED, a timeout).
     const cause = (err as Error & { cause?: { code?: string; message?: string } }).cause;
-    throw new Error(`${name}: ${(err as Error).message}${cause ? ` (${cause.code ?? cause.message})` : ''}`);
+    // A URL that does not parse is echoed in the message: the name stands in for it (a Slack URL is a secret).
+    throw new Error(`${name}: ${(err as Error).message}${cause ? ` (${cause.code ?? cause.message})` : ''}`.replaceAll(url, name));
   }
   const text = await res.text().catch(() => '');
   if (!res.ok) throw new Error(`${name} answered ${res.status}${text ? `: ${text.slice(0, 200)}` : ''}`);
