@@ -36,7 +36,7 @@ export const alertDelivery: HubService = {
 };
 
 export async function deliverDue(db: AlertsDb, secrets: SecretStore): Promise<void> {
-  const claimed = await sql<{ id: string; alert_id: string; transition: 'firing' | 'resolved'; channel: string; attempts: number }>`
+  const claimed = await sql<{ id: string; alert_id: string; transition: 'firing' | 'repeat' | 'resolved'; channel: string; attempts: number }>`
     UPDATE alert_notifications SET next_attempt_at = now() + ${LEASE_SEC} * interval '1 second', attempts = attempts + 1
      WHERE id IN (SELECT id FROM alert_notifications WHERE state = 'pending' AND next_attempt_at <= now()
                    ORDER BY next_attempt_at LIMIT 20 FOR UPDATE SKIP LOCKED)

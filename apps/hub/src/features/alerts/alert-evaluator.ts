@@ -6,6 +6,7 @@ import { applyObservations } from './alert-lifecycle.js';
 import { type AlertsDb, alertsDb } from './alerts-tables.js';
 import { BUILTIN_RULES } from './builtin-rules.js';
 import { evaluateCondition } from './evaluate-rule.js';
+import { queueRepeats } from './queue-repeats.js';
 
 /** How often rules, hosts and host-offline are re-read (KEYFLEET_ALERTS_EVAL_MS, default 5 s). */
 const evalMs = () => Number(process.env.KEYFLEET_ALERTS_EVAL_MS) || 5_000;
@@ -60,6 +61,7 @@ export const alertEvaluator: HubService = {
 
     const tick = async () => {
       await refresh();
+      for (const rule of rules) await queueRepeats(db, rule, channels);
       for (const rule of rules) {
         if (rule.condition.kind !== 'host-offline') continue;
         for (const host of hosts.values()) {

@@ -3,6 +3,7 @@ import { sql } from 'kysely';
 import type { AlertRule } from './alert-rule.js';
 import type { AlertsDb } from './alerts-tables.js';
 import type { Observation } from './evaluate-rule.js';
+import { queueNotifications } from './queue-notifications.js';
 
 const labelsKey = (labels: Record<string, string>) =>
   Object.entries(labels)
@@ -52,7 +53,7 @@ export async function applyObservations(
       .where('started_at', '<=', new Date(now.getTime() - rule.for * 1000))
       .returning('id')
       .execute();
-    for (const f of fired) await queue(db, f.id, 'firing', rule.channels ?? (await channels()));
+    for (const f of fired) await queueNotifications(db, f.id, 'firing', rule.channels ?? (await channels()));
   }
   let stale = db
     .updateTable('alerts')
@@ -62,14 +63,5 @@ export async function applyObservations(
     .where('state', 'in', ['pending', 'firing']);
   if (open.size > 0) stale = stale.where('fingerprint', 'not in', [...open]);
   const resolved = await stale.returning(['id', 'fired_at']).execute();
-  for (const r of resolved) if (r.fired_at) await queue(db, r.id, 'resolved', rule.channels ?? (await channels()));
-}
-
-async function queue(db: AlertsDb, alertId: string, transition: 'firing' | 'resolved', channels: string[]): Promise<void> {
-  if (channels.length === 0) return;
-  await db
-    .insertInto('alert_notifications')
-    .values(channels.map((channel) => ({ id: `ntf_${randomBytes(10).toString('hex')}`, alert_id: alertId, transition, channel, state: 'pending' as const })))
-    .onConflict((oc) => oc.columns(['alert_id', 'transition', 'channel']).doNothing())
-    .execute();
+  for (const r of resolved) if (r.fired_at) await queueNotifications(db, r.id, 'resolved', rule.channels ?? (await channels()));
 }

@@ -86,6 +86,8 @@ export const alertRuleInput = z
     description: z.string().max(1000).optional(),
     severity: z.enum(['info', 'warning', 'critical']).default('warning'),
     for: duration.default(0),
+    /** Notify again this often while an alert is firing and unacknowledged; once when absent. */
+    repeat: duration.optional(),
     /** Host labels the rule applies to; every host when absent. */
     selector: labelMatchers.optional(),
     /** Channel names; every channel when absent. */

@@ -25,6 +25,9 @@ export type AlertsTables = {
     acked_at: NullableTs;
     acked_by: string | null;
     ack_note: string | null;
+    /** When the last repeat went out (null: none yet; the first is due `repeat` after fired_at). */
+    notified_at: NullableTs;
+    repeats: ColumnType<number, number | undefined, number>;
   };
   alert_channels: {
     name: string;
@@ -40,8 +43,10 @@ export type AlertsTables = {
   alert_notifications: {
     id: string;
     alert_id: string;
-    transition: 'firing' | 'resolved';
+    transition: 'firing' | 'repeat' | 'resolved';
     channel: string;
+    /** Which repeat (1, 2, …); 0 for firing and resolved. */
+    seq: ColumnType<number, number | undefined, number>;
     state: 'pending' | 'sent' | 'failed' | 'silenced';
     attempts: ColumnType<number, number | undefined, number>;
     next_attempt_at: Ts;
