@@ -7,6 +7,7 @@
 #   system packages              apt-get, only for what is missing; as non-root: prints the command, exits 1
 #   nats-server >= v2.15.2       go install, into $(go env GOPATH)/bin
 #   mailpit v1.33.1              go install (SMTP server for the alert email tests)
+#   nft, sshd                    apt-get nftables; Debian openssh-server unpacked into $KEYFLEET_CACHE
 #   Keycloak distribution        scripts/fetch-keycloak.sh (cached in $KEYFLEET_CACHE/keycloak)
 #   schemathesis (API fuzzer)    a Python venv in $KEYFLEET_CACHE/schemathesis-venv
 #   node_modules                 pnpm install --frozen-lockfile
@@ -190,6 +191,28 @@ else
   go install "github.com/axllent/mailpit@$MAILPIT_VERSION" </dev/null
   ok "installed at $gobin/mailpit"
 fi
+
+# --- hardening tools -------------------------------------------------------------------------
+# nft for the firewall tests (they run in network namespaces of their own), and sshd to validate
+# test configs: Debian's openssh-server unpacked into the cache, not installed, so this machine
+# gets no SSH daemon, host keys or /etc/ssh changes.
+step "hardening tools"
+if ! command -v nft >/dev/null; then
+  [ "$(id -u)" -eq 0 ] || die "nft is missing (the hardening tests need it): sudo apt-get install -y --no-install-recommends nftables"
+  say "installing nftables (apt-get)"
+  apt-get install -y -q --no-install-recommends nftables </dev/null
+fi
+sshd_dir="$cache/openssh-server"
+if [ ! -x "$sshd_dir/usr/sbin/sshd" ]; then
+  say "unpacking Debian openssh-server into $sshd_dir"
+  tmp=$(mktemp -d)
+  # As root apt warns that its _apt user cannot write the temp dir; the download itself works.
+  (cd "$tmp" && apt-get download openssh-server </dev/null >/dev/null 2>&1) || die "apt-get download openssh-server failed"
+  mkdir -p "$sshd_dir"
+  dpkg-deb -x "$tmp"/openssh-server_*.deb "$sshd_dir"
+  rm -rf "$tmp"
+fi
+ok "$(command -v nft), $sshd_dir/usr/sbin/sshd"
 
 # --- Keycloak distribution -------------------------------------------------------------------
 step "keycloak dist"

@@ -9,6 +9,9 @@ import { keycloakRestart, keycloakStart, keycloakStatus, keycloakStop } from './
 import { keycloakRealmApply, keycloakRealmPlan } from './keycloak-realm.js';
 import { keycloakUpdate } from './keycloak-update.js';
 import { keycloakVerify } from './keycloak-verify.js';
+import { hardeningApply } from './hardening-apply.js';
+import { hardeningAudit } from './hardening-audit.js';
+import { hardeningRollback } from './hardening-rollback.js';
 import { noop } from './noop.js';
 import { systemInfo } from './system-info.js';
 import { tlsChallenge } from './tls-challenge.js';
@@ -42,6 +45,9 @@ const registered = [
   tlsChallenge,
   tlsInstall,
   tlsProbe,
+  hardeningAudit,
+  hardeningApply,
+  hardeningRollback,
 ] as const;
 
 type Registered = (typeof registered)[number];

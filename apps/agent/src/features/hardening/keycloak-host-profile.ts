@@ -1,0 +1,89 @@
+import { join } from 'node:path';
+import type { HardeningRule } from './hardening-rule.js';
+import { fileModesRule } from './rules/file-modes-rule.js';
+import { nftFirewallRule } from './rules/nft-firewall-rule.js';
+import { sshDaemonRule } from './rules/ssh-daemon-rule.js';
+import { sysctlRule } from './rules/sysctl-rule.js';
+
+/**
+ * The built-in `keycloak-host` profile: every rule, in the order they are checked and applied
+ * (files and kernel first, SSH, the firewall last so its dead-man switch guards only itself).
+ */
+export const keycloakHostProfile: readonly HardeningRule[] = [
+  fileModesRule({
+    id: 'files.agent-state',
+    title: 'Agent state dir private',
+    why: 'It holds the agent’s NATS seed and the Keycloak admin password.',
+    files: (env) => [
+      { path: env.params.paths.agentStateDir, mode: 0o700 },
+      { path: env.params.paths.keycloakInstanceFile, mode: 0o600 },
+    ],
+  }),
+  fileModesRule({
+    id: 'files.keycloak-conf',
+    title: 'Keycloak config readable by its owner only',
+    why: 'keycloak.conf carries the database password and keystore passwords.',
+    runtimes: ['process'],
+    files: (env) => {
+      const dir = env.params.paths.keycloakConfDir;
+      return dir
+        ? [
+            { path: dir, mode: 0o750 },
+            { path: join(dir, 'keycloak.conf'), mode: 0o600 },
+          ]
+        : [];
+    },
+  }),
+  fileModesRule({
+    id: 'files.keycloak-tls',
+    title: 'TLS key private, certificate public',
+    why: 'Whoever reads the private key can impersonate the Keycloak.',
+    files: (env) => [
+      { path: env.params.paths.keycloakTlsDir, mode: 0o750 },
+      { path: join(env.params.paths.keycloakTlsDir, 'private-key.pem'), mode: 0o600 },
+      { path: join(env.params.paths.keycloakTlsDir, 'certificate.pem'), mode: 0o644 },
+    ],
+  }),
+  sysctlRule({
+    id: 'sysctl.network',
+    title: 'Kernel network hardening',
+    why: 'Refuses spoofed sources, ICMP redirects and source routing; survives SYN floods.',
+    file: 'etc/sysctl.d/60-keyfleet-network.conf',
+    settings: (env) => [
+      // Docker routes container traffic through the host: turning forwarding off would cut Keycloak off (dev-sec #213).
+      // First: writing ip_forward makes the kernel reset conf.all.accept_redirects, so it must precede it.
+      ...(env.params.runtime === 'docker' ? [] : [{ key: 'net.ipv4.ip_forward', value: '0' }]),
+      { key: 'net.ipv4.conf.all.rp_filter', value: '1' },
+      { key: 'net.ipv4.conf.default.rp_filter', value: '1' },
+      { key: 'net.ipv4.conf.all.accept_redirects', value: '0' },
+      { key: 'net.ipv4.conf.default.accept_redirects', value: '0' },
+      { key: 'net.ipv4.conf.all.send_redirects', value: '0' },
+      { key: 'net.ipv4.conf.default.send_redirects', value: '0' },
+      { key: 'net.ipv4.conf.all.accept_source_route', value: '0' },
+      { key: 'net.ipv4.icmp_echo_ignore_broadcasts', value: '1' },
+      { key: 'net.ipv4.tcp_syncookies', value: '1' },
+      { key: 'net.ipv4.conf.all.log_martians', value: '1' },
+      { key: 'net.ipv6.conf.all.accept_redirects', value: '0' },
+      { key: 'net.ipv6.conf.default.accept_redirects', value: '0' },
+    ],
+  }),
+  sysctlRule({
+    id: 'sysctl.core-dumps',
+    title: 'No core dumps of privileged processes',
+    why: 'A core dump of Keycloak or the agent would write secrets to disk.',
+    file: 'etc/sysctl.d/60-keyfleet-core-dumps.conf',
+    settings: () => [
+      { key: 'fs.suid_dumpable', value: '0' },
+      { key: 'kernel.core_pattern', value: '|/bin/false' },
+    ],
+  }),
+  sysctlRule({
+    id: 'sysctl.ptrace',
+    title: 'ptrace limited to parents',
+    why: 'A compromised process of the same user cannot read Keycloak’s memory.',
+    file: 'etc/sysctl.d/60-keyfleet-ptrace.conf',
+    settings: () => [{ key: 'kernel.yama.ptrace_scope', value: '1', atLeast: true }],
+  }),
+  sshDaemonRule,
+  nftFirewallRule,
+];

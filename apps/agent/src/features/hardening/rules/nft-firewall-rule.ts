@@ -1,0 +1,153 @@
+import { lookup } from 'node:dns/promises';
+import { isIPv6 } from 'node:net';
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../../../write-file-atomic.js';
+import { mustRun } from '../command-runner.js';
+import { defineRule, type RuleEnv } from '../hardening-rule.js';
+import { RuleRefused } from '../rule-refused.js';
+import { deadManSwitch } from '../dead-man-switch.js';
+
+/** Only this table is Keyfleet's: Docker's and the operator's own tables are never touched. */
+const TABLE = 'inet keyfleet';
+/** What was applied, in the agent's state: the source, and nft's own listing right after, which later audits compare with. */
+const files = (env: RuleEnv) => {
+  const dir = join(env.root, env.params.paths.agentStateDir, 'hardening');
+  return { dir, source: join(dir, 'firewall.nft'), listing: join(dir, 'firewall.listing'), load: join(dir, 'load.nft') };
+};
+
+type Firewall = NonNullable<RuleEnv['params']['firewall']>;
+
+const set = (items: Array<string | number>) => (items.length === 1 ? String(items[0]) : `{ ${items.join(', ')} }`);
+
+/** `ip saddr …` and `ip6 saddr …` halves of a CIDR list (nft wants them apart). */
+function bySaddr(cidrs: string[], rest: string): string[] {
+  const v6 = cidrs.filter((c) => c.includes(':'));
+  const v4 = cidrs.filter((c) => !c.includes(':'));
+  return [...(v4.length ? [`ip saddr ${set(v4)} ${rest}`] : []), ...(v6.length ? [`ip6 saddr ${set(v6)} ${rest}`] : [])];
+}
+
+/**
+ * The ruleset: in, SSH from the given CIDRs, Keycloak's public ports, the management port only
+ * from monitoring; out, established traffic, DNS/NTP, HTTP(S) (hub, ACME, packages) and NATS.
+ * Everything else is dropped both ways.
+ */
+export async function renderFirewall(fw: Firewall, nats: Array<{ host: string; port: number }>): Promise<string> {
+  const natsRules: string[] = [];
+  for (const e of nats) {
+    for (const { address } of await lookup(e.host, { all: true }))
+      natsRules.push(`${isIPv6(address) ? 'ip6' : 'ip'} daddr ${address} tcp dport ${e.port} accept`);
+  }
+  const input = [
+    'type filter hook input priority filter; policy drop;',
+    'iifname "lo" accept',
+    'ct state established,related accept',
+    'ct state invalid drop',
+    'meta l4proto { icmp, ipv6-icmp } accept',
+    ...bySaddr(fw.sshCidrs, `tcp dport ${fw.sshPort} accept`),
+    ...(fw.publicPorts.length ? [`tcp dport ${set(fw.publicPorts)} accept`] : []),
+    ...bySaddr(fw.monitoringCidrs, `tcp dport ${fw.managementPort} accept`),
+  ];
+  const output = [
+    'type filter hook output priority filter; policy drop;',
+    'oifname "lo" accept',
+    'ct state established,related accept',
+    'meta l4proto { icmp, ipv6-icmp } accept',
+    'udp dport { 53, 123 } accept',
+    'tcp dport { 53, 80, 443 } accept',
+    ...natsRules,
+  ];
+  const chain = (name: string, lines: string[]) => `  chain ${name} {\n${lines.map((l) => `    ${l}\n`).join('')}  }\n`;
+  return `table ${TABLE} {\n${chain('input', input)}${chain('output', output)}}\n`;
+}
+
+async function listing(env: RuleEnv): Promise<string | null> {
+  const r = await env.run('nft', ['list', 'table', ...TABLE.split(' ')]);
+  return r.code === 0 ? r.stdout : null;
+}
+
+/** Replaces Keyfleet's table in one transaction (nft -f is atomic), or removes it when `source` is null. */
+async function load(env: RuleEnv, source: string | null): Promise<void> {
+  const { dir, load: file } = files(env);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  // "add" first makes the delete valid whether or not the table exists yet.
+  await writeFileAtomic(file, `add table ${TABLE}\ndelete table ${TABLE}\n${source ?? ''}`, 0o600);
+  try {
+    await mustRun(env.run, 'nft', ['-f', file]);
+  } finally {
+    await rm(file, { force: true });
+  }
+}
+
+async function saved(env: RuleEnv): Promise<{ source: string; listing: string } | null> {
+  const [source, list] = await Promise.all([readFile(files(env).source, 'utf8').catch(() => null), readFile(files(env).listing, 'utf8').catch(() => null)]);
+  return source !== null && list !== null ? { source, listing: list } : null;
+}
+
+async function remember(env: RuleEnv, source: string | null, list: string | null): Promise<void> {
+  const f = files(env);
+  if (source === null || list === null) {
+    await rm(f.source, { force: true });
+    await rm(f.listing, { force: true });
+    return;
+  }
+  await mkdir(f.dir, { recursive: true, mode: 0o700 });
+  await writeFileAtomic(f.source, source, 0o600);
+  await writeFileAtomic(f.listing, list, 0o600);
+}
+
+interface Before {
+  /** nft's listing of the table before (null: there was none), and what Keyfleet had saved. */
+  table: string | null;
+  saved: { source: string; listing: string } | null;
+}
+
+/** The nftables firewall, applied behind a dead-man switch so a ruleset that cuts the agent off from NATS undoes itself. */
+export const nftFirewallRule = defineRule<Before>({
+  id: 'net.firewall',
+  title: 'Firewall: only SSH, Keycloak, monitoring and NATS',
+  why: 'A port nobody meant to open (a debug port, the management port, a database) is not reachable from outside.',
+  async check(env) {
+    const fw = env.params.firewall;
+    if (!fw) return { status: 'not-applicable', current: '-', wanted: '-', reason: 'no firewall parameters given (params.firewall)', changes: [] };
+    const wanted = await renderFirewall(fw, env.params.natsEndpoints);
+    const [live, kept] = await Promise.all([listing(env), saved(env)]);
+    const applied = live !== null && kept !== null && kept.source === wanted;
+    const drifted = applied && kept.listing !== live;
+    const status = applied && !drifted ? 'pass' : 'fail';
+    return {
+      status,
+      current:
+        live === null
+          ? `no table ${TABLE}`
+          : !applied
+            ? `table ${TABLE} from other parameters`
+            : drifted
+              ? `table ${TABLE} changed since it was applied`
+              : `table ${TABLE} as applied`,
+      wanted: `table ${TABLE}: ssh ${fw.sshPort} from ${fw.sshCidrs.join(',')}, public ${fw.publicPorts.join(',')}, management ${fw.managementPort} from ${fw.monitoringCidrs.join(',') || 'nowhere'}, NATS out`,
+      changes: status === 'pass' ? [] : [{ target: `nft table ${TABLE}`, before: live ?? '(absent)', after: wanted }],
+    };
+  },
+  async apply(env) {
+    const fw = env.params.firewall;
+    if (!fw) throw new RuleRefused('refused: no firewall parameters given (params.firewall)');
+    const wanted = await renderFirewall(fw, env.params.natsEndpoints);
+    const before: Before = { table: await listing(env), saved: await saved(env) };
+    await load(env, wanted);
+    const kept = await deadManSwitch({
+      confirm: env.reachesHub,
+      seconds: fw.confirmSeconds,
+      revert: () => load(env, before.table),
+      signal: env.signal,
+    });
+    if (!kept)
+      throw new RuleRefused(`reverted: the agent could not reach NATS through the new ruleset within ${fw.confirmSeconds}s, so the previous one is back`);
+    await remember(env, wanted, await listing(env));
+    return before;
+  },
+  async rollback(env, before) {
+    await load(env, before.table);
+    await remember(env, before.saved?.source ?? null, before.saved?.listing ?? null);
+  },
+});
