@@ -50,5 +50,7 @@ export { startS3Server } from './s3-server.js';
 export type { S3Server } from './s3-server.js';
 export { startPebble } from './pebble-server.js';
 export type { PebbleServer } from './pebble-server.js';
+export { startKnot } from './knot-server.js';
+export type { KnotServer } from './knot-server.js';
 export { startMailpit } from './mailpit-server.js';
 export type { MailpitMessage, MailpitServer } from './mailpit-server.js';

@@ -18,6 +18,8 @@ export interface PebbleServer {
   httpPort: number;
   /** Everything pebble printed, for assertions and failures. */
   output: string[];
+  /** pebble's non-ACME test endpoint that sets the renewal window it serves for a certificate (ARI). */
+  setRenewalInfo(certificatePem: string, window: { start: Date; end: Date }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -34,13 +36,34 @@ function getPem(url: string, ca: string): Promise<string> {
   });
 }
 
+function postJson(url: string, ca: string, body: unknown): Promise<void> {
+  return new Promise((resolve, reject) => {
+    request(url, { ca, method: 'POST', headers: { 'content-type': 'application/json', 'user-agent': 'keyfleet-test-harness' } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (text += d));
+      res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`${url}: HTTP ${res.statusCode} ${text}`))));
+    })
+      .on('error', reject)
+      .end(JSON.stringify(body));
+  });
+}
+
 /**
  * A real ACME CA: pebble (Debian's, or PEBBLE_BIN) on random loopback ports with a throwaway
  * TLS certificate (pebble ships none). Validation is real: for HTTP-01 pebble connects to
  * `httpPort` on the name being validated, so tests name `localhost`. No artificial validation
  * sleeps and no rejected nonces, so what a test measures is the issuance itself.
  */
-export async function startPebble(opts: { httpPort?: number; validitySec?: number; env?: NodeJS.ProcessEnv } = {}): Promise<PebbleServer> {
+export async function startPebble(
+  opts: {
+    httpPort?: number;
+    validitySec?: number;
+    /** `host:port` of the DNS server pebble's validator asks (DNS-01 TXT lookups, names for HTTP-01), e.g. a harness Knot. */
+    dnsServer?: string;
+    env?: NodeJS.ProcessEnv;
+  } = {},
+): Promise<PebbleServer> {
   // v2.10.3 from the Go module proxy first (validity profiles, ARI); Debian's 2.4 issues 5-year certificates only.
   const bin = findBinary('pebble', 'PEBBLE_BIN', [goBinDir, '/usr/bin'], 'scripts/setup.sh (go install github.com/letsencrypt/pebble/v2/cmd/pebble@v2.10.3)');
   const dir = await mkdtemp(join(tmpdir(), 'kf-pebble-'));
@@ -63,7 +86,7 @@ export async function startPebble(opts: { httpPort?: number; validitySec?: numbe
   };
   const configFile = join(dir, 'pebble-config.json');
   await writeFile(configFile, JSON.stringify(config));
-  const proc = spawn(bin, ['-config', configFile], {
+  const proc = spawn(bin, ['-config', configFile, ...(opts.dnsServer ? ['-dnsserver', opts.dnsServer] : [])], {
     cwd: dir,
     // Every order validates afresh (no authorization reuse), so a test's failing challenge really fails.
     env: { ...process.env, PEBBLE_VA_NOSLEEP: '1', PEBBLE_WFE_NONCEREJECT: '0', PEBBLE_AUTHZREUSE: '0', ...opts.env },
@@ -101,7 +124,12 @@ export async function startPebble(opts: { httpPort?: number; validitySec?: numbe
     const ca = await readFile(certs.caFile, 'utf8');
     const issuerRootFile = join(dir, 'issuer-root.pem');
     await writeFile(issuerRootFile, await getPem(`https://127.0.0.1:${management}/roots/0`, ca));
-    return { directoryUrl: `https://127.0.0.1:${listen}/dir`, caFile: certs.caFile, issuerRootFile, httpPort, output, stop };
+    const setRenewalInfo = (certificatePem: string, window: { start: Date; end: Date }) =>
+      postJson(`https://127.0.0.1:${management}/set-renewal-info/`, ca, {
+        Certificate: certificatePem,
+        ARIResponse: JSON.stringify({ suggestedWindow: { start: window.start.toISOString(), end: window.end.toISOString() } }),
+      });
+    return { directoryUrl: `https://127.0.0.1:${listen}/dir`, caFile: certs.caFile, issuerRootFile, httpPort, output, setRenewalInfo, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -1,3 +1,4 @@
+import { writeFile } from 'node:fs/promises';
 import { Command, InvalidArgumentError } from 'commander';
 import { type CliContext, cliContext } from '../../cli-context.js';
 import { CliExit } from '../../cli-exit.js';
@@ -38,15 +39,37 @@ function show(ctx: CliContext, c: Omit<Certificate, 'certificatePem'>): void {
     ['host', `${c.hostname} (${c.hostId})`],
     ['domains', c.domains.join(', ')],
     ['issuer', c.issuer.kind === 'acme' ? `ACME ${c.issuer.directoryUrl}` : 'internal CA'],
+    ['challenge', c.dns ? `${c.challenge} via ${c.dns.provider === 'rfc2136' ? `rfc2136 ${c.dns.server}` : 'hook'}` : c.challenge],
     ['state', c.state],
     ['serial', c.serial ?? '-'],
     ['not after', date(c.notAfter)],
     ['served', c.servedSerial ? `serial ${c.servedSerial} until ${date(c.servedNotAfter)} (checked ${date(c.servedCheckedAt)})` : '-'],
     ['next renewal', date(c.nextAttemptAt)],
+    ['renewal window', c.renewalWindow ? `${date(c.renewalWindow.start)} … ${date(c.renewalWindow.end)} (the CA’s, ARI)` : '-'],
     ['attempts', c.attempts],
     ['last error', c.lastError ?? '-'],
     ['issued in', c.lastIssuedMs === null ? '-' : `${(c.lastIssuedMs / 1000).toFixed(1)}s`],
   ]);
+}
+
+/**
+ * The request's `dns` block from the flags; the hub checks the combination (400s) so the rules
+ * live in one place, but a provider name the hub cannot know is refused here with exit 2.
+ */
+function dnsProvider(opts: Record<string, string | undefined>) {
+  if (opts.dnsProvider === 'hook') return { provider: 'hook' as const };
+  if (opts.dnsProvider !== 'rfc2136') throw new CliExit(2, `--dns-provider ${opts.dnsProvider}: use rfc2136 or hook`);
+  const missing = (['dnsServer', 'tsigKeyName', 'tsigSecret'] as const).filter((k) => !opts[k]);
+  if (missing.length > 0)
+    throw new CliExit(2, `--dns-provider rfc2136 needs ${missing.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')}`);
+  return {
+    provider: 'rfc2136' as const,
+    server: opts.dnsServer!,
+    ...(opts.dnsZone ? { zone: opts.dnsZone } : {}),
+    keyName: opts.tsigKeyName!,
+    algorithm: opts.tsigAlgorithm as 'hmac-sha256',
+    secret: { $secret: opts.tsigSecret! },
+  };
 }
 
 /** Exit 1 when the certificate ended failed, so scripts notice. */
@@ -59,11 +82,20 @@ export function certsCommand(): Command {
 
   certs
     .command('issue')
-    .description('Issue a certificate for a host: key made on the host, ACME order by the hub, installed into Keycloak and proven served')
+    .description(
+      'Issue a certificate for a host: key made on the host, signed by an ACME CA (HTTP-01 or DNS-01) or the hub’s internal CA, installed into Keycloak and proven served',
+    )
     .requiredOption('--target <host>', 'host id or hostname')
     .requiredOption('--domain <name...>', 'DNS name(s) the certificate is for')
-    .option('--challenge <type>', 'http-01 (dns-01 is not supported yet)', 'http-01')
+    .option('--issuer <kind>', 'acme (an ACME CA) | internal (the hub’s own CA: labs, air-gapped fleets)', 'acme')
+    .option('--challenge <type>', 'ACME: http-01 (default) | dns-01 (default when a --dns-provider is given)')
     .option('--ca <url>', 'ACME directory URL (default: the hub’s)')
+    .option('--dns-provider <kind>', 'DNS-01: rfc2136 (dynamic updates with TSIG) | hook (the hub’s KEYFLEET_DNS01_HOOK command)')
+    .option('--dns-server <host:port>', 'rfc2136: the primary DNS server that accepts updates')
+    .option('--dns-zone <zone>', 'rfc2136: the zone to update (default: found from the server’s SOA)')
+    .option('--tsig-key-name <name>', 'rfc2136: TSIG key name')
+    .option('--tsig-algorithm <alg>', 'rfc2136: hmac-sha256 | hmac-sha384 | hmac-sha512', 'hmac-sha256')
+    .option('--tsig-secret <secret name>', 'rfc2136: the hub secret holding the base64 TSIG secret (keyfleet secrets set)')
     .option('--key-type <type>', 'ecdsa-p256 | rsa-2048', 'ecdsa-p256')
     .option('--https-port <port>', 'Keycloak’s HTTPS port', port, 8443)
     .option('--http01-port <port>', 'port the CA connects to for HTTP-01', port, 80)
@@ -71,14 +103,15 @@ export function certsCommand(): Command {
     .option('--wait', 'wait until issued (or failed) and show it; exit 1 on failure')
     .action(async (opts, cmd: Command) => {
       const ctx = await cliContext(cmd);
-      if (opts.challenge !== 'http-01') throw new CliExit(2, `challenge ${opts.challenge} is not supported yet; use http-01`);
       const created = await expectOk(
         await certificatesClient(ctx).certificates.$post({
           json: {
             target: opts.target,
             domains: opts.domain,
-            challenge: 'http-01',
+            issuer: opts.issuer,
+            ...(opts.challenge ? { challenge: opts.challenge } : {}),
             ...(opts.ca ? { ca: opts.ca } : {}),
+            ...(opts.dnsProvider ? { dns: dnsProvider(opts) } : {}),
             keyType: opts.keyType,
             httpsPort: opts.httpsPort,
             http01Port: opts.http01Port,
@@ -90,6 +123,23 @@ export function certsCommand(): Command {
       const done = await waitSettled(ctx, created.id, created.nextAttemptAt, 15 * 60_000);
       show(ctx, done);
       failIfFailed(done);
+    });
+
+  certs
+    .command('trust-bundle')
+    .description('The hub’s internal CA certificate (PEM), for hosts and clients to trust')
+    .option('--out <file>', 'write it to this file instead of stdout')
+    .action(async (opts: { out?: string }, cmd: Command) => {
+      const ctx = await cliContext(cmd);
+      const bundle = await expectOk(await certificatesClient(ctx).tls['trust-bundle'].$get());
+      if (!opts.out) return void process.stdout.write(bundle.certificatePem);
+      await writeFile(opts.out, bundle.certificatePem);
+      ctx.output.details(bundle, [
+        ['written to', opts.out],
+        ['subject', bundle.subject],
+        ['sha256', bundle.fingerprint256],
+        ['not after', date(bundle.notAfter)],
+      ]);
     });
 
   certs

@@ -4,7 +4,8 @@ import type { ApiDeps } from '../../api/api-deps.js';
 import type { HubService } from '../../hub-feature.js';
 import { tlsDb } from './certificates-tables.js';
 import { type CertificateRow, issueCertificate } from './issue-certificate.js';
-import { renewalTime, retryDelayMs } from './renewal-time.js';
+import { certificateIssuerFor } from './certificate-issuer-for.js';
+import { retryDelayMs } from './renewal-time.js';
 
 /** How often each hub looks for due certificates (KEYFLEET_CERT_SCAN_MS, default 15 s). */
 const scanMs = () => Number(process.env.KEYFLEET_CERT_SCAN_MS) || 15_000;
@@ -52,7 +53,10 @@ async function runOne(deps: ApiDeps, cert: CertificateRow, signal: AbortSignal):
         served_serial: issued.servedSerial,
         served_not_after: issued.servedNotAfter,
         served_checked_at: new Date(),
-        next_attempt_at: renewalTime(issued.notBefore, issued.notAfter),
+        next_attempt_at: issued.renewal.at,
+        renewal_window_start: issued.renewal.window?.start ?? null,
+        renewal_window_end: issued.renewal.window?.end ?? null,
+        renewal_check_at: issued.renewal.recheckAt ?? null,
         attempts: 0,
         last_error: null,
         last_issued_ms: Date.now() - started,
@@ -62,7 +66,15 @@ async function runOne(deps: ApiDeps, cert: CertificateRow, signal: AbortSignal):
       .where('id', '=', cert.id)
       .execute();
     deps.log.info(
-      { certificateId: cert.id, hostId: cert.host_id, serial: issued.serial, ms: Date.now() - started },
+      {
+        certificateId: cert.id,
+        hostId: cert.host_id,
+        serial: issued.serial,
+        ms: Date.now() - started,
+        replaces: issued.replaces,
+        nextRenewal: issued.renewal.at,
+        renewalWindow: issued.renewal.window,
+      },
       'certificate issued, installed and served',
     );
   } catch (err) {
@@ -83,6 +95,62 @@ async function runOne(deps: ApiDeps, cert: CertificateRow, signal: AbortSignal):
       .where('id', '=', cert.id)
       .execute();
     deps.log.warn({ certificateId: cert.id, hostId: cert.host_id, attempts, error: message }, 'certificate issuance failed; will retry');
+  }
+}
+
+/**
+ * Claims one valid certificate whose CA asked to be asked again (its ARI Retry-After passed),
+ * holding it for a few minutes so another hub does not ask at the same time.
+ */
+async function claimRecheck(deps: ApiDeps): Promise<CertificateRow | undefined> {
+  const db = tlsDb(deps.db);
+  return db
+    .updateTable('certificates')
+    .set({ renewal_check_at: sql<Date>`now() + interval '5 minutes'` })
+    .where(
+      'id',
+      '=',
+      db
+        .selectFrom('certificates')
+        .select('id')
+        .where('state', '=', 'valid')
+        .where('certificate_pem', 'is not', null)
+        .where('renewal_check_at', '<=', sql<Date>`now()`)
+        .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', sql<Date>`now()`)]))
+        .orderBy('renewal_check_at')
+        .limit(1)
+        .forUpdate()
+        .skipLocked(),
+    )
+    .returningAll()
+    .executeTakeFirst();
+}
+
+/**
+ * Asks the CA again for its renewal window (RFC 9773 4.3): a moved window (an incident at the CA,
+ * a revocation) gets a new random time in it; the same window keeps the time already drawn, so
+ * re-asking does not re-roll the fleet's spread.
+ */
+async function recheckRenewal(deps: ApiDeps, cert: CertificateRow, signal: AbortSignal): Promise<void> {
+  const db = tlsDb(deps.db);
+  try {
+    const plan = await (await certificateIssuerFor(deps, cert)).planRenewal(cert.certificate_pem!, signal);
+    const same = plan.window?.start.getTime() === cert.renewal_window_start?.getTime() && plan.window?.end.getTime() === cert.renewal_window_end?.getTime();
+    await db
+      .updateTable('certificates')
+      .set({
+        ...(same ? {} : { next_attempt_at: plan.at, renewal_window_start: plan.window?.start ?? null, renewal_window_end: plan.window?.end ?? null }),
+        renewal_check_at: plan.recheckAt ?? null,
+        updated_at: new Date(),
+      })
+      // Not if an issuance claimed it meanwhile: that one sets its own plan.
+      .where('id', '=', cert.id)
+      .where('state', '=', 'valid')
+      .execute();
+    if (!same) deps.log.info({ certificateId: cert.id, nextRenewal: plan.at, renewalWindow: plan.window }, 'the CA moved its renewal window');
+  } catch (err) {
+    await db.updateTable('certificates').set({ renewal_check_at: sql<Date>`now() + interval '1 hour'` }).where('id', '=', cert.id).execute();
+    deps.log.warn({ certificateId: cert.id, err }, 'asking the CA for renewal information failed; asking again in an hour');
   }
 }
 
@@ -112,7 +180,8 @@ function registerMetric(deps: ApiDeps): void {
  * Issues, renews and retries certificates when due. Runs on every hub: each certificate is
  * claimed with a lease (`FOR UPDATE SKIP LOCKED`), so two hubs never issue the same one and a
  * hub that dies mid-issuance frees it after the lease. One issuance at a time per hub keeps the
- * fleet's pace at the CA modest (its rate limits are per account).
+ * fleet's pace at the CA modest (its rate limits are per account). Between issuances it asks ACME
+ * CAs again for their renewal windows when their Retry-After has passed.
  */
 export const certificateScheduler: HubService = {
   name: 'certificate-scheduler',
@@ -125,8 +194,14 @@ export const certificateScheduler: HubService = {
       for (;;) {
         if (stopping.signal.aborted) return;
         const cert = await claimDue(deps);
-        if (!cert) return;
+        if (!cert) break;
         await runOne(deps, cert, stopping.signal);
+      }
+      for (;;) {
+        if (stopping.signal.aborted) return;
+        const cert = await claimRecheck(deps);
+        if (!cert) return;
+        await recheckRenewal(deps, cert, stopping.signal);
       }
     };
     const timer = setInterval(() => {

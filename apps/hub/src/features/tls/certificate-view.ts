@@ -1,6 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import type { Selectable } from 'kysely';
 import type { CertificatesTable } from './certificates-tables.js';
+import { DnsProviderSchema } from './dns-provider-schema.js';
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
@@ -11,7 +12,8 @@ export const CertificateSchema = z
     hostname: z.string(),
     domains: z.array(z.string()),
     issuer: z.discriminatedUnion('kind', [z.object({ kind: z.literal('acme'), directoryUrl: z.string() }), z.object({ kind: z.literal('internal') })]),
-    challenge: z.literal('http-01'),
+    challenge: z.enum(['http-01', 'dns-01', 'none']).openapi({ description: 'How the CA checks the names; none for the internal CA' }),
+    dns: DnsProviderSchema.nullable().openapi({ description: 'DNS-01: where the challenge records go' }),
     keyType: z.enum(['ecdsa-p256', 'rsa-2048']),
     state: z.enum(['pending', 'issuing', 'valid', 'failed']),
     serial: z.string().nullable(),
@@ -21,6 +23,11 @@ export const CertificateSchema = z
     servedNotAfter: z.string().nullable(),
     servedCheckedAt: z.string().nullable(),
     nextAttemptAt: z.string().nullable().openapi({ description: 'Next issuance: the renewal time, or the retry after a failure' }),
+    renewalWindow: z
+      .object({ start: z.string(), end: z.string() })
+      .nullable()
+      .openapi({ description: 'The CA’s suggested renewal window (ACME Renewal Information) the renewal time was drawn from' }),
+    renewalCheckAt: z.string().nullable().openapi({ description: 'When the hub asks the CA again whether its window moved (its Retry-After)' }),
     attempts: z.number().int(),
     lastError: z.string().nullable(),
     lastIssuedMs: z.number().int().nullable(),
@@ -40,6 +47,7 @@ export function certificateView(r: Selectable<CertificatesTable> & { hostname: s
     domains: r.domains,
     issuer: r.issuer,
     challenge: r.challenge,
+    dns: r.dns,
     keyType: r.key_type,
     state: r.state,
     serial: r.serial,
@@ -49,6 +57,9 @@ export function certificateView(r: Selectable<CertificatesTable> & { hostname: s
     servedNotAfter: iso(r.served_not_after),
     servedCheckedAt: iso(r.served_checked_at),
     nextAttemptAt: iso(r.next_attempt_at),
+    renewalWindow:
+      r.renewal_window_start && r.renewal_window_end ? { start: r.renewal_window_start.toISOString(), end: r.renewal_window_end.toISOString() } : null,
+    renewalCheckAt: iso(r.renewal_check_at),
     attempts: r.attempts,
     lastError: r.last_error,
     lastIssuedMs: r.last_issued_ms,

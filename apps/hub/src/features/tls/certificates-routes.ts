@@ -7,22 +7,26 @@ import { createGuard } from '../../api/create-guard.js';
 import { createRouter } from '../../api/create-router.js';
 import { errorResponses } from '../../api/error-responses.js';
 import { noteAudit } from '../../api/note-audit.js';
+import { X509Certificate } from 'node:crypto';
 import { CertificateSchema, certificateView } from './certificate-view.js';
+import { DnsProviderSchema, DomainSchema } from './dns-provider-schema.js';
+import { dns01HookCommand } from './dns01/create-dns01-provider.js';
+import { InternalCa } from './internal-ca.js';
 import { tlsDb } from './certificates-tables.js';
 
 /** Let's Encrypt production, unless the hub is told otherwise (KEYFLEET_ACME_DIRECTORY_URL) or the request names one. */
 const defaultDirectory = () => process.env.KEYFLEET_ACME_DIRECTORY_URL || 'https://acme-v02.api.letsencrypt.org/directory';
 
-const DomainSchema = z
-  .string()
-  .max(253)
-  .regex(/^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i, 'a DNS name like id.example.com');
-
 const IssueRequest = z
   .object({
     target: z.string().min(1).max(253).openapi({ description: 'Host id or hostname' }),
     domains: z.array(DomainSchema).min(1).max(100),
-    challenge: z.literal('http-01').default('http-01'),
+    issuer: z
+      .enum(['acme', 'internal'])
+      .default('acme')
+      .openapi({ description: 'acme: an ACME CA (--ca); internal: the hub’s own CA (labs, air-gapped fleets; trust GET /v1/tls/trust-bundle)' }),
+    challenge: z.enum(['http-01', 'dns-01']).optional().openapi({ description: 'ACME only: http-01 (default) or dns-01 (with dns)' }),
+    dns: DnsProviderSchema.optional().openapi({ description: 'DNS-01 only: where the challenge records go' }),
     ca: z
       .url({ protocol: /^https$/ })
       .max(2000)
@@ -38,6 +42,47 @@ const IssueRequest = z
   })
   .strict()
   .openapi('CertificateIssueRequest');
+
+/**
+ * The request's issuer and challenge, or a 400 that says what to change: each issuer takes only
+ * the settings it uses, so a typo'd combination is refused instead of silently ignored.
+ */
+async function issuerSettings(body: z.output<typeof IssueRequest>, deps: ApiDeps) {
+  if (body.issuer === 'internal') {
+    const extra = (['ca', 'challenge', 'dns'] as const).filter((k) => body[k] !== undefined);
+    if (extra.length > 0) throw new ApiError(400, `the internal CA signs without an ACME CA or a challenge: drop ${extra.join(', ')}`);
+    return { issuer: { kind: 'internal' as const }, challenge: 'none' as const, dns: null };
+  }
+  const challenge = body.challenge ?? (body.dns ? 'dns-01' : 'http-01');
+  if (challenge === 'http-01' && body.dns) throw new ApiError(400, 'dns is for challenge dns-01; drop it or ask for challenge dns-01');
+  if (challenge === 'dns-01' && !body.dns)
+    throw new ApiError(400, "challenge dns-01 needs dns: { provider: 'rfc2136', server, keyName, secret: { $secret } } or { provider: 'hook' }");
+  if (body.dns?.provider === 'hook' && !dns01HookCommand())
+    throw new ApiError(400, 'dns provider hook needs the hub setting KEYFLEET_DNS01_HOOK (the command that publishes the record); this hub has none');
+  if (body.dns?.provider === 'rfc2136') {
+    const name = body.dns.secret.$secret;
+    const problem = (await deps.secrets.reveal([name])).problems.get(name);
+    if (problem) throw new ApiError(400, `the TSIG secret: ${problem}`);
+  }
+  return { issuer: { kind: 'acme' as const, directoryUrl: body.ca ?? defaultDirectory() }, challenge, dns: body.dns ?? null };
+}
+
+const trustBundle = createRoute({
+  method: 'get',
+  path: '/tls/trust-bundle',
+  summary: 'The hub’s internal CA certificate, for hosts and clients to trust (made on first use)',
+  responses: {
+    200: {
+      description: 'Trust bundle',
+      content: {
+        'application/json': {
+          schema: z.object({ certificatePem: z.string(), subject: z.string(), fingerprint256: z.string(), notAfter: z.string() }).openapi('TrustBundle'),
+        },
+      },
+    },
+    ...errorResponses(401, 403),
+  },
+});
 
 const IdParams = z.object({ id: z.string().min(1).max(64) });
 
@@ -100,7 +145,8 @@ const remove = createRoute({
 });
 
 /** The certificates API under /v1; its type gives the CLI a typed client of just these. */
-export function certificatesRoutes({ db: coreDb }: ApiDeps) {
+export function certificatesRoutes(deps: ApiDeps) {
+  const coreDb = deps.db;
   const guard = createGuard(coreDb);
   const db = tlsDb(coreDb);
   const rows = () => db.selectFrom('certificates').innerJoin('hosts', 'hosts.id', 'certificates.host_id').selectAll('certificates').select('hosts.hostname');
@@ -122,17 +168,19 @@ export function certificatesRoutes({ db: coreDb }: ApiDeps) {
       const host = hosts[0]!;
       const missing = ['tls.csr', 'tls.challenge', 'tls.install'].filter((t) => host.task_types.length > 0 && !host.task_types.includes(t));
       if (missing.length > 0) throw new ApiError(409, `the agent on ${body.target} does not support ${missing.join(', ')} (upgrade it)`);
+      const settings = await issuerSettings(body, deps);
       // The agent uses the id as a directory name; proto's certificateId admits exactly this shape.
       const id = `crt_${randomBytes(10).toString('hex')}`;
-      noteAudit(c, { target: id, detail: { hostId: host.id, domains: body.domains } });
+      noteAudit(c, { target: id, detail: { hostId: host.id, domains: body.domains, issuer: settings.issuer.kind, challenge: settings.challenge } });
       await db
         .insertInto('certificates')
         .values({
           id,
           host_id: host.id,
           domains: JSON.stringify(body.domains),
-          issuer: JSON.stringify({ kind: 'acme', directoryUrl: body.ca ?? defaultDirectory() }),
-          challenge: body.challenge,
+          issuer: JSON.stringify(settings.issuer),
+          challenge: settings.challenge,
+          dns: settings.dns === null ? null : JSON.stringify(settings.dns),
           key_type: body.keyType,
           http01_port: body.http01Port,
           https_port: body.httpsPort,
@@ -149,6 +197,11 @@ export function certificatesRoutes({ db: coreDb }: ApiDeps) {
       let q = rows().orderBy('hosts.hostname').orderBy('certificates.created_at');
       if (host) q = q.where((eb) => eb.or([eb('hosts.id', '=', host), eb('hosts.hostname', '=', host)]));
       return c.json({ items: (await q.execute()).map(certificateView) }, 200);
+    })
+    .openapi({ ...trustBundle, middleware: [guard('viewer', 'certificates.trust-bundle')] }, async (c) => {
+      const pem = await new InternalCa(deps.secrets).trustBundle();
+      const cert = new X509Certificate(pem);
+      return c.json({ certificatePem: pem, subject: cert.subject, fingerprint256: cert.fingerprint256, notAfter: new Date(cert.validTo).toISOString() }, 200);
     })
     .openapi({ ...get, middleware: [guard('viewer', 'certificates.get')] }, async (c) => {
       const row = await one(c.req.valid('param').id);

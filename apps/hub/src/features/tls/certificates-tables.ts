@@ -1,10 +1,15 @@
 import type { ColumnType, Generated, JSONColumnType, Kysely } from 'kysely';
+import type { z } from '@hono/zod-openapi';
 import type { Database } from '../../store/database.js';
+import type { DnsProviderSchema } from './dns-provider-schema.js';
 
 type Timestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 
 /** Who signs: an ACME directory (account key in the secret store), or the hub's own CA. */
 export type CertificateIssuer = { kind: 'acme'; directoryUrl: string } | { kind: 'internal' };
+
+/** How DNS-01 records are published: RFC 2136 updates (TSIG key by its secret's name) or the hub's hook command. */
+export type DnsProviderConfig = z.output<typeof DnsProviderSchema>;
 
 export type CertificateState = 'pending' | 'issuing' | 'valid' | 'failed';
 
@@ -13,7 +18,9 @@ export interface CertificatesTable {
   host_id: string;
   domains: JSONColumnType<string[]>;
   issuer: JSONColumnType<CertificateIssuer>;
-  challenge: 'http-01';
+  /** 'none' for the internal CA, which asks no proof. */
+  challenge: 'http-01' | 'dns-01' | 'none';
+  dns: JSONColumnType<DnsProviderConfig | null, string | null | undefined, string | null>;
   key_type: 'ecdsa-p256' | 'rsa-2048';
   http01_port: number;
   https_port: number;
@@ -36,6 +43,11 @@ export interface CertificatesTable {
   /** How long the last successful issuance took end to end. */
   last_issued_ms: number | null;
   lease_until: Timestamp;
+  /** The CA's suggested renewal window (ARI) that next_attempt_at was drawn from, if it gave one. */
+  renewal_window_start: Timestamp;
+  renewal_window_end: Timestamp;
+  /** When to ask the CA again whether its window moved (its Retry-After). */
+  renewal_check_at: Timestamp;
   created_at: ColumnType<Date, Date | string | undefined, never>;
   created_by: string;
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>;

@@ -2,11 +2,12 @@ import type { HubFeature } from '../../hub-feature.js';
 import { certificateScheduler } from './certificate-scheduler.js';
 import { certificatesRoutes } from './certificates-routes.js';
 import * as m0020 from './migrations/0020-certificates.js';
+import * as m0021 from './migrations/0021-certificate-issuers.js';
 
-/** Certificates on the hub: ACME orders for hosts' CSRs, the certificate records, renewal and retries. */
+/** Certificates on the hub: hosts' CSRs signed by an ACME CA (HTTP-01, DNS-01) or the hub's own CA, the records, renewal (ARI) and retries. */
 export const tlsFeature: HubFeature = {
   name: 'tls',
-  migrations: { '0020-certificates': m0020 },
+  migrations: { '0020-certificates': m0020, '0021-certificate-issuers': m0021 },
   routes: certificatesRoutes,
   services: [certificateScheduler],
 };

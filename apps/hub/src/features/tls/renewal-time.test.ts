@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { renewalTime, retryDelayMs } from './renewal-time.js';
+import { ariRecheckTime, ariRenewalTime, renewalTime, retryDelayMs } from './renewal-time.js';
 
 describe('renewal time', () => {
   it('is two thirds into the lifetime', () => {
@@ -10,5 +10,34 @@ describe('renewal time', () => {
   it('backs off by doubling, capped at 6 h', () => {
     expect([1, 2, 3].map((a) => retryDelayMs(a, 60_000))).toEqual([60_000, 120_000, 240_000]);
     expect(retryDelayMs(30, 60_000)).toBe(6 * 3_600_000);
+  });
+});
+
+describe('ARI renewal time', () => {
+  const window = { start: new Date('2026-03-01T00:00:00Z'), end: new Date('2026-03-03T00:00:00Z') };
+  const before = new Date('2026-02-01T00:00:00Z');
+
+  it('is uniformly random inside a future window', () => {
+    expect(ariRenewalTime(window, before, () => 0).toISOString()).toBe('2026-03-01T00:00:00.000Z');
+    expect(ariRenewalTime(window, before, () => 0.5).toISOString()).toBe('2026-03-02T00:00:00.000Z');
+    expect(ariRenewalTime(window, before, () => 0.999999).getTime()).toBeLessThan(window.end.getTime());
+  });
+
+  it('draws from now on in a window that has begun, and is now once it is over', () => {
+    const inside = new Date('2026-03-02T00:00:00Z');
+    expect(ariRenewalTime(window, inside, () => 0.5).toISOString()).toBe('2026-03-02T12:00:00.000Z');
+    const after = new Date('2026-03-04T00:00:00Z');
+    expect(ariRenewalTime(window, after, () => 0.5)).toEqual(after);
+  });
+
+  it('asks again after Retry-After (seconds or a date), clamped to 1 min … 24 h, 6 h without one', () => {
+    const now = new Date('2026-03-01T00:00:00Z');
+    const at = (v: string | null) => ariRecheckTime(v, now).getTime() - now.getTime();
+    expect(at('3600')).toBe(3_600_000);
+    expect(at('Sun, 01 Mar 2026 02:00:00 GMT')).toBe(7_200_000);
+    expect(at('1')).toBe(60_000);
+    expect(at('999999')).toBe(24 * 3_600_000);
+    expect(at(null)).toBe(6 * 3_600_000);
+    expect(at('soon')).toBe(6 * 3_600_000);
   });
 });

@@ -3,6 +3,31 @@ export function renewalTime(notBefore: Date, notAfter: Date): Date {
   return new Date(notBefore.getTime() + ((notAfter.getTime() - notBefore.getTime()) * 2) / 3);
 }
 
+/**
+ * A time in the CA's suggested renewal window (RFC 9773 4.2): uniformly random, so a fleet's
+ * certificates issued together do not all come back at the same instant; at once when the
+ * window has already begun for part of it, from now on; at once when it is over.
+ */
+export function ariRenewalTime(window: { start: Date; end: Date }, now: Date, random: () => number): Date {
+  const start = Math.max(window.start.getTime(), now.getTime());
+  const end = window.end.getTime();
+  if (end <= start) return now;
+  return new Date(start + Math.floor(random() * (end - start)));
+}
+
+/**
+ * When to ask the CA again, from its Retry-After (seconds or an HTTP date), clamped to between
+ * one minute and one day as RFC 9773 4.3 advises; 6 h when it gives none or nonsense.
+ */
+export function ariRecheckTime(retryAfter: string | null, now: Date): Date {
+  const MIN = 60_000;
+  const MAX = 24 * 3_600_000;
+  let ms = 6 * 3_600_000;
+  if (retryAfter && /^\d+$/.test(retryAfter.trim())) ms = Number(retryAfter.trim()) * 1000;
+  else if (retryAfter && !Number.isNaN(Date.parse(retryAfter))) ms = Date.parse(retryAfter) - now.getTime();
+  return new Date(now.getTime() + Math.min(MAX, Math.max(MIN, ms)));
+}
+
 /** Retry delay after `attempts` consecutive failures: doubling from `baseMs`, capped at 6 h. */
 export function retryDelayMs(attempts: number, baseMs: number): number {
   return Math.min(baseMs * 2 ** Math.max(0, attempts - 1), 6 * 3_600_000);

@@ -1,0 +1,80 @@
+import { X509Certificate } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestContext, type TestContext } from '../../testing/test-context.js';
+
+const TLS_TASKS = ['tls.csr', 'tls.challenge', 'tls.install'];
+
+describe('the certificate request API: issuer and challenge selection', () => {
+  let t: TestContext;
+  let hostId: string;
+  const saved = process.env.KEYFLEET_DNS01_HOOK;
+  const post = (body: Record<string, unknown>) =>
+    t.raw('POST', '/v1/certificates', { token: t.adminToken, body: { target: hostId, domains: ['id.example.com'], ...body } });
+  const rfc2136 = { provider: 'rfc2136', server: '10.0.0.53:5353', keyName: 'keyfleet', secret: { $secret: 'tsig-keyfleet' } };
+
+  beforeAll(async () => {
+    delete process.env.KEYFLEET_DNS01_HOOK;
+    t = await createTestContext('pglite');
+    hostId = await t.addHost({ hostname: 'kc-1', taskTypes: TLS_TASKS });
+    await t.secrets.put('tsig-keyfleet', Buffer.alloc(32, 7).toString('base64'), 'test');
+  });
+  afterAll(async () => {
+    if (saved === undefined) delete process.env.KEYFLEET_DNS01_HOOK;
+    else process.env.KEYFLEET_DNS01_HOOK = saved;
+    await t?.close();
+  });
+
+  it('refuses combinations that cannot work, with a 400 that says what to change', async () => {
+    const cases: Array<[Record<string, unknown>, RegExp]> = [
+      [{ challenge: 'dns-01' }, /challenge dns-01 needs dns: \{ provider: 'rfc2136'/],
+      [{ challenge: 'http-01', dns: rfc2136 }, /dns is for challenge dns-01/],
+      [{ issuer: 'internal', ca: 'https://acme.example.com/dir' }, /the internal CA signs without an ACME CA or a challenge: drop ca/],
+      [{ issuer: 'internal', challenge: 'dns-01', dns: rfc2136 }, /drop challenge, dns/],
+      [{ dns: { provider: 'hook' } }, /dns provider hook needs the hub setting KEYFLEET_DNS01_HOOK/],
+      [{ dns: { ...rfc2136, secret: { $secret: 'absent' } } }, /the TSIG secret: secret .+absent.+ does not exist/],
+      [{ dns: { ...rfc2136, server: 'dns.example.com; rm -rf' } }, /primary DNS server/],
+      [{ dns: { ...rfc2136, algorithm: 'hmac-md5' } }, /algorithm/],
+      [{ dns: { ...rfc2136, secret: 'in-clear' } }, /secret/],
+      [{ challenge: 'tls-alpn-01' }, /challenge/],
+      [{ issuer: 'vault' }, /issuer/],
+    ];
+    for (const [body, message] of cases) {
+      const r = await post(body);
+      expect(r.status, JSON.stringify(body)).toBe(400);
+      expect(r.text, JSON.stringify(body)).toMatch(message);
+    }
+    expect((await t.raw('GET', '/v1/certificates', { token: t.adminToken })).json).toEqual({ items: [] });
+  });
+
+  it('records DNS-01 with RFC 2136 (its TSIG secret by name only), DNS-01 by hook, and the internal CA', async () => {
+    const dns = await post({ dns: rfc2136 });
+    expect(dns.status, dns.text).toBe(201);
+    expect(dns.json).toMatchObject({ challenge: 'dns-01', dns: { ...rfc2136, algorithm: 'hmac-sha256' }, issuer: { kind: 'acme' }, state: 'pending' });
+    expect(dns.text).not.toContain(Buffer.alloc(32, 7).toString('base64'));
+
+    process.env.KEYFLEET_DNS01_HOOK = '/usr/local/bin/dns01-hook';
+    const hook = await post({ challenge: 'dns-01', dns: { provider: 'hook' } });
+    expect(hook.status, hook.text).toBe(201);
+    expect(hook.json).toMatchObject({ challenge: 'dns-01', dns: { provider: 'hook' } });
+
+    const internal = await post({ issuer: 'internal' });
+    expect(internal.status, internal.text).toBe(201);
+    expect(internal.json).toMatchObject({ issuer: { kind: 'internal' }, challenge: 'none', dns: null, renewalWindow: null });
+
+    const plain = await post({});
+    expect(plain.json).toMatchObject({ challenge: 'http-01', dns: null, issuer: { kind: 'acme' } });
+  });
+
+  it('serves the internal CA’s trust bundle to any reader, the same CA every time', async () => {
+    const viewer = await t.tokenFor('viewer');
+    const first = await t.raw('GET', '/v1/tls/trust-bundle', { token: viewer });
+    expect(first.status, first.text).toBe(200);
+    const body = first.json as { certificatePem: string; subject: string; fingerprint256: string; notAfter: string };
+    const ca = new X509Certificate(body.certificatePem);
+    expect(ca.ca).toBe(true);
+    expect(body.fingerprint256).toBe(ca.fingerprint256);
+    expect(body.subject).toMatch(/^CN=Keyfleet internal CA/);
+    expect((await t.raw('GET', '/v1/tls/trust-bundle', { token: viewer })).json).toEqual(body);
+    expect((await t.raw('GET', '/v1/tls/trust-bundle')).status).toBe(401);
+  });
+});
