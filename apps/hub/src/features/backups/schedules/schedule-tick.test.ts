@@ -11,6 +11,7 @@ import { type BackupSchedulesTable, type BackupsTable, backupsDb } from '../back
 import { pruneBackups } from '../prune-backups.js';
 import { LocalDirStorage } from '../storage/local-dir-storage.js';
 import { scheduleTick } from './schedule-tick.js';
+import { settleScheduleRuns } from './settle-schedule-runs.js';
 import { spreadOffset } from './spread-offset.js';
 
 const T0 = new Date('2026-06-01T00:00:00Z');
@@ -201,6 +202,27 @@ describe.each(testBackends)('backup schedules firing (%s)', (backend) => {
       bk_retention1: 'pruned',
       bk_retention1x: 'stored',
     });
+  });
+
+  it('keeps the last 100 settled runs of a schedule', async () => {
+    const id = await schedule('history', { cron: '* * * * *', paused: true });
+    // 101 runs settled long ago, and one (no host matched) that the next pass settles.
+    await db()
+      .insertInto('backup_schedule_fires')
+      .values(
+        Array.from({ length: 102 }, (_, i) => ({
+          schedule_id: id,
+          fire_time: at((i + 1) * 60_000),
+          fired_at: at((i + 1) * 60_000),
+          units: 0,
+          settled_at: i < 101 ? at((i + 1) * 60_000) : null,
+        })),
+      )
+      .execute();
+    expect((await settleScheduleRuns(t.db, at(103 * 60_000), log)).settled).toBe(1);
+    const fires = await db().selectFrom('backup_schedule_fires').select('fire_time').where('schedule_id', '=', id).orderBy('fire_time').execute();
+    expect(fires).toHaveLength(100);
+    expect(fires[0]?.fire_time.toISOString()).toBe(at(3 * 60_000).toISOString());
   });
 
   it('a drill schedule drills each host’s newest stored backup on the drill host; a host without one is skipped', async () => {

@@ -6,6 +6,8 @@ import { pruneBackups } from '../prune-backups.js';
 
 /** A claim older than this belongs to a hub that stopped between claiming a unit and starting it. */
 const STALE_CLAIM_MS = 5 * 60_000;
+/** Settled runs kept per schedule (with their units): `schedules show` lists 10; a minutely schedule would otherwise grow without end. */
+const KEPT_RUNS = 100;
 
 /**
  * Brings the schedules' units up to date, then closes finished runs; every step is a
@@ -14,7 +16,7 @@ const STALE_CLAIM_MS = 5 * 60_000;
  * - a claim a hub never followed up fails, freeing its place under the cap;
  * - a unit whose window closed while its host (a drill's: the drill host) was not online is
  *   missed (a unit waiting only for the cap keeps waiting: it is owed until the next run);
- * - a run with no live unit left is settled with its outcome, and a backup schedule's retention
+ * - a run with no live unit left is settled with its outcome (the last 100 are kept), and a backup schedule's retention
  *   is applied to its own backups by the hub that settled it (`pruneBackups`: never a host's
  *   newest verified backup, never a running one, no lock a backup would wait for).
  */
@@ -61,6 +63,12 @@ export async function settleScheduleRuns(coreDb: Kysely<Database>, now: Date, lo
   let pruned = 0;
   const ids = [...new Set(settled.rows.map((r) => r.schedule_id))];
   if (ids.length > 0) {
+    await sql`
+      DELETE FROM backup_schedule_fires f
+      WHERE f.schedule_id IN (${sql.join(ids)}) AND f.settled_at IS NOT NULL
+        AND f.fire_time < (
+          SELECT k.fire_time FROM backup_schedule_fires k WHERE k.schedule_id = f.schedule_id
+          ORDER BY k.fire_time DESC OFFSET ${KEPT_RUNS - 1} LIMIT 1)`.execute(db);
     const withRetention = await db
       .selectFrom('backup_schedules')
       .select(['id', 'name', 'retention'])
