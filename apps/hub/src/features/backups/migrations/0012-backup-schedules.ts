@@ -52,7 +52,10 @@ export async function up(db: Kysely<any>): Promise<void> {
       fk.onDelete('cascade'),
     )
     .execute();
-  await db.schema.createIndex('backup_schedule_units_live').on('backup_schedule_units').columns(['schedule_id', 'state', 'start_at']).execute();
+  // Every hub looks at the live units every few seconds; finished ones (most rows) stay out of it.
+  await sql`CREATE INDEX backup_schedule_units_live ON backup_schedule_units (schedule_id, start_at) WHERE state IN ('pending', 'claimed', 'started')`.execute(
+    db,
+  );
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
