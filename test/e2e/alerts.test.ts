@@ -217,6 +217,16 @@ describe('alerts (real NATS, Postgres, hub and agents; mailpit over STARTTLS; we
       );
       return (history.series[0]?.points.length ?? 0) > 1 ? history : undefined;
     });
+    // A rule from a file, tried on the host's current data from the CLI; nothing is stored or sent.
+    const cli = (...args: string[]) => runCli(repoRoot, fleet.hub.url, fleet.hub.adminToken, ...args);
+    const file = join(mkdtempSync(join(tmpdir(), 'kf-rule-test-')), 'memory.yaml');
+    writeFileSync(
+      file,
+      'name: memory-used\ncondition:\n  kind: threshold\n  metric: kf_host_memory_used_bytes\n  divideBy: kf_host_memory_total_bytes\n  op: ">"\n  value: 0\n',
+    );
+    const fromFile = await cli('alert-rules', 'test', file, '--host', agent.hostId);
+    expect(fromFile.status, fromFile.stderr).toBe(0);
+    expect(fromFile.stdout).toMatch(/yes +kf_host_memory_used_bytes \/ kf_host_memory_total_bytes = [\d.]+, breaches > 0/);
     const burstAt = Date.now();
     kc.login(false, 20);
     const firing = await eventually('the login-failure alert to be delivered', () =>
@@ -273,6 +283,13 @@ describe('alerts (real NATS, Postgres, hub and agents; mailpit over STARTTLS; we
     // Offline after 3 missed 500 ms heartbeats; the stated bound is 60 s after that deadline.
     console.log(`agent killed → host-offline delivered: ${delivered.at - killedAt} ms`);
     expect(delivered.at - killedAt).toBeLessThan(60_000);
+
+    // What a stored rule would say now, from the CLI; nothing is stored or sent.
+    const cli = (...args: string[]) => runCli(repoRoot, fleet.hub.url, fleet.hub.adminToken, ...args);
+    const byName = await cli('alert-rules', 'test', 'host-offline', '--host', loud.hostId);
+    expect(byName.status, byName.stderr).toBe(0);
+    expect(byName.stdout).toMatch(/yes +missed 3 heartbeats: offline/);
+    expect(byName.stdout).toContain('host-offline: 1 of 1 host(s) would fire');
     const quietAlert = await eventually('the silenced host to be alerting too', async () => {
       const a = await alertOf('host-offline', quiet.hostId, 'firing');
       return a && (await notificationsOf(a.id)).every((n) => n.state === 'silenced') && (await notificationsOf(a.id)).length > 0 ? a : undefined;

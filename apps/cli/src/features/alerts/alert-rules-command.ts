@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { Command } from 'commander';
 import { z } from 'zod';
 import { cliContext } from '../../cli-context.js';
@@ -8,7 +9,7 @@ import { alertsClient } from './alerts-client.js';
 /** The CLI checks only the shape it needs; the hub validates the rule and names a bad field. */
 const ruleFile = z.object({ name: z.string().min(1) }).passthrough();
 
-/** `keyfleet alert-rules list|apply`. */
+/** `keyfleet alert-rules list|apply|test`. */
 export function alertRulesCommand(): Command {
   const rules = new Command('alert-rules').description('alert rules as data: built-in and applied');
 
@@ -42,6 +43,35 @@ export function alertRulesCommand(): Command {
         ['name', stored.name],
         ['version', stored.version],
       ]);
+    });
+  rules
+    .command('test <file|rule>')
+    .description(
+      'evaluate a rule (a YAML/JSON file, or a stored rule by name) against the fleet’s current data: which hosts would fire and why; stores and notifies nothing',
+    )
+    .option('--host <host>', 'only this host (id or hostname)')
+    .action(async (ruleOrFile: string, opts: { host?: string }, cmd: Command) => {
+      const ctx = await cliContext(cmd);
+      // A path that exists is a rule file; anything else names a stored rule.
+      const target = existsSync(ruleOrFile)
+        ? // biome-ignore lint/suspicious/noExplicitAny: the hub validates the rule and answers 400 naming the field
+          { rule: (await readConfigFile(ruleOrFile, 'alert rule', ruleFile)) as any }
+        : { name: ruleOrFile };
+      const r = await expectOk(await alertsClient(ctx)['alert-rules'].test.$post({ json: { ...target, ...(opts.host ? { host: opts.host } : {}) } }));
+      const rows = r.hosts.flatMap((h) =>
+        h.observations.length > 0
+          ? h.observations.map((o) => ({ host: h.hostname, fire: o.active, why: o.reason }))
+          : [{ host: h.hostname, fire: false, why: h.note ?? '' }],
+      );
+      ctx.output.table(r, rows, [
+        ['HOST', (x) => x.host],
+        ['WOULD FIRE', (x) => (x.fire ? 'yes' : 'no')],
+        ['WHY', (x) => x.why],
+      ]);
+      const firing = r.hosts.filter((h) => h.wouldFire).length;
+      ctx.output.line(
+        `${r.rule}: ${firing} of ${r.hosts.length} host(s) would fire${firing > 0 && r.for > 0 ? ` once the breach holds ${r.for}s` : ''} (nothing was stored or sent)`,
+      );
     });
   return rules;
 }

@@ -1,25 +1,21 @@
-import { sql } from 'kysely';
 import type { HubService } from '../../hub-feature.js';
 import { onMetricSample } from '../metrics/index.js';
-import type { AlertRule } from './alert-rule.js';
+import { type AlertHost, alertHosts } from './alert-hosts.js';
+import { type AlertRule, selectsHost } from './alert-rule.js';
 import { applyObservations } from './alert-lifecycle.js';
 import { type AlertsDb, alertsDb } from './alerts-tables.js';
 import { BUILTIN_RULES } from './builtin-rules.js';
 import { evaluateCondition } from './evaluate-rule.js';
+import { factObservations, isFactCondition } from './fact-observations.js';
 import { queueRepeats } from './queue-repeats.js';
+import { sampleBefore } from './sample-before.js';
 
 /** How often rules, hosts and host-offline are re-read (KEYFLEET_ALERTS_EVAL_MS, default 5 s). */
 const evalMs = () => Number(process.env.KEYFLEET_ALERTS_EVAL_MS) || 5_000;
-/** The core's rule for offline, so the alert and the host status agree. */
-const MISSED_HEARTBEATS = 3;
-
-type Host = { id: string; hostname: string; labels: Record<string, string>; offline: boolean };
-
-const selects = (rule: AlertRule, host: Host) => Object.entries(rule.selector ?? {}).every(([k, v]) => host.labels[k] === v);
 
 /**
- * Evaluates rules as data arrives: metric rules on every sample this hub ingests, host-offline
- * on every tick against the heartbeat deadline. Every hub runs it; the lifecycle's conditional
+ * Evaluates rules as data arrives: metric rules on every sample this hub ingests, rules on facts
+ * (host-offline against the heartbeat deadline) on every tick. Every hub runs it; the lifecycle's conditional
  * writes make each transition happen once.
  */
 export const alertEvaluator: HubService = {
@@ -29,20 +25,11 @@ export const alertEvaluator: HubService = {
     const log = deps.log.child({ service: 'alert-evaluator' });
     await seedBuiltins(db);
     let rules: AlertRule[] = [];
-    const hosts = new Map<string, Host>();
+    const hosts = new Map<string, AlertHost>();
     const refresh = async () => {
       rules = (await db.selectFrom('alert_rules').select('spec').execute()).map((r) => r.spec).filter((r) => r.enabled);
-      const rows = await db
-        .selectFrom('hosts')
-        .select(['id', 'hostname', 'labels', 'status'])
-        .select(
-          sql<boolean>`coalesce(last_heartbeat_at, last_hello_at, enrolled_at) < now() - ${MISSED_HEARTBEATS} * heartbeat_interval_ms * interval '1 millisecond'`.as(
-            'overdue',
-          ),
-        )
-        .execute();
       hosts.clear();
-      for (const h of rows) hosts.set(h.id, { id: h.id, hostname: h.hostname, labels: h.labels, offline: h.status !== 'pending' && h.overdue });
+      for (const h of await alertHosts(db)) hosts.set(h.id, h);
     };
     const channels = async () => (await db.selectFrom('alert_channels').select('name').execute()).map((c) => c.name);
 
@@ -63,11 +50,10 @@ export const alertEvaluator: HubService = {
       await refresh();
       for (const rule of rules) await queueRepeats(db, rule, channels);
       for (const rule of rules) {
-        if (rule.condition.kind !== 'host-offline') continue;
-        for (const host of hosts.values()) {
-          if (!selects(rule, host)) continue;
-          await perHost(host.id, () => applyObservations(db, rule, host, [{ labels: {}, value: host.offline ? 1 : 0, active: host.offline }], channels));
-        }
+        if (!isFactCondition(rule.condition)) continue;
+        const selected = [...hosts.values()].filter((h) => selectsHost(rule, h));
+        const observed = await factObservations(db, rule.condition, selected);
+        for (const host of selected) await perHost(host.id, () => applyObservations(db, rule, host, observed.get(host.id) ?? [], channels));
       }
     };
     await tick();
@@ -78,7 +64,7 @@ export const alertEvaluator: HubService = {
       void perHost(hostId, async () => {
         for (const rule of rules) {
           const { condition } = rule;
-          if (condition.kind === 'host-offline' || !selects(rule, host)) continue;
+          if (isFactCondition(condition) || !selectsHost(rule, host)) continue;
           const before = condition.kind === 'rate-ratio' ? await sampleBefore(db, hostId, at, condition.window) : undefined;
           const observations = evaluateCondition(condition, series, before);
           if (observations) await applyObservations(db, rule, host, observations, channels);
@@ -100,15 +86,6 @@ export const alertEvaluator: HubService = {
     };
   },
 };
-
-/** The oldest stored sample within `windowSec` before `at`: the start of a rate. */
-async function sampleBefore(db: AlertsDb, hostId: string, at: Date, windowSec: number): Promise<Record<string, number> | undefined> {
-  const row = await sql<{ series: Record<string, number> }>`
-    SELECT series FROM host_metrics
-     WHERE host_id = ${hostId} AND step_sec = 0 AND at >= ${new Date(at.getTime() - windowSec * 1000)} AND at < ${at}
-     ORDER BY at LIMIT 1`.execute(db);
-  return row.rows[0]?.series;
-}
 
 /** Built-in rules are stored on first start; an operator's version of one is never overwritten. */
 async function seedBuiltins(db: AlertsDb): Promise<void> {

@@ -100,3 +100,8 @@ export const alertRuleInput = z
 
 export type AlertRule = z.output<typeof alertRuleInput>;
 export type AlertCondition = AlertRule['condition'];
+
+/** Whether a rule applies to a host: every label of its selector matches (no selector: every host). */
+export function selectsHost(rule: Pick<AlertRule, 'selector'>, host: { labels: Record<string, string> }): boolean {
+  return Object.entries(rule.selector ?? {}).every(([k, v]) => host.labels[k] === v);
+}

@@ -1,6 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type MailpitServer, startMailpit } from '@keyfleet/test-harness';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectStatus } from '../../testing/expect-status.js';
 import { createTestContext, type TestContext } from '../../testing/test-context.js';
@@ -211,5 +212,94 @@ describe.each(testBackends)('alert channels through the API (%s)', (backend: Tes
         .channels[':name'].$delete({ param: { name: 't-email' } }),
       403,
     );
+  });
+
+  it('alert-rules test: which hosts would fire and why, for a stored rule or a given one, storing and sending nothing', async () => {
+    const db = alertsDb(t.db);
+    const sample = (hostId: string, secondsAgo: number, series: Record<string, number>) =>
+      sql`INSERT INTO host_metrics (host_id, step_sec, at, series) VALUES (${hostId}, 0, ${new Date(Date.now() - secondsAgo * 1000)}, ${JSON.stringify(series)}::jsonb)`.execute(
+        db,
+      );
+    const full = await t.addHost({ hostname: `kc-full-${backend}`, labels: { role: 'rule-test' } });
+    const roomy = await t.addHost({ hostname: `kc-roomy-${backend}`, labels: { role: 'rule-test' } });
+    const silent = await t.addHost({ hostname: `kc-silent-${backend}`, labels: { role: 'rule-test' } });
+    await sample(full, 30, { 'kf_host_disk_used_bytes{mount="/"}': 95, 'kf_host_disk_size_bytes{mount="/"}': 100 });
+    await sample(roomy, 30, { 'kf_host_disk_used_bytes{mount="/"}': 40, 'kf_host_disk_size_bytes{mount="/"}': 100 });
+    // Older than the hour: not current data.
+    await sample(silent, 7200, { 'kf_host_disk_used_bytes{mount="/"}': 99, 'kf_host_disk_size_bytes{mount="/"}': 100 });
+    const diskRule = {
+      name: 'disk-test',
+      for: '5m',
+      selector: { role: 'rule-test' },
+      condition: {
+        kind: 'threshold' as const,
+        metric: 'kf_host_disk_used_bytes' as const,
+        divideBy: 'kf_host_disk_size_bytes' as const,
+        op: '>' as const,
+        value: 0.85,
+      },
+    };
+    await expectStatus(alerts()['alert-rules'][':name'].$put({ param: { name: 'disk-test' }, json: diskRule }), 200);
+    const alertsBefore = await db.selectFrom('alerts').select('id').execute();
+
+    const byName = await expectStatus(alerts()['alert-rules'].test.$post({ json: { name: 'disk-test' } }), 200);
+    expect(byName).toMatchObject({ rule: 'disk-test', for: 300 });
+    const host = (id: string) => byName.hosts.find((h) => h.hostId === id);
+    expect(host(full)).toMatchObject({
+      wouldFire: true,
+      observations: [
+        { labels: { mount: '/' }, value: 0.95, active: true, reason: 'kf_host_disk_used_bytes / kf_host_disk_size_bytes{mount="/"} = 0.95, breaches > 0.85' },
+      ],
+    });
+    expect(host(roomy)).toMatchObject({ wouldFire: false, observations: [{ active: false, reason: expect.stringContaining('= 0.4, within > 0.85') }] });
+    expect(host(silent)).toMatchObject({ wouldFire: false, observations: [], note: 'no metric sample in the last hour' });
+    expect(byName.hosts).toHaveLength(3);
+
+    // A rule that is not stored, on one host by hostname; a rate starts at the oldest sample of its window.
+    await sample(full, 50, { 'kf_keycloak_login_failures_total{realm="demo"}': 10, 'kf_keycloak_logins_total{realm="demo"}': 10 });
+    await sample(full, 5, { 'kf_keycloak_login_failures_total{realm="demo"}': 40, 'kf_keycloak_logins_total{realm="demo"}': 12 });
+    const given = await expectStatus(
+      alerts()['alert-rules'].test.$post({
+        json: {
+          host: `kc-full-${backend}`,
+          rule: {
+            name: 'burst',
+            condition: {
+              kind: 'rate-ratio',
+              numerator: 'kf_keycloak_login_failures_total',
+              denominator: ['kf_keycloak_login_failures_total', 'kf_keycloak_logins_total'],
+              by: 'realm',
+              window: '1m',
+              op: '>',
+              value: 0.5,
+            },
+          },
+        },
+      }),
+      200,
+    );
+    expect(given.hosts).toEqual([
+      {
+        hostId: full,
+        hostname: `kc-full-${backend}`,
+        wouldFire: true,
+        observations: [
+          {
+            labels: { realm: 'demo' },
+            value: 30 / 32,
+            active: true,
+            reason: expect.stringMatching(/^increase\(kf_keycloak_login_failures_total\).* = 0.9375, breaches > 0.5$/),
+          },
+        ],
+      },
+    ]);
+
+    // Nothing was stored or queued.
+    expect(await db.selectFrom('alerts').select('id').execute()).toEqual(alertsBefore);
+    expect((await db.selectFrom('alert_rules').select('name').execute()).map((r) => r.name)).not.toContain('burst');
+    await expectStatus(alerts()['alert-rules'].test.$post({ json: { name: 'no-such-rule' } }), 404);
+    await expectStatus(alerts()['alert-rules'].test.$post({ json: { name: 'disk-test', host: 'no-such-host' } }), 404);
+    const neither = await t.raw('POST', '/v1/alert-rules/test', { token: t.adminToken, body: { host: 'x' } });
+    expect(neither.status).toBe(400);
   });
 });

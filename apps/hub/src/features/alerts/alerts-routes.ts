@@ -11,6 +11,7 @@ import { alertChannelInput, channelConfig, channelSecrets, channelTarget } from 
 import { alertRuleInput, duration } from './alert-rule.js';
 import { type AlertsTables, alertsDb } from './alerts-tables.js';
 import { notifyChannel } from './notify-channel.js';
+import { testRule } from './test-rule.js';
 
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
 const body = <T extends z.ZodType>(schema: T) => ({ body: { required: true, content: { 'application/json': { schema } } } });
@@ -82,6 +83,35 @@ const SilenceInput = z
 const SilenceView = z
   .object({ id: z.string(), matchers: z.record(z.string(), z.string()), comment: z.string(), expiresAt: z.string(), createdBy: z.string() })
   .openapi('Silence');
+const RuleTestInput = z
+  .object({
+    rule: alertRuleInput.optional().openapi({ description: 'A rule to try (not stored)' }),
+    name: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes')
+      .optional()
+      .openapi({ description: 'A stored rule to try, by name' }),
+    host: z.string().min(1).max(253).optional().openapi({ description: 'Only this host (id or hostname)' }),
+  })
+  .strict()
+  .refine((b) => (b.rule ? 1 : 0) + (b.name ? 1 : 0) === 1, { message: 'give either rule or name', path: ['rule'] })
+  .openapi('AlertRuleTestInput');
+const RuleTestView = z
+  .object({
+    rule: z.string(),
+    for: z.number().openapi({ description: 'Seconds a breach must hold before the rule fires' }),
+    evaluatedAt: z.string(),
+    hosts: z.array(
+      z.object({
+        hostId: z.string(),
+        hostname: z.string(),
+        wouldFire: z.boolean(),
+        observations: z.array(z.object({ labels: z.record(z.string(), z.string()), value: z.number(), active: z.boolean(), reason: z.string() })),
+        note: z.string().optional(),
+      }),
+    ),
+  })
+  .openapi('AlertRuleTest');
 const Name = z.object({ name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes') });
 
 const routes = {
@@ -118,6 +148,13 @@ const routes = {
     summary: 'Create or replace a rule (a new version); a built-in rule of that name is overridden',
     request: { params: Name, ...body(alertRuleInput) },
     responses: { 200: json(RuleView, 'Applied'), ...errorResponses(400, 401, 403) },
+  }),
+  testRule: createRoute({
+    method: 'post',
+    path: '/alert-rules/test',
+    summary: 'Evaluate a rule (given, or stored by name) against the fleet’s current data: which hosts would fire and why; nothing is stored or notified',
+    request: body(RuleTestInput),
+    responses: { 200: json(RuleTestView, 'What the rule sees'), ...errorResponses(400, 401, 403, 404) },
   }),
   channels: createRoute({
     method: 'get',
@@ -277,6 +314,27 @@ export function alertsRoutes({ db: coreDb, secrets }: ApiDeps) {
         return stored;
       });
       return c.json(ruleView(row), 200);
+    })
+    .openapi({ ...routes.testRule, middleware: [guard('viewer', 'alert-rules.test')] }, async (c) => {
+      const input = c.req.valid('json');
+      let rule = input.rule;
+      if (!rule) {
+        const stored = await db.selectFrom('alert_rules').select('spec').where('name', '=', input.name!).executeTakeFirst();
+        if (!stored) throw new ApiError(404, `alert rule ${input.name} not found`);
+        rule = stored.spec;
+      }
+      let hostIds: Set<string> | undefined;
+      if (input.host) {
+        const hosts = await db
+          .selectFrom('hosts')
+          .select('id')
+          .where((eb) => eb.or([eb('id', '=', input.host!), eb('hostname', '=', input.host!)]))
+          .execute();
+        if (hosts.length === 0) throw new ApiError(404, `host ${input.host} not found`);
+        hostIds = new Set(hosts.map((h) => h.id));
+      }
+      const evaluatedAt = new Date().toISOString();
+      return c.json({ rule: rule.name, for: rule.for, evaluatedAt, hosts: await testRule(db, rule, hostIds) }, 200);
     })
     .openapi({ ...routes.channels, middleware: [guard('viewer', 'channels.list')] }, async (c) => {
       const rows = await db.selectFrom('alert_channels').selectAll().orderBy('name').execute();
