@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import * as v1 from '@keyfleet/proto/v1';
 import { type AgentProcess, expectStatus, type Fleet, repoRoot, startFleet, waitForTask } from '@keyfleet/test-harness';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { z } from 'zod';
 import { runCli } from './run-cli.js';
 
@@ -109,7 +109,7 @@ describe('hardening firewall with a dead-man switch, agent in a network namespac
   });
 
   afterAll(async () => {
-    if (agent && agent.exitCode === null) {
+    if (agent && agent.exitCode === null && agent.signalCode === null) {
       const exited = new Promise((resolve) => agent.once('exit', resolve));
       agent.kill('SIGTERM');
       await exited;
@@ -122,7 +122,7 @@ describe('hardening firewall with a dead-man switch, agent in a network namespac
     if (root) await rm(root, { recursive: true, force: true });
   });
 
-  const firewall = { sshCidrs: ['10.0.0.0/8'], publicPorts: [443], monitoringCidrs: [hostIp.replace(/\.1$/, '.0/30')], confirmSeconds: 8 };
+  const firewall = { sshCidrs: ['10.0.0.0/8'], publicPorts: [443], monitoringCidrs: [hostIp.replace(/\.1$/, '.0/30')], confirmSeconds: 5 };
 
   it('keeps a ruleset through which the agent reaches NATS, and rollback removes it', async () => {
     const { out } = await apply(firewall);
@@ -146,12 +146,12 @@ describe('hardening firewall with a dead-man switch, agent in a network namespac
     // A wrong NATS endpoint: the ruleset lets the agent out to port 1 only, so no new connection reaches NATS.
     const { out, ms } = await apply({ ...firewall, natsEndpoints: [{ host: hostIp, port: 1 }] });
     expect(out.refused).toEqual([
-      { rule: 'net.firewall', reason: 'reverted: the agent could not reach NATS through the new ruleset within 8s, so the previous one is back' },
+      { rule: 'net.firewall', reason: 'reverted: the agent could not reach NATS through the new ruleset within 5s, so the previous one is back' },
     ]);
     expect(out.changes).toEqual([]);
     expect(out.rollbackId).toBeUndefined();
     expect(await keyfleetTable()).toBe(false);
-    expect(ms).toBeGreaterThanOrEqual(8_000);
+    expect(ms).toBeGreaterThanOrEqual(5_000);
     expect(ms).toBeLessThan(30_000);
     // Through the reverted firewall a fresh connection from the namespace reaches NATS again.
     const greeting = await nsRun(
@@ -160,5 +160,27 @@ describe('hardening firewall with a dead-man switch, agent in a network namespac
       `require('net').connect(${relayPort}, '${hostIp}').once('data', (d) => { console.log(String(d).slice(0, 4)); process.exit(0); })`,
     );
     expect(greeting.stdout.trim()).toBe('INFO');
+  });
+
+  it('puts the old ruleset back even when the agent dies during the window (the backstop outside the agent)', async () => {
+    const created = await expectStatus(
+      fleet.api.api.v1.tasks.$post({
+        json: {
+          type: 'hardening.apply',
+          target: { hostId: enrolled.hostId },
+          params: { rules: ['net.firewall'], params: { firewall: { ...firewall, natsEndpoints: [{ host: hostIp, port: 1 }] } } },
+        },
+      }),
+      201,
+    );
+    await vi.waitFor(async () => expect(await keyfleetTable()).toBe(true), { timeout: 30_000, interval: 100 });
+    const exited = new Promise((resolve) => agent.once('exit', resolve));
+    agent.kill('SIGKILL');
+    await exited;
+    const killedAt = Date.now();
+    // The agent's own switch died with it; the backstop acts confirmSeconds + 10 s after the apply began.
+    await vi.waitFor(async () => expect(await keyfleetTable()).toBe(false), { timeout: 30_000, interval: 250 });
+    expect(Date.now() - killedAt).toBeLessThan(5_000 + 10_000 + 2_000);
+    expect(created.tasks[0]!.state).toBe('queued');
   });
 });

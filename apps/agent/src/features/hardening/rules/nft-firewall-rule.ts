@@ -13,8 +13,14 @@ const TABLE = 'inet keyfleet';
 /** What was applied, in the agent's state: the source, and nft's own listing right after, which later audits compare with. */
 const files = (env: RuleEnv) => {
   const dir = join(env.root, env.params.paths.agentStateDir, 'hardening');
-  return { dir, source: join(dir, 'firewall.nft'), listing: join(dir, 'firewall.listing'), load: join(dir, 'load.nft') };
+  return { dir, source: join(dir, 'firewall.nft'), listing: join(dir, 'firewall.listing'), load: join(dir, 'load.nft'), revert: join(dir, 'revert.nft') };
 };
+
+/** How much longer than the in-process switch the backstop waits: it only acts when the agent died in the window. */
+const BACKSTOP_MARGIN_SEC = 10;
+
+/** An nft script replacing Keyfleet's table with `source` ("add" first makes the delete valid whether or not the table exists). */
+const replaceTable = (source: string | null) => `add table ${TABLE}\ndelete table ${TABLE}\n${source ?? ''}`;
 
 type Firewall = NonNullable<RuleEnv['params']['firewall']>;
 
@@ -70,13 +76,40 @@ async function listing(env: RuleEnv): Promise<string | null> {
 async function load(env: RuleEnv, source: string | null): Promise<void> {
   const { dir, load: file } = files(env);
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  // "add" first makes the delete valid whether or not the table exists yet.
-  await writeFileAtomic(file, `add table ${TABLE}\ndelete table ${TABLE}\n${source ?? ''}`, 0o600);
+  await writeFileAtomic(file, replaceTable(source), 0o600);
   try {
     await mustRun(env.run, 'nft', ['-f', file]);
   } finally {
     await rm(file, { force: true });
   }
+}
+
+/**
+ * A process outside the agent that loads the previous table after `seconds` unless cancelled: the
+ * switch must hold even when the agent itself dies in the window (OOM, kill -9). It survives the
+ * agent's restarts because the agent's unit has KillMode=process. Started through the runner, so
+ * it lives in the agent's network namespace (and a test's).
+ */
+async function startBackstop(env: RuleEnv, previous: string | null, seconds: number): Promise<{ cancel(): Promise<void> }> {
+  const { dir, revert } = files(env);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await writeFileAtomic(revert, replaceTable(previous), 0o600);
+  const pid = (
+    await mustRun(env.run, 'sh', [
+      '-c',
+      'setsid sh -c \'sleep "$1" && nft -f "$2" && rm -f "$2"\' sh "$1" "$2" </dev/null >/dev/null 2>&1 & echo $!',
+      'sh',
+      String(seconds),
+      revert,
+    ])
+  ).trim();
+  return {
+    async cancel() {
+      // Its own process group (setsid): killing the group ends the sleep too, so nothing lingers.
+      await env.run('kill', ['-TERM', '--', `-${pid}`]);
+      await rm(revert, { force: true });
+    },
+  };
 }
 
 async function saved(env: RuleEnv): Promise<{ source: string; listing: string } | null> {
@@ -134,13 +167,19 @@ export const nftFirewallRule = defineRule<Before>({
     if (!fw) throw new RuleRefused('refused: no firewall parameters given (params.firewall)');
     const wanted = await renderFirewall(fw, env.params.natsEndpoints);
     const before: Before = { table: await listing(env), saved: await saved(env) };
-    await load(env, wanted);
-    const kept = await deadManSwitch({
-      confirm: env.reachesHub,
-      seconds: fw.confirmSeconds,
-      revert: () => load(env, before.table),
-      signal: env.signal,
-    });
+    const backstop = await startBackstop(env, before.table, fw.confirmSeconds + BACKSTOP_MARGIN_SEC);
+    let kept: boolean;
+    try {
+      await load(env, wanted);
+      kept = await deadManSwitch({
+        confirm: env.reachesHub,
+        seconds: fw.confirmSeconds,
+        revert: () => load(env, before.table),
+        signal: env.signal,
+      });
+    } finally {
+      await backstop.cancel();
+    }
     if (!kept)
       throw new RuleRefused(`reverted: the agent could not reach NATS through the new ruleset within ${fw.confirmSeconds}s, so the previous one is back`);
     await remember(env, wanted, await listing(env));
