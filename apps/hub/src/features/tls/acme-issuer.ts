@@ -13,6 +13,8 @@ export interface AcmeIssuerOptions {
   /** The fleet's account at this directory (made on first use). */
   client: () => Promise<acme.Client>;
   solver: AcmeChallengeSolver;
+  /** Takes one order from the fleet's budget at this CA (throws when it is spent). */
+  reserveOrder?: () => Promise<void>;
   /** Follow the CA's renewal windows when it offers them (KEYFLEET_ACME_ARI=off turns it off). */
   ari?: boolean;
   now?: () => Date;
@@ -61,6 +63,10 @@ export class AcmeIssuer implements CertificateIssuer {
     return this.directoryCache;
   }
 
+  async admit(): Promise<void> {
+    await this.opts.reserveOrder?.();
+  }
+
   async issue({ csrPem, domains, replacesPem, signal }: IssueRequest): Promise<{ certificatePem: string; replaces?: string }> {
     const directory = await this.directory(signal);
     const client = await this.opts.client();
@@ -72,7 +78,8 @@ export class AcmeIssuer implements CertificateIssuer {
       order = await client.createOrder({ identifiers, ...(replaces ? { replaces } : {}) } as acme.Order);
     } catch (err) {
       // A renewal that got its certificate but failed to install it already replaced the old one
-      // at the CA; the retry orders without the link rather than failing forever.
+      // at the CA; the retry orders without the link rather than failing forever (one extra order
+      // at most per renewal, outside the fleet's order budget).
       if (!replaces || !/alreadyReplaced|already has a replacement/i.test(problemType(err))) throw err;
       replaces = undefined;
       order = await client.createOrder({ identifiers });

@@ -1,6 +1,7 @@
 import type { ApiDeps } from '../../api/api-deps.js';
 import { acmeClient } from './acme-account.js';
 import { AcmeIssuer } from './acme-issuer.js';
+import { orderLimitFromEnv, reserveAcmeOrder } from './acme-order-budget.js';
 import type { CertificateIssuer } from './certificate-issuer.js';
 import type { CertificateRow } from './issue-certificate.js';
 import { createDns01Provider } from './dns01/create-dns01-provider.js';
@@ -19,5 +20,12 @@ export async function certificateIssuerFor(deps: Pick<ApiDeps, 'db' | 'dispatche
     cert.challenge === 'dns-01' && cert.dns
       ? new Dns01Solver(await createDns01Provider(cert.dns, deps.secrets))
       : new HostHttp01Solver(deps, cert.host_id, cert.id, cert.http01_port);
-  return new AcmeIssuer({ directoryUrl, client: () => acmeClient(deps.secrets, directoryUrl), solver, ari: ariEnabled() });
+  const limit = orderLimitFromEnv();
+  return new AcmeIssuer({
+    directoryUrl,
+    client: () => acmeClient(deps.secrets, directoryUrl),
+    solver,
+    ari: ariEnabled(),
+    ...(limit ? { reserveOrder: () => reserveAcmeOrder(deps.db, directoryUrl, limit) } : {}),
+  });
 }

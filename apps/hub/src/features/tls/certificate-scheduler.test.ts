@@ -25,7 +25,7 @@ interface Cert {
   certificatePem: string;
 }
 
-describe('the certificate scheduler: DNS-01 issuance and ARI renewal against pebble and Knot', () => {
+describe('the certificate scheduler: DNS-01 issuance, ARI renewal and the order budget against pebble and Knot', () => {
   let t: TestContext;
   let knot: KnotServer;
   let pebble: PebbleServer;
@@ -34,6 +34,7 @@ describe('the certificate scheduler: DNS-01 issuance and ARI renewal against peb
   let hostId: string;
   const savedAgent = acme.axios.defaults.httpsAgent;
   const savedScan = process.env.KEYFLEET_CERT_SCAN_MS;
+  const savedLimit = process.env.KEYFLEET_ACME_ORDER_LIMIT;
 
   const get = async (id: string) => (await t.raw('GET', `/v1/certificates/${id}`, { token: t.adminToken })).json as Cert;
   const until = async <T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> => {
@@ -48,6 +49,8 @@ describe('the certificate scheduler: DNS-01 issuance and ARI renewal against peb
 
   beforeAll(async () => {
     process.env.KEYFLEET_CERT_SCAN_MS = '200';
+    // The first issuance and the renewal spend it; a third order waits its turn.
+    process.env.KEYFLEET_ACME_ORDER_LIMIT = '2/1h';
     [t, knot] = await Promise.all([createTestContext('pglite'), startKnot()]);
     pebble = await startPebble({ dnsServer: knot.address });
     // This process started before pebble's TLS certificate existed (no NODE_EXTRA_CA_CERTS for it).
@@ -70,12 +73,14 @@ describe('the certificate scheduler: DNS-01 issuance and ARI renewal against peb
     acme.axios.defaults.httpsAgent = savedAgent;
     if (savedScan === undefined) delete process.env.KEYFLEET_CERT_SCAN_MS;
     else process.env.KEYFLEET_CERT_SCAN_MS = savedScan;
+    if (savedLimit === undefined) delete process.env.KEYFLEET_ACME_ORDER_LIMIT;
+    else process.env.KEYFLEET_ACME_ORDER_LIMIT = savedLimit;
     await pebble?.stop();
     await knot?.stop();
     await t?.close();
   });
 
-  it('issues over DNS-01 (RFC 2136), then renews inside the window the CA moved, sending `replaces`', async () => {
+  it('issues over DNS-01 (RFC 2136), renews inside the window the CA moved sending `replaces`, then queues behind the order budget', async () => {
     const created = await t.raw('POST', '/v1/certificates', {
       token: t.adminToken,
       body: {
@@ -120,5 +125,20 @@ describe('the certificate scheduler: DNS-01 issuance and ARI renewal against peb
         acme.Client['createOrder']
       >[0]),
     ).rejects.toThrow(/already has a replacement order/);
+
+    // The fleet's order budget at this CA (2 per hour) is spent: renewing now queues it, visibly,
+    // without asking the host for a key or the CA for an order.
+    const due = await t.raw('POST', `/v1/certificates/${id}/renew`, { token: t.adminToken });
+    expect(due.status, due.text).toBe(202);
+    const queued = await until('the queued renewal', async () => {
+      const c = await get(id);
+      return c.lastError?.startsWith('queued:') ? c : undefined;
+    });
+    expect(queued).toMatchObject({ state: 'valid', serial: renewed.serial });
+    expect(queued.lastError).toMatch(/^queued: the fleet's ACME order budget \(2 per 60 min\) is spent; next order at /);
+    expect(Date.parse(queued.nextAttemptAt) - Date.now()).toBeGreaterThan(50 * 60_000);
+    const csrTasks = await t.db.selectFrom('tasks').select('id').where('host_id', '=', hostId).where('type', '=', 'tls.csr').execute();
+    expect(csrTasks).toHaveLength(2);
+    expect(host.installed).toHaveLength(2);
   }, 120_000);
 });

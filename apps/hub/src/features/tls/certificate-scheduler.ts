@@ -4,6 +4,7 @@ import type { ApiDeps } from '../../api/api-deps.js';
 import type { HubService } from '../../hub-feature.js';
 import { tlsDb } from './certificates-tables.js';
 import { type CertificateRow, issueCertificate } from './issue-certificate.js';
+import { OrderBudgetSpent, orderLimitFromEnv } from './acme-order-budget.js';
 import { certificateIssuerFor } from './certificate-issuer-for.js';
 import { retryDelayMs } from './renewal-time.js';
 
@@ -78,6 +79,23 @@ async function runOne(deps: ApiDeps, cert: CertificateRow, signal: AbortSignal):
       'certificate issued, installed and served',
     );
   } catch (err) {
+    if (err instanceof OrderBudgetSpent) {
+      // Not a failure: the certificate waits its turn in the fleet's queue at this CA (due rows
+      // are claimed oldest first), with what it had before, and the reason visible on the row.
+      await db
+        .updateTable('certificates')
+        .set({
+          state: cert.attempts > 0 ? 'failed' : cert.serial ? 'valid' : 'pending',
+          last_error: err.message,
+          next_attempt_at: err.retryAt,
+          lease_until: null,
+          updated_at: new Date(),
+        })
+        .where('id', '=', cert.id)
+        .execute();
+      deps.log.info({ certificateId: cert.id, hostId: cert.host_id, retryAt: err.retryAt }, 'certificate queued behind the ACME order budget');
+      return;
+    }
     const attempts = cert.attempts + 1;
     const message = (err as Error).message.slice(0, 2000);
     // A failed renewal keeps the certificate the host serves; the row says so (served_*) and
@@ -180,12 +198,15 @@ function registerMetric(deps: ApiDeps): void {
  * Issues, renews and retries certificates when due. Runs on every hub: each certificate is
  * claimed with a lease (`FOR UPDATE SKIP LOCKED`), so two hubs never issue the same one and a
  * hub that dies mid-issuance frees it after the lease. One issuance at a time per hub keeps the
- * fleet's pace at the CA modest (its rate limits are per account). Between issuances it asks ACME
+ * fleet's pace at the CA modest, and the fleet-wide order budget (KEYFLEET_ACME_ORDER_LIMIT,
+ * counted in the database across hubs) queues what exceeds the CA's limits. Between issuances it asks ACME
  * CAs again for their renewal windows when their Retry-After has passed.
  */
 export const certificateScheduler: HubService = {
   name: 'certificate-scheduler',
   async start(deps) {
+    // A malformed KEYFLEET_ACME_ORDER_LIMIT stops the hub here, not each issuance later.
+    orderLimitFromEnv();
     registerMetric(deps);
     const stopping = new AbortController();
     let running: Promise<void> = Promise.resolve();

@@ -53,7 +53,13 @@ export interface CertificatesTable {
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
 }
 
-export type TlsTables = { certificates: CertificatesTable };
+export interface AcmeOrdersTable {
+  id: Generated<string>;
+  directory_url: string;
+  ordered_at: ColumnType<Date, Date | string | undefined, never>;
+}
+
+export type TlsTables = { certificates: CertificatesTable; acme_orders: AcmeOrdersTable };
 
 /** The hub's database seen with the tls feature's tables. */
 export function tlsDb(db: Kysely<Database>): Kysely<Database & TlsTables> {

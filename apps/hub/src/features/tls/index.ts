@@ -3,11 +3,12 @@ import { certificateScheduler } from './certificate-scheduler.js';
 import { certificatesRoutes } from './certificates-routes.js';
 import * as m0020 from './migrations/0020-certificates.js';
 import * as m0021 from './migrations/0021-certificate-issuers.js';
+import * as m0022 from './migrations/0022-acme-orders.js';
 
 /** Certificates on the hub: hosts' CSRs signed by an ACME CA (HTTP-01, DNS-01) or the hub's own CA, the records, renewal (ARI) and retries. */
 export const tlsFeature: HubFeature = {
   name: 'tls',
-  migrations: { '0020-certificates': m0020, '0021-certificate-issuers': m0021 },
+  migrations: { '0020-certificates': m0020, '0021-certificate-issuers': m0021, '0022-acme-orders': m0022 },
   routes: certificatesRoutes,
   services: [certificateScheduler],
 };
