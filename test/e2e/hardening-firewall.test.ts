@@ -1,6 +1,6 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,6 +36,9 @@ describe('hardening firewall with a dead-man switch, agent in a network namespac
   const agentOutput: string[] = [];
   const sockets = new Set<Socket>();
 
+  const firewall = { sshCidrs: ['10.0.0.0/8'], publicPorts: [443], monitoringCidrs: [hostIp.replace(/\.1$/, '.0/30')], confirmSeconds: 5 };
+  /** The same parameters as a profile file for the CLI (audits must check the ruleset these parameters make). */
+  const profileFile = join(tmpdir(), `kf-fw-profile-${id}.json`);
   const nsRun = (...args: string[]) => sh('ip', 'netns', 'exec', ns, ...args);
   type ApplyOut = z.output<(typeof v1.taskDefinitions)['hardening.apply']['output']>;
 
@@ -57,6 +60,7 @@ describe('hardening firewall with a dead-man switch, agent in a network namespac
     fleet = await startFleet();
     enrolled = await fleet.addAgent({ start: false });
     root = await mkdtemp(join(tmpdir(), 'kf-fw-root-'));
+    await writeFile(profileFile, JSON.stringify({ params: { firewall } }));
     await sh('ip', 'netns', 'add', ns);
     await sh('ip', 'link', 'add', hostIf, 'type', 'veth', 'peer', 'name', `kfn${id}`, 'netns', ns);
     await sh('ip', 'addr', 'add', `${hostIp}/30`, 'dev', hostIf);
@@ -120,11 +124,10 @@ describe('hardening firewall with a dead-man switch, agent in a network namespac
     await sh('ip', 'link', 'del', hostIf).catch(() => undefined);
     await fleet?.stop();
     if (root) await rm(root, { recursive: true, force: true });
+    await rm(profileFile, { force: true });
   });
 
-  const firewall = { sshCidrs: ['10.0.0.0/8'], publicPorts: [443], monitoringCidrs: [hostIp.replace(/\.1$/, '.0/30')], confirmSeconds: 5 };
-
-  it('keeps a ruleset through which the agent reaches NATS, and rollback removes it', async () => {
+  it('keeps a ruleset through which the agent reaches NATS, records the drift an audit finds in it, and rollback removes it', async () => {
     const { out } = await apply(firewall);
     expect(out.refused).toEqual([]);
     expect(out.changes.map((c) => c.rule)).toEqual(['net.firewall']);
@@ -132,9 +135,12 @@ describe('hardening firewall with a dead-man switch, agent in a network namespac
     const table = (await nsRun('nft', 'list', 'table', 'inet', 'keyfleet')).stdout;
     expect(table).toContain(`ip daddr ${hostIp} tcp dport ${relayPort} accept`);
 
-    const cli = await runCli(repoRoot, fleet.hub.url, fleet.hub.adminToken, 'hardening', 'show', enrolled.hostId);
-    expect(cli.stderr).toBe('');
-    expect(cli.stdout).toMatch(/net\.firewall\s+pass\s+table inet keyfleet as applied/);
+    // Someone opens Postgres by hand; the next audit (through the CLI) sees it and the hub records the drift.
+    await nsRun('nft', 'add', 'rule', 'inet', 'keyfleet', 'input', 'tcp', 'dport', '5432', 'accept');
+    const audit = await runCli(repoRoot, fleet.hub.url, fleet.hub.adminToken, 'hardening', 'audit', '--target', enrolled.hostId, '--profile-file', profileFile);
+    expect(audit.stdout).toMatch(/net\.firewall\s+FAIL\s+table inet keyfleet changed since it was applied/);
+    const shown = await runCli(repoRoot, fleet.hub.url, fleet.hub.adminToken, 'hardening', 'show', enrolled.hostId);
+    expect(shown.stdout).toMatch(/drift\s+net\.firewall pass→fail/);
 
     const rolled = await expectStatus(fleet.api.api.v1.tasks.$post({ json: { type: 'hardening.rollback', target: { hostId: enrolled.hostId } } }), 201);
     const done = await waitForTask(fleet.api, rolled.tasks[0]!.id, ['succeeded', 'failed'], 60_000);
