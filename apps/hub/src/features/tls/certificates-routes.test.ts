@@ -1,6 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestContext, type TestContext } from '../../testing/test-context.js';
+import { INTERNAL_CA_SECRET } from './internal-ca.js';
 
 const TLS_TASKS = ['tls.csr', 'tls.challenge', 'tls.install'];
 
@@ -65,7 +66,7 @@ describe('the certificate request API: issuer and challenge selection', () => {
     expect(plain.json).toMatchObject({ challenge: 'http-01', dns: null, issuer: { kind: 'acme' } });
   });
 
-  it('serves the internal CA’s trust bundle to any reader, the same CA every time', async () => {
+  it('serves the internal CA’s trust bundle to any reader, the same CA every time, its key sealed', async () => {
     const viewer = await t.tokenFor('viewer');
     const first = await t.raw('GET', '/v1/tls/trust-bundle', { token: viewer });
     expect(first.status, first.text).toBe(200);
@@ -76,5 +77,10 @@ describe('the certificate request API: issuer and challenge selection', () => {
     expect(body.subject).toMatch(/^CN=Keyfleet internal CA/);
     expect((await t.raw('GET', '/v1/tls/trust-bundle', { token: viewer })).json).toEqual(body);
     expect((await t.raw('GET', '/v1/tls/trust-bundle')).status).toBe(401);
+    // Its key is sealed in the secret store: nowhere in the database in clear.
+    const stored = JSON.parse((await t.secrets.reveal([INTERNAL_CA_SECRET])).values.get(INTERNAL_CA_SECRET)!) as { keyPkcs8: string };
+    const rows = JSON.stringify(await t.db.selectFrom('secrets').selectAll().execute());
+    expect(rows).toContain(INTERNAL_CA_SECRET);
+    expect(rows).not.toContain(stored.keyPkcs8.slice(20, 60));
   });
 });

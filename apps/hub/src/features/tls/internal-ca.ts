@@ -31,7 +31,7 @@ const leafDays = () => Number(process.env.KEYFLEET_INTERNAL_CA_DAYS) || 90;
  */
 export class InternalCa implements CertificateIssuer {
   constructor(
-    private readonly secrets: SecretStore,
+    private readonly secrets: Pick<SecretStore, 'reveal' | 'put'>,
     private readonly now: () => Date = () => new Date(),
   ) {}
 
