@@ -19,6 +19,7 @@ export function statusChanges(before: HardeningReport, after: HardeningReport): 
 async function project(trx: Kysely<Database>, r: ProjectedResult, report: HardeningReport | undefined): Promise<void> {
   if (r.outcome !== 'succeeded' || !report) return;
   const db = hardeningDb(trx);
+  // Locking the host serializes its results (several hubs may store them at once), so each is compared with the one before.
   const host = await db.selectFrom('hosts').select('id').where('id', '=', r.hostId).forUpdate().executeTakeFirst();
   if (!host) return;
   const previous = await db.selectFrom('hardening_hosts').select(['report', 'checked_at']).where('host_id', '=', r.hostId).executeTakeFirst();
