@@ -5,6 +5,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDb, type DbHandle } from './create-db.js';
 import { hubFeatures } from '../features/index.js';
+import type { HubFeature } from '../hub-feature.js';
 import { migrateUp, migrationStatus } from './migrator.js';
 import { freshClusterSnapshot } from '../testing/fresh-cluster-snapshot.js';
 
@@ -37,6 +38,17 @@ describe('migrator on embedded PGlite', () => {
     expect(await migrateUp(handle.db, hubFeatures)).toEqual([]);
 
     for (const status of await migrationStatus(handle.db, hubFeatures)) expect(status.appliedAt).toBeInstanceOf(Date);
+  });
+
+  it("takes a feature's new migration that sorts before ones the database already ran", async () => {
+    const late = {
+      name: 'late',
+      migrations: { '0009-late-feature': { up: (db) => db.schema.createTable('late_feature').addColumn('id', 'integer').execute() } },
+    } satisfies HubFeature;
+    const results = await migrateUp(handle.db, [...hubFeatures, late]);
+    expect(results.map((r) => [r.migrationName, r.status])).toEqual([['0009-late-feature', 'Success']]);
+    const { rows } = await sql<{ n: number }>`select count(*)::int as n from late_feature`.execute(handle.db);
+    expect(rows).toEqual([{ n: 0 }]);
   });
 
   it('reads timestamptz as Date, jsonb as objects and bigint ids as numbers', async () => {

@@ -16,6 +16,9 @@ const coreMigrations: Record<string, Migration> = {
 /**
  * The core's migrations and every feature's, in one sequence ordered by name (a
  * feature's tables may reference core ones). Two with one name is a programming error.
+ * Each feature numbers in its own block (backups 001x, TLS 002x, …), so a feature's new
+ * migration can sort before one another feature added earlier: a database that already
+ * ran the later name still takes the new one instead of refusing to migrate.
  */
 function migrator(db: Kysely<any>, features: readonly HubFeature[]): Migrator {
   const migrations: Record<string, Migration> = { ...coreMigrations };
@@ -25,7 +28,7 @@ function migrator(db: Kysely<any>, features: readonly HubFeature[]): Migrator {
       migrations[name] = migration;
     }
   }
-  return new Migrator({ db, provider: { getMigrations: async () => migrations } });
+  return new Migrator({ db, provider: { getMigrations: async () => migrations }, allowUnorderedMigrations: true });
 }
 
 export interface MigrationStatus {
