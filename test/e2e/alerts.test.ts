@@ -175,7 +175,20 @@ describe('alerts (real NATS, Postgres, hub and agents; mailpit over STARTTLS; we
     expect((await expectStatus(alerts().channels.$get(), 200)).items.map((c) => c.name)).not.toContain('chat');
 
     const rules = (await expectStatus(alerts()['alert-rules'].$get(), 200)).items.map((r) => r.name);
-    expect(rules).toEqual(expect.arrayContaining(['host-offline', 'disk-full', 'memory-high', 'keycloak-not-ready', 'login-failure-ratio']));
+    expect(rules).toEqual(
+      expect.arrayContaining([
+        'host-offline',
+        'disk-full',
+        'memory-high',
+        'keycloak-not-ready',
+        'login-failure-ratio',
+        'certificate-expiry',
+        'backup-too-old',
+        'backup-unverified',
+        'backup-drill-failed',
+        'agent-version-skew',
+      ]),
+    );
   });
 
   it('a login-failure burst fires once, delivered signed after retries; it stops and resolves once', async () => {

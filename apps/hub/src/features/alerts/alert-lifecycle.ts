@@ -2,7 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import type { AlertRule } from './alert-rule.js';
 import type { AlertsDb } from './alerts-tables.js';
+import { describeObservation } from './describe-observation.js';
 import type { Observation } from './evaluate-rule.js';
+import { isFactCondition } from './fact-observations.js';
 import { queueNotifications } from './queue-notifications.js';
 
 const labelsKey = (labels: Record<string, string>) =>
@@ -16,7 +18,10 @@ export const fingerprint = (rule: string, hostId: string, labels: Record<string,
 
 function summary(rule: AlertRule, hostname: string, o: Observation): string {
   const what = labelsKey(o.labels);
-  return `${rule.name} on ${hostname}${what ? ` (${what})` : ''}${rule.condition.kind === 'host-offline' ? '' : `: ${Number(o.value.toPrecision(4))}`}`;
+  // A fact's value alone (days, hours, 1) says little: its description says what it is.
+  if (isFactCondition(rule.condition))
+    return `${rule.name} on ${hostname}${rule.condition.kind === 'host-offline' ? '' : `: ${describeObservation(rule.condition, o)}`}`;
+  return `${rule.name} on ${hostname}${what ? ` (${what})` : ''}: ${Number(o.value.toPrecision(4))}`;
 }
 
 /**

@@ -46,6 +46,23 @@ export const alertCondition = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('host-offline') }).strict(),
   z
     .object({
+      kind: z.literal('certificate-expiry'),
+      /** Fires per certificate the hub manages for the host with fewer days left than this. */
+      days: z.number().positive().max(365).default(14),
+    })
+    .strict(),
+  z
+    .object({
+      kind: z.literal('backup-age'),
+      /** stored: the newest backup in the catalog (RPO); verified: the newest one a restore drill proved. */
+      of: z.enum(['stored', 'verified']).default('stored'),
+      maxAge: duration.openapi({ type: 'string', example: '26h' }),
+    })
+    .strict(),
+  z.object({ kind: z.literal('backup-drill-failed') }).strict(),
+  z.object({ kind: z.literal('agent-version-skew') }).strict(),
+  z
+    .object({
       kind: z.literal('threshold'),
       metric,
       /** Compared: metric / divideBy of the same labels (e.g. used / size per mount). */

@@ -302,4 +302,66 @@ describe.each(testBackends)('alert channels through the API (%s)', (backend: Tes
     const neither = await t.raw('POST', '/v1/alert-rules/test', { token: t.adminToken, body: { host: 'x' } });
     expect(neither.status).toBe(400);
   });
+
+  it('built-in fact rules read certificates, the backup catalog and agent versions: expiry, backup age, failed drill, version skew', async () => {
+    const db = alertsDb(t.db);
+    const ago = (hours: number) => new Date(Date.now() - hours * 3_600_000);
+    const certHost = await t.addHost({ hostname: `kc-cert-${backend}` });
+    const backupHost = await t.addHost({ hostname: `kc-backup-${backend}` });
+    const oldAgent = await t.addHost({ hostname: `kc-old-agent-${backend}` });
+    const cert = (id: string, domain: string, daysLeft: number) =>
+      sql`INSERT INTO certificates (id, host_id, domains, issuer, challenge, key_type, http01_port, https_port, reload_period, state, not_after, served_not_after, created_by)
+          VALUES (${`${id}-${backend}`}, ${certHost}, ${JSON.stringify([domain])}::jsonb, '{"kind":"internal"}'::jsonb, 'http-01', 'ecdsa-p256', 80, 8443, '1m', 'valid',
+                  ${ago(-24 * 90)}, ${ago(-24 * daysLeft)}, 'test')`.execute(db);
+    await cert('crt-soon', 'sso.example.test', 5);
+    await cert('crt-fine', 'login.example.test', 60);
+    const backup = (id: string, state: string, finishedHoursAgo: number, drill?: { ok: boolean; at: Date }) =>
+      sql`INSERT INTO backups (id, host_id, state, started_at, finished_at, recipients, storage_kind, storage_key, last_drill)
+          VALUES (${`${id}-${backend}`}, ${backupHost}, ${state}, ${ago(finishedHoursAgo + 0.1)}, ${ago(finishedHoursAgo)}, '[]'::jsonb, 'local', ${id},
+                  ${drill ? JSON.stringify({ ok: drill.ok, taskId: 't', hostId: backupHost, at: drill.at.toISOString() }) : null}::jsonb)`.execute(db);
+    await backup('bk-old', 'stored', 30, { ok: true, at: ago(29) });
+    await backup('bk-older', 'stored', 54, { ok: false, at: ago(20) });
+    await db.updateTable('hosts').set({ agent_version: '0.0.9' }).where('id', '=', oldAgent).execute();
+
+    const test = async (rule: Record<string, unknown>, host: string) =>
+      (
+        await expectStatus(
+          // biome-ignore lint/suspicious/noExplicitAny: the built-ins' specs, as an operator would send them
+          alerts()['alert-rules'].test.$post({ json: { rule: rule as any, host } }),
+          200,
+        )
+      ).hosts;
+    const [certs] = await test({ name: 'certificate-expiry', condition: { kind: 'certificate-expiry', days: 14 } }, certHost);
+    expect(certs?.wouldFire).toBe(true);
+    const soon = certs?.observations.find((o) => o.labels.domain === 'sso.example.test');
+    expect(soon).toMatchObject({ active: true, reason: expect.stringMatching(/^certificate for sso.example.test expires in (4\.9\d*|5) days, under 14$/) });
+    expect(certs?.observations.find((o) => o.labels.domain === 'login.example.test')).toMatchObject({ active: false });
+
+    const [stale] = await test({ name: 'backup-too-old', condition: { kind: 'backup-age', of: 'stored', maxAge: '26h' } }, backupHost);
+    expect(stale).toMatchObject({
+      wouldFire: true,
+      observations: [{ active: true, reason: expect.stringMatching(/^newest stored backup is 30(\.\d+)? h old, over 26 h$/) }],
+    });
+    // Never verified: as old as its first backup (54 h), within 8 days.
+    const [unverified] = await test({ name: 'backup-unverified', condition: { kind: 'backup-age', of: 'verified', maxAge: '192h' } }, backupHost);
+    expect(unverified).toMatchObject({ wouldFire: false, observations: [{ active: false }] });
+    // The newest drill (20 h ago, of the older backup) failed.
+    const [drill] = await test({ name: 'backup-drill-failed', condition: { kind: 'backup-drill-failed' } }, backupHost);
+    expect(drill).toMatchObject({ wouldFire: true, observations: [{ reason: 'the last restore drill failed' }] });
+    // A host without backups is not behind on them.
+    const [noBackups] = await test({ name: 'backup-too-old', condition: { kind: 'backup-age', maxAge: '26h' } }, certHost);
+    expect(noBackups).toMatchObject({ wouldFire: false, observations: [], note: 'nothing to observe for backup-age' });
+
+    const saved = process.env.KEYFLEET_AGENT_VERSION;
+    process.env.KEYFLEET_AGENT_VERSION = '0.1.0';
+    try {
+      const [skewed] = await test({ name: 'agent-version-skew', condition: { kind: 'agent-version-skew' } }, oldAgent);
+      expect(skewed).toMatchObject({ wouldFire: true, observations: [{ labels: { version: '0.0.9', wanted: '0.1.0' }, reason: 'agent 0.0.9, behind 0.1.0' }] });
+      const [current] = await test({ name: 'agent-version-skew', condition: { kind: 'agent-version-skew' } }, certHost);
+      expect(current).toMatchObject({ wouldFire: false, observations: [{ reason: 'agent 0.1.0, at 0.1.0' }] });
+    } finally {
+      if (saved === undefined) delete process.env.KEYFLEET_AGENT_VERSION;
+      else process.env.KEYFLEET_AGENT_VERSION = saved;
+    }
+  });
 });

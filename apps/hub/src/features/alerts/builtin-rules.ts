@@ -78,4 +78,46 @@ export const BUILTIN_RULES: AlertRule[] = [
       value: 0.05,
     },
   },
+  {
+    name: 'certificate-expiry',
+    description:
+      'A certificate the hub manages for the host expires in under 14 days: renewal (due at 2/3 of its lifetime) has been failing, and at expiry clients refuse Keycloak.',
+    severity: 'warning',
+    for: 0,
+    enabled: true,
+    condition: { kind: 'certificate-expiry', days: 14 },
+  },
+  {
+    name: 'backup-too-old',
+    description: 'The newest stored backup of the host is over 26 h old: a daily backup was missed, and what a restore would lose (RPO) keeps growing.',
+    severity: 'warning',
+    for: 0,
+    enabled: true,
+    condition: { kind: 'backup-age', of: 'stored', maxAge: 26 * 3600 },
+  },
+  {
+    name: 'backup-unverified',
+    description: 'No backup of the host was proven by a restore drill in 8 days: a backup never restored is a hope, not a backup.',
+    severity: 'warning',
+    for: 0,
+    enabled: true,
+    condition: { kind: 'backup-age', of: 'verified', maxAge: 8 * 24 * 3600 },
+  },
+  {
+    name: 'backup-drill-failed',
+    description: 'The last restore drill of the host’s backups failed: they may not restore when needed.',
+    severity: 'critical',
+    for: 0,
+    enabled: true,
+    condition: { kind: 'backup-drill-failed' },
+  },
+  {
+    name: 'agent-version-skew',
+    description:
+      'The agent has run an older version than the hub rolls out (KEYFLEET_AGENT_VERSION, its newest artifact, else the newest in the fleet) for an hour: it lacks fixes and task types; finish the upgrade.',
+    severity: 'info',
+    for: 3600,
+    enabled: true,
+    condition: { kind: 'agent-version-skew' },
+  },
 ];

@@ -17,6 +17,14 @@ export function describeObservation(condition: AlertCondition, o: Observation): 
       const what = `${condition.metric}${condition.divideBy ? ` / ${condition.divideBy}` : ''}${labelsText(o.labels)}`;
       return `${what} = ${num(o.value)}, ${verdict(condition.op, condition.value)}`;
     }
+    case 'certificate-expiry':
+      return `certificate for ${o.labels.domain} expires in ${num(o.value)} days, ${o.active ? 'under' : 'not under'} ${condition.days}`;
+    case 'backup-age':
+      return `newest ${condition.of} backup is ${num(o.value)} h old, ${o.active ? 'over' : 'within'} ${num(condition.maxAge / 3600)} h`;
+    case 'backup-drill-failed':
+      return o.active ? 'the last restore drill failed' : 'the last restore drill passed';
+    case 'agent-version-skew':
+      return `agent ${o.labels.version}, ${o.active ? 'behind' : 'at'} ${o.labels.wanted}`;
     case 'rate-ratio': {
       const what = `increase(${condition.numerator}) / increase(${condition.denominator.join(' + ')})${labelsText(o.labels)} over ${condition.window}s`;
       const quiet = !o.active && (condition.op === '>' ? o.value > condition.value : o.value < condition.value);

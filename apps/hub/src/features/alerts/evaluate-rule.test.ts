@@ -2,10 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { alertRuleInput } from './alert-rule.js';
 import { BUILTIN_RULES } from './builtin-rules.js';
 import { evaluateCondition } from './evaluate-rule.js';
+import { isFactCondition } from './fact-observations.js';
 
 const condition = (name: string) => {
   const c = BUILTIN_RULES.find((r) => r.name === name)!.condition;
-  if (c.kind === 'host-offline') throw new Error('not a metric rule');
+  if (isFactCondition(c)) throw new Error('not a metric rule');
   return c;
 };
 
@@ -63,7 +64,11 @@ describe('evaluateCondition', () => {
         alertRuleInput.safeParse({
           ...rule,
           for: `${rule.for}s`,
-          condition: { ...rule.condition, ...('window' in rule.condition ? { window: `${rule.condition.window}s` } : {}) },
+          condition: {
+            ...rule.condition,
+            ...('window' in rule.condition ? { window: `${rule.condition.window}s` } : {}),
+            ...('maxAge' in rule.condition ? { maxAge: `${rule.condition.maxAge / 3600}h` } : {}),
+          },
         }).success,
       ).toBe(true);
   });

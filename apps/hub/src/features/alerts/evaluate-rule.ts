@@ -1,5 +1,5 @@
 import { parseSeriesKey } from '@keyfleet/proto/v1';
-import type { AlertCondition } from './alert-rule.js';
+import type { MetricCondition } from './fact-observations.js';
 
 /** One thing a rule watches on a host (a mount, a realm, or the host itself) and whether it breaches. */
 export interface Observation {
@@ -29,11 +29,7 @@ const sameLabels = (a: Record<string, string>, b: Record<string, string>) =>
  * earlier). Only what the sample holds is observed: a host without Keycloak has no Keycloak alerts.
  * Undefined when it cannot tell (a rate with no earlier sample yet): open alerts stay as they are.
  */
-export function evaluateCondition(
-  condition: Exclude<AlertCondition, { kind: 'host-offline' }>,
-  now: Series,
-  before: Series | undefined,
-): Observation[] | undefined {
+export function evaluateCondition(condition: MetricCondition, now: Series, before: Series | undefined): Observation[] | undefined {
   if (condition.kind === 'threshold') {
     const out: Observation[] = [];
     const divisors = condition.divideBy ? byName(now, condition.divideBy) : [];

@@ -38,7 +38,7 @@ export async function testRule(db: AlertsDb, rule: AlertRule, hostIds?: Readonly
 
   if (isFactCondition(condition)) {
     const observed = await factObservations(db, condition, hosts);
-    return hosts.map((h) => result(h, observed.get(h.id) ?? [], observed.get(h.id)?.length ? undefined : 'nothing to observe'));
+    return hosts.map((h) => result(h, observed.get(h.id) ?? [], observed.get(h.id)?.length ? undefined : `nothing to observe for ${condition.kind}`));
   }
   const newest = await sql<{ host_id: string; at: Date; series: Record<string, number> }>`
     SELECT DISTINCT ON (host_id) host_id, at, series FROM host_metrics
