@@ -8,7 +8,6 @@ import { promisify } from 'node:util';
 import * as v1 from '@keyfleet/proto/v1';
 import { type AgentProcess, expectStatus, type Fleet, repoRoot, startFleet, waitForTask } from '@keyfleet/test-harness';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { z } from 'zod';
 import { runCli } from './run-cli.js';
 
 const exec = promisify(execFile);
@@ -36,13 +35,20 @@ describe('hardening firewall with a dead-man switch, agent in a network namespac
   const agentOutput: string[] = [];
   const sockets = new Set<Socket>();
 
-  const firewall = { sshCidrs: ['10.0.0.0/8'], publicPorts: [443], monitoringCidrs: [hostIp.replace(/\.1$/, '.0/30')], confirmSeconds: 5 };
+  const firewall: Firewall = { sshCidrs: ['10.0.0.0/8'], publicPorts: [443], monitoringCidrs: [hostIp.replace(/\.1$/, '.0/30')], confirmSeconds: 5 };
   /** The same parameters as a profile file for the CLI (audits must check the ruleset these parameters make). */
   const profileFile = join(tmpdir(), `kf-fw-profile-${id}.json`);
   const nsRun = (...args: string[]) => sh('ip', 'netns', 'exec', ns, ...args);
-  type ApplyOut = z.output<(typeof v1.taskDefinitions)['hardening.apply']['output']>;
+  type ApplyOut = ReturnType<(typeof v1.taskDefinitions)['hardening.apply']['output']['parse']>;
+  type Firewall = {
+    sshCidrs: string[];
+    publicPorts: number[];
+    monitoringCidrs: string[];
+    confirmSeconds: number;
+    natsEndpoints?: Array<{ host: string; port: number }>;
+  };
 
-  async function apply(firewall: Record<string, unknown>): Promise<{ out: ApplyOut; ms: number }> {
+  async function apply(firewall: Firewall): Promise<{ out: ApplyOut; ms: number }> {
     const started = Date.now();
     const created = await expectStatus(
       fleet.api.api.v1.tasks.$post({
