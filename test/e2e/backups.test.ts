@@ -8,6 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as v1 from '@keyfleet/proto/v1';
 import {
   type BackupsRoutes,
+  createEnrollmentToken,
+  enrollAgent,
   ensureKeycloakDist,
   expectStatus,
   findJavaHome,
@@ -25,11 +27,16 @@ import { adminCall, expectSucceeded, keycloakAgent, killProcessRuntime, mb, putS
 
 const run = promisify(execFile);
 const USERS = 55;
+/** The user that logs in on the second host after the restore. */
+const LOGIN_USER = 'user7';
 
 /**
  * Backups against a real Keycloak (process runtime) on a real Postgres, through the real hub and
  * agents: fail closed without recipients → backup → the stock tools (age, tar, pg_restore) by hand
- * → a drill on a separate drill host → a flipped byte fails the drill, naming the backup.
+ * → a drill on a separate drill host, which boots a scratch Keycloak on the restored copy → a
+ * restore onto that second host (its own Keycloak home and database) and onto the backed-up host
+ * → a flipped byte fails the drill, naming the backup. The drill host doubles as the second host:
+ * its installed Keycloak is the distribution drills boot, and one Keycloak fewer keeps the file fast.
  */
 describe('backups of a real Keycloak (local storage on the hub)', () => {
   const started = Date.now();
@@ -39,6 +46,8 @@ describe('backups of a real Keycloak (local storage on the hub)', () => {
   let drillHost: AgentProcess;
   let dist: KeycloakDist;
   let httpPort: number;
+  /** The second host's Keycloak (on the drill host). */
+  let httpPort2: number;
   let work: string;
   let backupDir: string;
   let keyFile: string;
@@ -47,6 +56,7 @@ describe('backups of a real Keycloak (local storage on the hub)', () => {
   let backupId: string;
   let objectPath: string;
   const adminPassword = randomBytes(18).toString('base64url');
+  const userPassword = randomBytes(12).toString('base64url');
   const themeFile = 'keycloak/themes/kf-custom/login/theme.properties';
   const themeText = `parent=keycloak\n# ${randomBytes(8).toString('hex')}\n`;
 
@@ -55,7 +65,7 @@ describe('backups of a real Keycloak (local storage on the hub)', () => {
       const child = execFile(
         join(repoRoot, 'keyfleet'),
         args,
-        { env: { ...process.env, KEYFLEET_HUB: fleet.hub.url, KEYFLEET_TOKEN: fleet.hub.adminToken }, timeout: 5 * 60_000 },
+        { env: { ...process.env, KEYFLEET_HUB: fleet.hub.url, KEYFLEET_TOKEN: fleet.hub.adminToken }, timeout: 10 * 60_000 },
         (_err, stdout, stderr) => resolve({ code: child.exitCode, stdout: String(stdout), stderr: String(stderr) }),
       );
     });
@@ -72,29 +82,56 @@ describe('backups of a real Keycloak (local storage on the hub)', () => {
       startPostgres(),
     ]);
     agent = await keycloakAgent(fleet, { JAVA_HOME: findJavaHome() });
-    drillHost = await fleet.addAgent({ labels: { 'keyfleet.io/drill': 'true' }, heartbeatIntervalMs: 2_000 });
-    httpPort = testPort();
-    const managementPort = testPort();
+    drillHost = await enrollAgent({
+      hubUrl: fleet.hub.url,
+      token: await createEnrollmentToken(fleet.api),
+      labels: { 'keyfleet.io/drill': 'true' },
+      heartbeatIntervalMs: 2_000,
+      env: { JAVA_HOME: findJavaHome() },
+    });
+    fleet.agents.push(drillHost);
+    await drillHost.start();
     await putSecret(fleet, 'kc-admin', adminPassword);
     await putSecret(fleet, 'kc-db', 'unused-with-trust-auth');
-    const db = new URL(kcDb.url);
-    const install = await runTask(fleet, agent.hostId, 'keycloak.install', {
-      version: dist.version,
-      runtime: 'process',
-      distUrl: dist.tarball,
-      database: { kind: 'external', url: `jdbc:postgresql://${db.host}${db.pathname}`, username: db.username, password: { $secret: 'kc-db' } },
-      hostname: `http://127.0.0.1:${httpPort}`,
-      httpPort,
-      managementPort,
-      bootstrapAdmin: { username: 'admin', password: { $secret: 'kc-admin' } },
-    });
-    expectSucceeded(install);
+    await psql(kcDb.url.replace(/\/[^/]*$/, '/postgres'), 'CREATE DATABASE second_host');
+    // Both Keycloaks at once: each its own host, home and database; only the first gets data.
+    const install = (host: AgentProcess, dbUrl: string, port: number) => {
+      const db = new URL(dbUrl);
+      return runTask(fleet, host.hostId, 'keycloak.install', {
+        version: dist.version,
+        runtime: 'process',
+        distUrl: dist.tarball,
+        database: { kind: 'external', url: `jdbc:postgresql://${db.host}${db.pathname}`, username: db.username, password: { $secret: 'kc-db' } },
+        hostname: `http://127.0.0.1:${port}`,
+        httpPort: port,
+        managementPort: testPort(),
+        bootstrapAdmin: { username: 'admin', password: { $secret: 'kc-admin' } },
+      });
+    };
+    httpPort = testPort();
+    httpPort2 = testPort();
+    const installs = await Promise.all([install(agent, kcDb.url, httpPort), install(drillHost, kcDb.url.replace(/\/[^/]*$/, '/second_host'), httpPort2)]);
+    for (const done of installs) expectSucceeded(done);
     const base = `http://127.0.0.1:${httpPort}`;
     await adminCall(base, adminPassword, 'POST', '/realms', { realm: 'kf-backup', enabled: true });
     for (let i = 0; i < USERS; i++) {
-      await adminCall(base, adminPassword, 'POST', '/realms/kf-backup/users', { username: `user${i}`, enabled: true, email: `user${i}@example.com` });
+      const username = `user${i}`;
+      await adminCall(base, adminPassword, 'POST', '/realms/kf-backup/users', {
+        username,
+        enabled: true,
+        email: `${username}@example.com`,
+        firstName: 'User',
+        lastName: String(i),
+        ...(username === LOGIN_USER ? { credentials: [{ type: 'password', value: userPassword, temporary: false }] } : {}),
+      });
     }
-    for (const clientId of ['web', 'api']) await adminCall(base, adminPassword, 'POST', '/realms/kf-backup/clients', { clientId, publicClient: true });
+    for (const clientId of ['web', 'api']) {
+      await adminCall(base, adminPassword, 'POST', '/realms/kf-backup/clients', {
+        clientId,
+        publicClient: true,
+        directAccessGrantsEnabled: clientId === 'web',
+      });
+    }
     for (const name of ['staff', 'admins']) await adminCall(base, adminPassword, 'POST', '/realms/kf-backup/groups', { name });
     // A custom theme in the Keycloak home, as an operator would drop one in.
     const record = JSON.parse(await readFile(join(agent.stateDir, 'keycloak', 'instance.json'), 'utf8')) as { process: { installDir: string } };
@@ -110,6 +147,7 @@ describe('backups of a real Keycloak (local storage on the hub)', () => {
 
   afterAll(async () => {
     if (agent) await killProcessRuntime(agent.stateDir);
+    if (drillHost) await killProcessRuntime(drillHost.stateDir);
     await fleet?.stop();
     await kcDb?.stop();
     if (work) await rm(work, { recursive: true, force: true });
@@ -229,7 +267,7 @@ describe('backups of a real Keycloak (local storage on the hub)', () => {
   );
 
   it(
-    'a drill on the drill host verifies the backup and records the restore time',
+    'a drill on the drill host verifies the backup: restored, a scratch Keycloak boots on it and signs tokens with the backed-up keys; it records the RTO',
     async () => {
       await putSecret(fleet, 'backup-identity', await readFile(keyFile, 'utf8'));
       const scratch = kcDb.url.replace(/\/[^/]*$/, '/postgres');
@@ -251,16 +289,81 @@ describe('backups of a real Keycloak (local storage on the hub)', () => {
       const b = JSON.parse(r.stdout.slice(r.stdout.indexOf('{')));
       expect(b.state).toBe('verified');
       expect(b.lastDrill.ok).toBe(true);
-      expect(b.lastDrill.checks.map((c: { name: string }) => c.name)).toEqual(['ciphertext', 'decrypt', 'files', 'dump', 'restore', 'counts', 'signing-keys']);
+      expect(b.lastDrill.checks.map((c: { name: string }) => c.name)).toEqual([
+        'ciphertext',
+        'decrypt',
+        'files',
+        'dump',
+        'restore',
+        'counts',
+        'signing-keys',
+        'keycloak',
+        'token',
+      ]);
+      const task = await waitForTask(fleet.api, b.lastDrill.taskId, ['succeeded'], 60_000);
+      const output = v1.taskDefinitions['backup.drill'].output.parse(task.output);
+      const manifest = v1.backupManifest.parse(b.manifest);
+      // Every realm's drill token was signed by one of its backed-up keys.
+      expect(Object.keys(output.keycloak?.tokenKids ?? {}).sort()).toEqual(manifest.realms.map((r) => r.realm).sort());
+      for (const realm of manifest.realms) expect(realm.kids).toContain(output.keycloak?.tokenKids[realm.realm]);
+      expect(output.rtoMs).toBeGreaterThan(output.restoreMs);
+      // The RTO is recorded with the backup, in its last drill's checks.
+      expect(b.lastDrill.checks.find((c: { name: string }) => c.name === 'token').detail).toMatch(/RTO \d+\.\ds from the download to tokens/);
       console.log(
-        `[backups] drill of ${backupId}: restore ${(b.lastDrill.restoreMs / 1000).toFixed(1)}s; ${b.lastDrill.checks.map((c: { name: string; detail: string }) => `${c.name}: ${c.detail}`).join('; ')}`,
+        `[backups] drill of ${backupId}: database ${(output.restoreMs / 1000).toFixed(1)}s, RTO ${((output.rtoMs ?? 0) / 1000).toFixed(1)}s; ${b.lastDrill.checks.map((c: { name: string; detail: string }) => `${c.name}: ${c.detail}`).join('; ')}`,
       );
-      // The scratch database is gone again.
+      // The scratch database is gone again, and so is the scratch Keycloak (its data dir with it).
       expect(await psql(scratch, `SELECT count(*) FROM pg_database WHERE datname LIKE 'kf_drill_%'`)).toBe('0');
+      const drillHome = join(drillHost.stateDir, 'backups', 'drill-keycloak');
+      for (const dir of await readdir(drillHome)) expect(await readdir(join(drillHome, dir))).not.toContain('data');
       // The download token was single use, and the hub forgot it.
       expect(await psql(fleet.pg.url, `SELECT count(*) FROM secrets WHERE name LIKE 'backup-download.%' OR name LIKE 'backup-upload.%'`)).toBe('0');
     },
-    5 * 60_000,
+    10 * 60_000,
+  );
+
+  it(
+    'restores onto a second host with its own Keycloak home: verified, the same user logs in, the JWKS kids are the source’s',
+    async () => {
+      const source = `http://127.0.0.1:${httpPort}`;
+      const second = `http://127.0.0.1:${httpPort2}`;
+      const kids = async (base: string) =>
+        ((await (await fetch(`${base}/realms/kf-backup/protocol/openid-connect/certs`)).json()) as { keys: Array<{ kid: string }> }).keys
+          .map((k) => k.kid)
+          .sort();
+      const login = (base: string) =>
+        fetch(`${base}/realms/kf-backup/protocol/openid-connect/token`, {
+          method: 'POST',
+          body: new URLSearchParams({ grant_type: 'password', client_id: 'web', username: LOGIN_USER, password: userPassword, scope: 'openid' }),
+        });
+      const sourceKids = await kids(source);
+      expect((await login(source)).status).toBe(200);
+      // The second host has a Keycloak of its own, without the backed-up realm.
+      expect((await fetch(`${second}/realms/kf-backup`)).status).toBe(404);
+
+      const r = await cli(['backups', 'restore', backupId, '--target', drillHost.hostId, '--identity-secret', 'backup-identity', '--wait', '-o', 'json']);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      const task = JSON.parse(r.stdout.slice(r.stdout.indexOf('{')));
+      expect(task.state).toBe('succeeded');
+      expect(task.output.verify.ok).toBe(true);
+      console.log(`[backups] restore of ${backupId} onto a second host: ${task.summary}`);
+
+      expect(await kids(second)).toEqual(sourceKids);
+      const res = await login(second);
+      const body = (await res.json()) as { access_token?: string };
+      expect(res.status, JSON.stringify(body)).toBe(200);
+      const header = JSON.parse(Buffer.from(body.access_token!.split('.')[0]!, 'base64url').toString()) as { kid: string };
+      expect(sourceKids).toContain(header.kid);
+      expect(await adminCall(second, adminPassword, 'GET', '/realms/kf-backup/users/count')).toBe(USERS);
+      const record = JSON.parse(await readFile(join(drillHost.stateDir, 'keycloak', 'instance.json'), 'utf8')) as { process: { installDir: string } };
+      expect(await readFile(join(record.process.installDir, 'themes', 'kf-custom', 'login', 'theme.properties'), 'utf8')).toBe(themeText);
+
+      // This host ran a drill (it was given the identity for it) and a restore (the hub decrypted):
+      // nothing in its state dir (journal, task results, drill home) holds an identity.
+      const { stdout: found } = await run('grep', ['-rl', 'AGE-SECRET-KEY', drillHost.stateDir]).catch((e: { stdout: string }) => ({ stdout: e.stdout }));
+      expect(found.trim()).toBe('');
+    },
+    10 * 60_000,
   );
 
   it(

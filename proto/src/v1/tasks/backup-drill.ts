@@ -8,7 +8,7 @@ const drillCheck = z.object({ name: z.string(), ok: z.boolean(), detail: z.strin
 export const backupDrill = defineTask({
   name: 'backup.drill',
   description:
-    'Proves a backup restores: fetches and decrypts it, checks every checksum, restores the dump into a scratch Postgres database, compares realms, counts and signing key ids with the manifest, then drops the scratch database.',
+    'Proves a backup restores: fetches and decrypts it, checks every checksum, restores the dump into a scratch Postgres database, compares realms, counts and signing key ids with the manifest, boots a scratch Keycloak of the backup’s version on it (loopback only; the drill host needs that version installed, process runtime) where drill clients obtain tokens signed with the backed-up keys, then tears it all down.',
   input: z
     .object({
       backupId,
@@ -25,9 +25,13 @@ export const backupDrill = defineTask({
     ok: z.boolean(),
     /** Download + decrypt + pg_restore, the measured restore time (RTO of the database). */
     restoreMs: z.number().nonnegative(),
+    /** Until the scratch Keycloak on the restored database issued tokens: the measured RTO. Absent when it did not. */
+    rtoMs: z.number().nonnegative().optional(),
+    /** The scratch Keycloak: its version, its start until ready, and per realm the `kid` that signed the drill client's token. */
+    keycloak: z.object({ version: z.string(), readyMs: z.number().nonnegative(), tokenKids: z.record(z.string(), z.string()) }).optional(),
     checks: z.array(drillCheck),
   }),
   defaultTimeoutMs: 2 * 3600_000,
   summary: (o) =>
-    `${o.ok ? 'verified' : 'FAILED'} ${o.backupId}: restored in ${(o.restoreMs / 1000).toFixed(1)}s; ${o.checks.map((c) => `${c.name} ${c.ok ? 'ok' : 'FAILED'}`).join(', ')}`,
+    `${o.ok ? 'verified' : 'FAILED'} ${o.backupId}: database restored in ${(o.restoreMs / 1000).toFixed(1)}s${o.rtoMs === undefined ? '' : `, Keycloak serving tokens after ${(o.rtoMs / 1000).toFixed(1)}s (RTO)`}; ${o.checks.map((c) => `${c.name} ${c.ok ? 'ok' : 'FAILED'}`).join(', ')}`,
 });

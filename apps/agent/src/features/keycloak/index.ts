@@ -9,6 +9,9 @@ export type { KeycloakInstanceRecord } from './instance/instance-store.js';
 export { keycloakBuild } from './runtime/keycloak-build.js';
 export type { KeycloakBuild } from './runtime/keycloak-build.js';
 export { openRuntime } from './runtime/open-runtime.js';
+// For scratch Keycloaks outside the instance (the backups drill): loopback ports and the readiness wait.
+export { freePort } from './runtime/free-port.js';
+export { waitReady } from './runtime/wait-ready.js';
 export type { KeycloakRuntime } from './runtime/keycloak-runtime.js';
 // The lifecycle tasks themselves, for features that stop, start and verify Keycloak around their work (restore).
 export { keycloakStart } from './tasks/keycloak-start.js';
