@@ -63,7 +63,9 @@ export class AcmeIssuer implements CertificateIssuer {
     return this.directoryCache;
   }
 
-  async admit(): Promise<void> {
+  /** A CA that is down fails here, before the host makes a key and before the order budget counts an order. */
+  async admit(signal?: AbortSignal): Promise<void> {
+    await this.directory(signal);
     await this.opts.reserveOrder?.();
   }
 

@@ -26,7 +26,7 @@ export interface CertificateIssuer {
    * Called before the host makes a key: throws (OrderBudgetSpent) when the CA's order budget is
    * spent, so a queued issuance costs neither the host nor the CA anything.
    */
-  admit?(): Promise<void>;
+  admit?(signal?: AbortSignal): Promise<void>;
   /** The chain, leaf first. */
   issue(req: IssueRequest): Promise<{ certificatePem: string /** The ARI id of the certificate the CA was told this one replaces. */; replaces?: string }>;
   /** When `certificatePem` (leaf first) should be renewed. */

@@ -31,7 +31,7 @@ export interface IssuedCertificate {
 export async function issueCertificate(deps: ApiDeps, cert: CertificateRow, signal?: AbortSignal): Promise<IssuedCertificate> {
   const host = { db: deps.db, dispatcher: deps.dispatcher };
   const issuer = await certificateIssuerFor(deps, cert);
-  await issuer.admit?.();
+  await issuer.admit?.(signal);
   const csr = await runHostTask(host, cert.host_id, 'tls.csr', { certificateId: cert.id, domains: cert.domains, keyType: cert.key_type }, { signal });
   const issued = await issuer.issue({ csrPem: csr.csrPem, domains: cert.domains, replacesPem: cert.certificate_pem ?? undefined, signal });
   const info = acme.crypto.readCertificateInfo(issued.certificatePem);
