@@ -19,12 +19,14 @@ export interface KnotServer {
   stop(): Promise<void>;
 }
 
+class PortTaken extends Error {}
+
 /**
  * A real authoritative DNS server (Knot DNS from Debian) on a test port, serving one zone that
  * accepts RFC 2136 dynamic updates signed with a fresh TSIG key. Every name under the zone
  * resolves to 127.0.0.1, so the same zone serves HTTP-01 and DNS-01 tests.
  */
-export async function startKnot(opts: { zone?: string } = {}): Promise<KnotServer> {
+async function startKnotOnce(opts: { zone?: string }): Promise<KnotServer> {
   const bin = findBinary('knotd', 'KNOTD_BIN', ['/usr/sbin'], 'scripts/setup.sh (apt-get install knot)');
   const zone = opts.zone ?? 'example.test';
   const tsig = { name: 'kf-test-key', algorithm: 'hmac-sha256' as const, secret: randomBytes(32).toString('base64') };
@@ -78,6 +80,11 @@ export async function startKnot(opts: { zone?: string } = {}): Promise<KnotServe
     const onData = (d: Buffer) => {
       for (const line of d.toString().split('\n').filter(Boolean)) {
         output.push(line);
+        // knotd goes on without a listener it could not bind (the test port taken by another run).
+        if (/cannot bind|failed to bind/i.test(line)) {
+          clearTimeout(timer);
+          reject(new PortTaken(`knotd could not bind 127.0.0.1@${port}: ${line}`));
+        }
         // The zone is served once it is loaded, and the listener is bound before that.
         if (line.includes(`[${zone}.]`) && /loaded, serial/.test(line)) {
           clearTimeout(timer);
@@ -107,4 +114,15 @@ export async function startKnot(opts: { zone?: string } = {}): Promise<KnotServe
     throw err;
   }
   return { address: `127.0.0.1:${port}`, port, zone, tsig, output, stop };
+}
+
+/** startKnotOnce, on another test port when another run holds the one drawn (at most three tries). */
+export async function startKnot(opts: { zone?: string } = {}): Promise<KnotServer> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startKnotOnce(opts);
+    } catch (err) {
+      if (!(err instanceof PortTaken) || attempt === 3) throw err;
+    }
+  }
 }
