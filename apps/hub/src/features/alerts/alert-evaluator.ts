@@ -49,11 +49,19 @@ export const alertEvaluator: HubService = {
     const tick = async () => {
       await refresh();
       for (const rule of rules) await queueRepeats(db, rule, channels);
+      // Open alerts are few (the partial index alerts_open holds just them): one read for every rule.
+      const open = await db.selectFrom('alerts').select(['rule', 'host_id']).where('state', 'in', ['pending', 'firing']).execute();
       for (const rule of rules) {
         if (!isFactCondition(rule.condition)) continue;
         const selected = [...hosts.values()].filter((h) => selectsHost(rule, h));
         const observed = await factObservations(db, rule.condition, selected);
-        for (const host of selected) await perHost(host.id, () => applyObservations(db, rule, host, observed.get(host.id) ?? [], channels));
+        const withOpen = new Set(open.filter((a) => a.rule === rule.name).map((a) => a.host_id));
+        for (const host of selected) {
+          const observations = observed.get(host.id) ?? [];
+          // Nothing breaching and nothing open to resolve: no write, so a quiet fleet costs one query per rule, not one per host.
+          if (!withOpen.has(host.id) && !observations.some((o) => o.active)) continue;
+          await perHost(host.id, () => applyObservations(db, rule, host, observations, channels));
+        }
       }
     };
     await tick();
