@@ -23,9 +23,10 @@ describe('ARI renewal time', () => {
     expect(ariRenewalTime(window, before, () => 0.999999).getTime()).toBeLessThan(window.end.getTime());
   });
 
-  it('draws from now on in a window that has begun, and is now once it is over', () => {
+  it('is now when the drawn time has passed: in a window that has begun, or is over', () => {
     const inside = new Date('2026-03-02T00:00:00Z');
-    expect(ariRenewalTime(window, inside, () => 0.5).toISOString()).toBe('2026-03-02T12:00:00.000Z');
+    expect(ariRenewalTime(window, inside, () => 0.25)).toEqual(inside);
+    expect(ariRenewalTime(window, inside, () => 0.75).toISOString()).toBe('2026-03-02T12:00:00.000Z');
     const after = new Date('2026-03-04T00:00:00Z');
     expect(ariRenewalTime(window, after, () => 0.5)).toEqual(after);
   });

@@ -4,15 +4,15 @@ export function renewalTime(notBefore: Date, notAfter: Date): Date {
 }
 
 /**
- * A time in the CA's suggested renewal window (RFC 9773 4.2): uniformly random, so a fleet's
- * certificates issued together do not all come back at the same instant; at once when the
- * window has already begun for part of it, from now on; at once when it is over.
+ * A time in the CA's suggested renewal window, as RFC 9773 4.2 recommends: uniformly random over
+ * the window, so a fleet's certificates issued together do not all come back at the same
+ * instant; at once when the drawn time has passed (a window that began, or ended, as after an
+ * incident at the CA).
  */
 export function ariRenewalTime(window: { start: Date; end: Date }, now: Date, random: () => number): Date {
-  const start = Math.max(window.start.getTime(), now.getTime());
-  const end = window.end.getTime();
-  if (end <= start) return now;
-  return new Date(start + Math.floor(random() * (end - start)));
+  const start = window.start.getTime();
+  const drawn = start + Math.floor(random() * (window.end.getTime() - start));
+  return drawn <= now.getTime() ? now : new Date(drawn);
 }
 
 /**
