@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -27,6 +28,7 @@ import {
   runTask,
   type TaskParams,
 } from './keycloak-e2e.js';
+import { handshake, httpsLogin, httpsLoginProbe, throwawayCa } from './tls-e2e.js';
 
 /** A client-credentials login sent from `localAddress`, with whatever extra headers a client may invent. */
 function loginFrom(localAddress: string, url: string, form: Record<string, string>, headers: Record<string, string>): Promise<number> {
@@ -49,10 +51,14 @@ describe('keycloak docker runtime through the hub (real dockerd, locally built i
   let agent: AgentProcess;
   let httpPort: number;
   let install: TaskParams<'keycloak.install'>;
+  let httpsPort: number;
+  let caDir: string;
+  let ca: Awaited<ReturnType<typeof throwawayCa>>;
   const adminPassword = randomBytes(18).toString('base64url');
   const clientSecret = randomBytes(18).toString('base64url');
 
   beforeAll(async () => {
+    caDir = await mkdtemp(join(tmpdir(), 'tls-docker-'));
     engine = await startDockerd();
     const [image, dbImage] = [await ensureKeycloakImage(engine.dockerHost), await ensurePostgresImage(engine.dockerHost)];
     fleet = await startFleet();
@@ -63,6 +69,7 @@ describe('keycloak docker runtime through the hub (real dockerd, locally built i
       KEYFLEET_KEYCLOAK_DB_PORT: String(testPort()),
     });
     httpPort = testPort();
+    httpsPort = testPort();
     await putSecret(fleet, 'kc-admin', adminPassword);
     await putSecret(fleet, 'kc-db', randomBytes(18).toString('base64url'));
     await putSecret(fleet, 'kc-probe-secret', clientSecret);
@@ -85,6 +92,7 @@ describe('keycloak docker runtime through the hub (real dockerd, locally built i
       await removeDockerInstance(engine.dockerHost, prefix);
       await engine.stop();
     }
+    if (caDir) await rm(caDir, { recursive: true, force: true });
     console.log(`[keycloak-docker] file took ${((Date.now() - started) / 1000).toFixed(0)}s`);
   }, 180_000);
 
@@ -152,13 +160,59 @@ describe('keycloak docker runtime through the hub (real dockerd, locally built i
   );
 
   it(
+    'HTTPS on the public port (the front terminates TLS, nothing mounted in the container): plain HTTP closed; a renewal is served with no container restart and no failed HTTPS login',
+    async () => {
+      ca = await throwawayCa(caDir);
+      const install = async (certificateId: string) => {
+        const csr = await runTask(fleet, agent.hostId, 'tls.csr', { certificateId, domains: ['localhost'] }, 60_000);
+        expectSucceeded(csr);
+        const installed = await runTask(
+          fleet,
+          agent.hostId,
+          'tls.install',
+          { certificateId, certificatePem: await ca.sign(csr.output.csrPem), httpsPort },
+          120_000,
+        );
+        expectSucceeded(installed);
+        return installed.output;
+      };
+      const startedAt = async () =>
+        (
+          await promisify(execFile)('docker', ['inspect', '--format', '{{.State.StartedAt}}', prefix], {
+            env: { ...process.env, DOCKER_HOST: engine.dockerHost },
+          })
+        ).stdout.trim();
+      const before = await startedAt();
+      const first = await install('crt_docker_1');
+      expect(first.restarted).toBe(false);
+      const seen = await handshake(httpsPort, ca.rootPem);
+      expect(seen).toMatchObject({ authorized: true, fingerprint256: first.installed.fingerprint256 });
+      expect(await httpsLogin(httpsPort, ca.rootPem, clientSecret)).toBe(true);
+      await expect(fetch(`http://127.0.0.1:${httpPort}/realms/master`)).rejects.toThrow();
+
+      const probe = httpsLoginProbe(httpsPort, ca.rootPem, clientSecret);
+      await vi.waitFor(() => expect(probe.count()).toBeGreaterThanOrEqual(5), { timeout: 30_000 });
+      const second = await install('crt_docker_2');
+      const afterSwap = probe.count();
+      await vi.waitFor(() => expect(probe.count()).toBeGreaterThanOrEqual(afterSwap + 5), { timeout: 30_000 });
+      const { total, failed } = await probe.stop();
+      console.log(`[keycloak-docker] certificate swap served after ${second.servedAfterSec.toFixed(1)}s; ${total} HTTPS logins around it, ${failed} failed`);
+      expect(second.installed.serial).not.toBe(first.installed.serial);
+      expect((await handshake(httpsPort, ca.rootPem)).fingerprint256).toBe(second.installed.fingerprint256);
+      expect(failed).toBe(0);
+      expect(await startedAt()).toBe(before);
+      // The agent reaches Keycloak on its loopback port now: verify still passes end to end.
+      expectSucceeded(await runTask(fleet, agent.hostId, 'keycloak.verify', {}, 120_000));
+    },
+    10 * 60_000,
+  );
+
+  it(
     'Keycloak stays reachable while its agent is down (the front is its own process); stop → verify fails with the reason',
     async () => {
       await agent.kill('SIGKILL');
-      // No agent now: the public port must still lead to Keycloak.
-      const res = await fetch(`http://127.0.0.1:${httpPort}/realms/master/.well-known/openid-configuration`);
-      expect(res.status).toBe(200);
-      expect(((await res.json()) as { issuer: string }).issuer).toBe(`http://127.0.0.1:${httpPort}/realms/master`);
+      // No agent now: the public HTTPS port must still lead to Keycloak.
+      expect(await httpsLogin(httpsPort, ca.rootPem, clientSecret)).toBe(true);
       await agent.start();
       expect(agent.proc.output.join('\n')).toContain('Keycloak front still serving');
 
@@ -166,16 +220,9 @@ describe('keycloak docker runtime through the hub (real dockerd, locally built i
       const frontLog = (await readFile(join(agent.stateDir, 'keycloak-front.log'), 'utf8')).split('\n');
       const frontPid = (JSON.parse(frontLog.filter((l) => l.includes('front control listening')).at(-1)!) as { pid: number }).pid;
       process.kill(frontPid, 'SIGKILL');
-      await vi.waitFor(
-        async () =>
-          expect(
-            await fetch(`http://127.0.0.1:${httpPort}/realms/master`).then(
-              (r) => r.status,
-              () => 0,
-            ),
-          ).toBe(200),
-        { timeout: 30_000, interval: 250 },
-      );
+      // Started again from the instance record: with its certificate, on the HTTPS port.
+      await vi.waitFor(async () => expect(await httpsLogin(httpsPort, ca.rootPem, clientSecret)).toBe(true), { timeout: 30_000, interval: 250 });
+      expect((await handshake(httpsPort, ca.rootPem)).authorized).toBe(true);
       await agent.proc.waitFor(/the Keycloak front was not serving; started it again/, 5_000);
       const after = await runTask(fleet, agent.hostId, 'keycloak.verify', {}, 120_000);
       expectSucceeded(after);

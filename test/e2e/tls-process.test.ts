@@ -1,8 +1,6 @@
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, X509Certificate } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
-import { request } from 'node:https';
-import { connect } from 'node:tls';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -18,45 +16,7 @@ import {
   testPort,
 } from '@keyfleet/test-harness';
 import { createLoginClient, expectSucceeded, keycloakAgent, killProcessRuntime, putSecret, runTask } from './keycloak-e2e.js';
-
-/** What a client verifying against `ca` sees on `port`: trusted or not, and the serial. */
-function handshake(port: number, ca: string): Promise<{ authorized: boolean; error?: string; serial: string; validTo: string }> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port, servername: 'localhost', ca, rejectUnauthorized: false }, () => {
-      const cert = socket.getPeerCertificate();
-      socket.end();
-      resolve({ authorized: socket.authorized, error: socket.authorizationError?.message, serial: cert.serialNumber.toUpperCase(), validTo: cert.valid_to });
-    });
-    socket.once('error', reject);
-  });
-}
-
-/** One client-credentials login over HTTPS, verifying the certificate against `ca`. */
-function httpsLogin(port: number, ca: string, secret: string): Promise<boolean> {
-  const body = new URLSearchParams({ grant_type: 'client_credentials', client_id: 'kf-probe', client_secret: secret }).toString();
-  return new Promise((resolve) => {
-    const req = request(
-      {
-        host: '127.0.0.1',
-        port,
-        servername: 'localhost',
-        path: '/realms/kf-e2e/protocol/openid-connect/token',
-        method: 'POST',
-        ca,
-        timeout: 5_000,
-        headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) },
-      },
-      (res) => {
-        let text = '';
-        res.on('data', (d) => (text += d));
-        res.on('end', () => resolve(res.statusCode === 200 && text.includes('access_token')));
-      },
-    );
-    req.on('error', () => resolve(false));
-    req.on('timeout', () => req.destroy());
-    req.end(body);
-  });
-}
+import { handshake, httpsLogin } from './tls-e2e.js';
 
 const VALIDITY_SEC = 180;
 
@@ -147,6 +107,7 @@ describe('certificates for a process-runtime Keycloak from a real ACME CA (pebbl
     expectSucceeded(install);
     expect(install.output.verify?.checks.find((c) => c.name === 'tls')?.detail).toBe('TLS requested; no certificate installed yet');
     await createLoginClient(`http://127.0.0.1:${httpPort}`, adminPassword, 'kf-e2e', 'kf-probe', clientSecret);
+    pidBefore = await readFile(pidFile(), 'utf8');
   }, 15 * 60_000);
 
   afterAll(async () => {
@@ -160,7 +121,7 @@ describe('certificates for a process-runtime Keycloak from a real ACME CA (pebbl
 
   let certificateId: string;
   let firstSerial: string;
-  /** Keycloak's pid once HTTPS is on: a renewal must not change it. */
+  /** Keycloak's pid before any certificate: neither turning HTTPS on nor a renewal may change it. */
   let pidBefore: string;
   const pidFile = () => join(agent.stateDir, 'keycloak', 'keycloak-a.pid');
   /**
@@ -172,7 +133,7 @@ describe('certificates for a process-runtime Keycloak from a real ACME CA (pebbl
   let probe: Promise<void> = Promise.resolve();
 
   it(
-    'issues over HTTP-01 with the key made on the host; Keycloak serves it on its HTTPS port; keycloak.verify passes with TLS on',
+    'issues over HTTP-01 with the key made on the host; the public HTTPS port serves it, plain HTTP is closed, Keycloak never restarted; keycloak.verify passes',
     async () => {
       const t0 = Date.now();
       const issued = await cli([
@@ -197,13 +158,12 @@ describe('certificates for a process-runtime Keycloak from a real ACME CA (pebbl
       expect(issued.code, issued.stdout + issued.stderr).toBe(0);
       const cert = JSON.parse(issued.stdout);
       console.log(
-        `[tls-process] first issuance (with the one restart that turns HTTPS on) took ${((Date.now() - t0) / 1000).toFixed(1)}s; hub measured ${cert.lastIssuedMs} ms`,
+        `[tls-process] first issuance (HTTPS turned on by the front, no Keycloak restart) took ${((Date.now() - t0) / 1000).toFixed(1)}s; hub measured ${cert.lastIssuedMs} ms`,
       );
       expect(cert).toMatchObject({ state: 'valid', domains: ['localhost'], lastError: null });
       expect(cert.servedSerial).toBe(cert.serial);
       certificateId = cert.id;
       firstSerial = cert.serial;
-      pidBefore = await readFile(pidFile(), 'utf8');
       probing = true;
       probe = (async () => {
         while (probing) {
@@ -216,6 +176,10 @@ describe('certificates for a process-runtime Keycloak from a real ACME CA (pebbl
       // The proof from outside: a client trusting the CA gets this very certificate on the public HTTPS port.
       const seen = await handshake(httpsPort, issuerRoot);
       expect(seen).toMatchObject({ authorized: true, serial: cert.serial });
+      expect(await readFile(pidFile(), 'utf8')).toBe(pidBefore);
+      // With TLS on, the public HTTP port is closed, and plain HTTP on the HTTPS port gets no answer.
+      await expect(fetch(`http://127.0.0.1:${httpPort}/realms/master`)).rejects.toThrow();
+      await expect(fetch(`http://127.0.0.1:${httpsPort}/realms/master`)).rejects.toThrow();
 
       // The key stayed on the host, owner-only, and never reached the hub's records.
       const keyFile = join(agent.stateDir, 'keycloak', 'tls', 'private-key.pem');
@@ -224,7 +188,7 @@ describe('certificates for a process-runtime Keycloak from a real ACME CA (pebbl
       const key = await readFile(keyFile, 'utf8');
       const shown = await cli(['certs', 'show', cert.id, '--output', 'json']);
       expect(shown.code, shown.stderr).toBe(0);
-      expect(JSON.parse(shown.stdout).certificatePem).toContain('BEGIN CERTIFICATE');
+      expect(new X509Certificate(JSON.parse(shown.stdout).certificatePem).fingerprint256).toBe(seen.fingerprint256);
       expect(shown.stdout).not.toContain(key.split('\n')[1]);
       const tasks = await call('GET', `/v1/tasks?hostId=${agent.hostId}&limit=100`);
       expect(JSON.stringify(tasks.body)).not.toContain(key.split('\n')[1]);
@@ -328,7 +292,7 @@ describe('certificates for a process-runtime Keycloak from a real ACME CA (pebbl
       await probe;
       const failed = results.filter((ok) => !ok).length;
       console.log(
-        `[tls-process] renewal (ACME order + install + Keycloak's reload) took ${(renewed.lastIssuedMs / 1000).toFixed(1)}s; ${results.length} HTTPS logins since the first issuance, ${failed} failed`,
+        `[tls-process] renewal (ACME order + install + the front's certificate swap) took ${(renewed.lastIssuedMs / 1000).toFixed(1)}s; ${results.length} HTTPS logins since the first issuance, ${failed} failed`,
       );
       expect(renewed).toMatchObject({ state: 'valid', lastError: null, attempts: 0 });
       expect(renewed.serial).toBe(renewed.servedSerial);

@@ -35,9 +35,11 @@ export const keycloakConfig = z
     /** A login `keycloak.verify` runs after install/update. */
     verifyLogin: verifyLogin.optional(),
     /**
-     * Keycloak serving HTTPS itself on `httpsPort`, from PEM files it re-reads every
-     * `reloadPeriod` (a renewal needs no restart). The tls feature fills in the files when it
-     * installs a certificate; without them Keycloak serves HTTP only.
+     * HTTPS on the public `httpsPort`. The tls feature fills in the PEM files when it installs a
+     * certificate; without them Keycloak serves HTTP only. Behind the agent's front (every
+     * docker-runtime Keycloak, every process-runtime one with a slot) the front terminates TLS and
+     * swaps the certificate when one is installed; a Keycloak listening on its public ports
+     * itself serves HTTPS and re-reads the files every `reloadPeriod`.
      */
     tls: z
       .object({
@@ -45,6 +47,8 @@ export const keycloakConfig = z
         certificateFile: z.string().startsWith('/').optional(),
         certificateKeyFile: z.string().startsWith('/').optional(),
         reloadPeriod: reloadPeriod.default('1m'),
+        /** Keep serving plain HTTP on `httpPort` once a certificate is installed; off by default (the port is closed). */
+        httpEnabled: z.boolean().optional(),
       })
       .strict()
       .optional(),

@@ -5,7 +5,7 @@ import { certificateFacts, certificateId, describeCertificate, reloadPeriod } fr
 export const tlsInstall = defineTask({
   name: 'tls.install',
   description:
-    'Installs a certificate for the key made by tls.csr into Keycloak (PEMs 0600, hot reload), then proves by a handshake on the HTTPS port that it is served.',
+    'Installs a certificate for the key made by tls.csr for Keycloak (PEMs 0600, swapped without a restart), then proves by a handshake on the public HTTPS port that it is served.',
   input: z
     .object({
       certificateId,
@@ -14,16 +14,16 @@ export const tlsInstall = defineTask({
         .string()
         .startsWith('-----BEGIN CERTIFICATE-----')
         .max(64 * 1024),
-      /** Keycloak's HTTPS port (public). */
+      /** The public HTTPS port (the front's, or Keycloak's own without a front). */
       httpsPort: z.number().int().min(1).max(65535).default(8443),
-      /** Keycloak's https-certificates-reload-period: how soon a renewed certificate is served without a restart. */
+      /** Keycloak's https-certificates-reload-period, for a Keycloak that serves HTTPS itself (no front); the front swaps at once. */
       reloadPeriod: reloadPeriod.default('1m'),
     })
     .strict(),
   output: z.object({
     installed: certificateFacts,
     served: certificateFacts,
-    /** True when Keycloak had to restart to turn HTTPS on (first install); renewals reload without one. */
+    /** True when Keycloak had to restart to turn HTTPS on (first install on a Keycloak without the agent's front); never behind the front. */
     restarted: z.boolean(),
     /** Seconds from writing the files until the handshake showed the new certificate. */
     servedAfterSec: z.number().nonnegative(),

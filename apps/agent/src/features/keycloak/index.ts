@@ -9,6 +9,7 @@ export type { KeycloakInstanceRecord } from './instance/instance-store.js';
 export { keycloakBuild } from './runtime/keycloak-build.js';
 export type { KeycloakBuild } from './runtime/keycloak-build.js';
 export { openRuntime } from './runtime/open-runtime.js';
+export { serveCertificate } from './runtime/serve-certificate.js';
 // For scratch Keycloaks outside the instance (the backups drill): loopback ports and the readiness wait.
 export { freePort } from './runtime/free-port.js';
 export { waitReady } from './runtime/wait-ready.js';

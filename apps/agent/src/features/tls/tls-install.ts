@@ -1,7 +1,7 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { installedInstance, openRuntime, saveInstance } from '../keycloak/index.js';
+import { installedInstance, serveCertificate } from '../keycloak/index.js';
 import type { TaskHandler } from '../../task-handler.js';
 import { TaskFailure } from '../../task-failure.js';
 import { writeFileAtomic } from '../../write-file-atomic.js';
@@ -9,9 +9,6 @@ import { certificateFacts } from './certificate-facts.js';
 import { ChallengeResponder } from './challenge-responder.js';
 import { probeCertificate } from './probe-certificate.js';
 import { privateDir, tlsPaths } from './tls-paths.js';
-
-const UNIT_MS = { s: 1_000, m: 60_000, h: 3_600_000 } as const;
-const periodMs = (p: string) => Number(p.slice(0, -1)) * UNIT_MS[p.slice(-1) as keyof typeof UNIT_MS];
 
 async function readKey(path: string): Promise<string | undefined> {
   return readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => {
@@ -22,12 +19,13 @@ async function readKey(path: string): Promise<string | undefined> {
 
 /**
  * Installs a certificate for the key `tls.csr` made here, then proves it is served: a TLS
- * handshake on Keycloak's HTTPS port must present this very certificate. Refuses a certificate
- * whose key is not the host's before touching anything. The first install turns HTTPS on (one
- * restart); later ones rely on Keycloak's reload period, so a renewal costs no restart.
+ * handshake on the public HTTPS port must present this very certificate. Refuses a certificate
+ * whose key is not the host's before touching anything. Keycloak is not restarted (see
+ * serveCertificate for the one exception).
  */
 export const tlsInstall: TaskHandler<'tls.install'> = async (input, ctx) => {
-  const record = await installedInstance(ctx.stateDir);
+  // A host without Keycloak is the caller's mistake, refused before anything is written.
+  await installedInstance(ctx.stateDir);
   // Loaded when a certificate arrives, not at start: acme-client and its HTTP client cost the idle agent ~4 MB.
   const { default: acme } = await import('acme-client');
   const chain = acme.crypto.splitPemChain(input.certificatePem);
@@ -55,36 +53,25 @@ export const tlsInstall: TaskHandler<'tls.install'> = async (input, ctx) => {
   await writeFileAtomic(certificateFile, `${chain.join('\n').trim()}\n`, 0o600);
   const written = Date.now();
 
-  const tls = { httpsPort: input.httpsPort, certificateFile, certificateKeyFile, reloadPeriod: input.reloadPeriod };
-  const current = record.config.tls;
-  const restart =
-    current?.certificateFile !== certificateFile ||
-    current.certificateKeyFile !== certificateKeyFile ||
-    current.httpsPort !== tls.httpsPort ||
-    current.reloadPeriod !== tls.reloadPeriod;
-  if (restart) {
-    const next = { ...record, config: { ...record.config, tls }, updatedAt: new Date().toISOString() };
-    const runtime = await openRuntime(record.runtime, ctx.stateDir, ctx.log);
-    const rctx = { signal: ctx.signal, log: ctx.log, note: (step: string) => ctx.progress(undefined, step) };
-    ctx.progress(undefined, `restarting Keycloak to serve HTTPS on port ${tls.httpsPort}`);
-    await runtime.stop(record, rctx);
-    await saveInstance(ctx.stateDir, next);
-    await runtime.start(next, rctx);
-  }
+  const { restarted, servedWithinMs } = await serveCertificate(
+    ctx.stateDir,
+    { httpsPort: input.httpsPort, certificateFile, certificateKeyFile, reloadPeriod: input.reloadPeriod },
+    { signal: ctx.signal, log: ctx.log, note: (step: string) => ctx.progress(undefined, step) },
+  );
 
-  // Keycloak picks a renewed certificate up within one reload period; wait for the handshake to
-  // show it, and fail if it does not: "renewed but still serving the old one" is the outage.
-  const deadline = written + (restart ? 60_000 : periodMs(tls.reloadPeriod) + 30_000);
+  // Wait for the handshake on the public port to show the new certificate, and fail if it does
+  // not: "renewed but still serving the old one" is the outage.
+  const deadline = written + servedWithinMs + 30_000;
   const servername = installed.domains[0];
   let lastSeen = 'nothing yet';
   for (;;) {
     ctx.signal.throwIfAborted();
     try {
-      const { facts } = await probeCertificate({ host: '127.0.0.1', port: tls.httpsPort, servername, signal: ctx.signal });
+      const { facts } = await probeCertificate({ host: '127.0.0.1', port: input.httpsPort, servername, signal: ctx.signal });
       if (facts.fingerprint256 === installed.fingerprint256) {
         await rm(dirname(pendingPath), { recursive: true, force: true });
         ChallengeResponder.forget(input.certificateId);
-        return { installed, served: facts, restarted: restart, servedAfterSec: (Date.now() - written) / 1000 };
+        return { installed, served: facts, restarted, servedAfterSec: (Date.now() - written) / 1000 };
       }
       lastSeen = `serial ${facts.serial}`;
     } catch (err) {
@@ -94,7 +81,7 @@ export const tlsInstall: TaskHandler<'tls.install'> = async (input, ctx) => {
     if (Date.now() > deadline) {
       throw new TaskFailure(
         'handler_error',
-        `installed certificate serial ${installed.serial}, but port ${tls.httpsPort} still presents ${lastSeen} after ${Math.round((Date.now() - written) / 1000)}s`,
+        `installed certificate serial ${installed.serial}, but port ${input.httpsPort} still presents ${lastSeen} after ${Math.round((Date.now() - written) / 1000)}s`,
       );
     }
     ctx.progress(undefined, `waiting for Keycloak to serve serial ${installed.serial} (now: ${lastSeen})`);

@@ -3,6 +3,15 @@ import { z } from 'zod';
 
 const portPair = z.object({ httpPort: z.number().int().min(1).max(65535), managementPort: z.number().int().min(1).max(65535) });
 
+/** HTTPS on a public port, the front terminating TLS with these PEM files. */
+const frontTls = z.object({
+  httpsPort: z.number().int().min(1).max(65535),
+  certificateFile: z.string(),
+  certificateKeyFile: z.string(),
+  /** Keep plain HTTP on the public HTTP port as well; otherwise that port is closed. */
+  httpEnabled: z.boolean(),
+});
+
 /** Longest path a Unix socket address holds on Linux (sun_path is 108 bytes with the NUL). */
 const MAX_SOCKET_PATH = 107;
 
@@ -20,7 +29,11 @@ export const frontControl = {
       backends: portPair,
       /** Forwarding headers a proxy in front of the front sets (see forwardedHeaders); absent: the front is the edge. */
       upstream: z.enum(['none', 'xforwarded', 'forwarded']).optional(),
+      /** HTTPS on a public port too, the front terminating TLS (the PEM files are re-read on every open). */
+      tls: frontTls.optional(),
     }),
+    /** A new certificate (or HTTPS turned on) for the backends the front serves now. */
+    z.object({ kind: z.literal('tls'), tls: frontTls }),
     z.object({ kind: z.literal('drain'), old: portPair, timeoutMs: z.number().int().positive() }),
     z.object({ kind: z.literal('status') }),
     z.object({ kind: z.literal('close') }),
@@ -39,3 +52,4 @@ export const frontControl = {
 
 export type FrontCommand = z.infer<typeof frontControl.command>;
 export type FrontReply = z.infer<typeof frontControl.reply>;
+export type FrontTls = z.infer<typeof frontTls>;

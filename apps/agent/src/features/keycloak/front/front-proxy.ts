@@ -1,4 +1,5 @@
-import { Agent, createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
+import { Agent, createServer, request, type IncomingHttpHeaders, type RequestListener, type Server } from 'node:http';
+import { createServer as createHttpsServer, Server as HttpsServer } from 'node:https';
 import type { Logger } from '@keyfleet/log';
 import { forwardedHeaders, type UpstreamHeaders } from './forwarded-headers.js';
 
@@ -25,6 +26,12 @@ function endToEnd(headers: IncomingHttpHeaders): IncomingHttpHeaders {
   return Object.fromEntries(Object.entries(headers).filter(([name]) => !HOP_BY_HOP.has(name) && !listed.has(name)));
 }
 
+/** A certificate chain and its key, PEM: what a TLS-terminating front serves. */
+export interface FrontCredentials {
+  cert: string;
+  key: string;
+}
+
 /**
  * A minimal HTTP reverse proxy on a public port in front of a Keycloak backend on loopback.
  * Routing is per request, not per connection: after `switchTo`, every new request goes to
@@ -32,9 +39,10 @@ function endToEnd(headers: IncomingHttpHeaders): IncomingHttpHeaders {
  * connection survives the switch and no request fails. Host and other end-to-end headers
  * pass unchanged, so Keycloak builds the same URLs as without the proxy; X-Forwarded-* (or
  * Forwarded) tell it who the client is, since it sees only the front's connections.
+ * Given credentials it terminates TLS and tells Keycloak the client used https.
  */
 export class FrontProxy {
-  private server: Server | undefined;
+  private server: Server | HttpsServer | undefined;
   private target: number;
   private readonly agents = new Map<number, Agent>();
   private readonly inFlight = new Map<number, number>();
@@ -61,10 +69,11 @@ export class FrontProxy {
     return agent;
   }
 
-  async listen(port: number, host = '0.0.0.0'): Promise<void> {
-    const server = createServer((req, res) => {
+  async listen(port: number, host = '0.0.0.0', credentials?: FrontCredentials): Promise<void> {
+    const proto = credentials ? 'https' : 'http';
+    const handler: RequestListener = (req, res) => {
       const backend = this.target;
-      const headers = forwardedHeaders(endToEnd(req.headers), { remoteAddress: req.socket.remoteAddress, proto: 'http' }, this.upstream);
+      const headers = forwardedHeaders(endToEnd(req.headers), { remoteAddress: req.socket.remoteAddress, proto }, this.upstream);
       this.inFlight.set(backend, (this.inFlight.get(backend) ?? 0) + 1);
       let settled = false;
       const done = () => {
@@ -89,7 +98,8 @@ export class FrontProxy {
       res.once('close', () => {
         if (!res.writableFinished) upstream.destroy();
       });
-    });
+    };
+    const server = credentials ? createHttpsServer(credentials, handler) : createServer(handler);
     // Keycloak sees only the proxy's connections; idle clients must not hold sockets forever.
     server.keepAliveTimeout = 60_000;
     await new Promise<void>((resolve, reject) => {
@@ -106,6 +116,15 @@ export class FrontProxy {
     });
     server.on('error', (err) => this.log.error({ reason: err.message, front: this.name }, 'front proxy error'));
     this.server = server;
+  }
+
+  /**
+   * Serves `credentials` from the next handshake on; connections already open keep the
+   * certificate they saw, nothing is dropped (a renewal without a restart of anything).
+   */
+  setCredentials(credentials: FrontCredentials): void {
+    if (!(this.server instanceof HttpsServer)) throw new Error(`the ${this.name} front does not terminate TLS`);
+    this.server.setSecureContext(credentials);
   }
 
   /** From now on new requests go to `port`; requests already on their way finish where they are. */

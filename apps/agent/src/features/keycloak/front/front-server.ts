@@ -18,8 +18,8 @@ function answers(path: string): Promise<boolean> {
 }
 
 /**
- * The front process of a docker-runtime Keycloak (`keyfleet-agent front`): owns the public
- * ports and forwards to the active container, so Keycloak stays reachable while the agent
+ * The front process of a Keycloak (`keyfleet-agent front`): owns the public ports (terminating
+ * TLS on the HTTPS one) and forwards to the active Keycloak, so Keycloak stays reachable while the agent
  * restarts or is upgraded. The agent steers it over the control socket; commands are applied
  * one at a time. Resolves once told to close (or on SIGTERM/SIGINT), with the ports released.
  */
@@ -32,9 +32,22 @@ export async function serveFront(stateDir: string, log: Logger): Promise<void> {
   const apply = async (command: FrontCommand): Promise<FrontReply> => {
     switch (command.kind) {
       case 'open':
-        await pair.open(command.ports, command.backends, command.upstream);
-        log.info({ ports: command.ports, backends: command.backends, upstream: command.upstream ?? 'none' }, 'front serving');
+        await pair.open(command.ports, command.backends, command.upstream, command.tls);
+        log.info(
+          {
+            ports: command.ports,
+            backends: command.backends,
+            upstream: command.upstream ?? 'none',
+            httpsPort: command.tls?.httpsPort,
+            http: !command.tls || command.tls.httpEnabled,
+          },
+          'front serving',
+        );
         return { kind: 'ok', open: true };
+      case 'tls':
+        await pair.serveTls(command.tls);
+        log.info({ httpsPort: command.tls.httpsPort, http: command.tls.httpEnabled }, 'front serving a new certificate');
+        return { kind: 'ok', open: pair.isOpen };
       case 'drain':
         return { kind: 'ok', open: pair.isOpen, drained: await pair.drain(command.old, command.timeoutMs) };
       case 'status':

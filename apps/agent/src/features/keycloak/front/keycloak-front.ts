@@ -4,8 +4,8 @@ import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { Logger } from '@keyfleet/log';
 import { selfCommand } from '../../../self-command.js';
-import { frontControl, type FrontCommand, type FrontReply } from './front-control.js';
-import type { UpstreamHeaders } from './forwarded-headers.js';
+import { frontControl, type FrontCommand, type FrontReply, type FrontTls } from './front-control.js';
+import { frontOptions, type FrontOptions } from './front-options.js';
 import type { PortPair } from './front-pair.js';
 import { frontBackends } from '../instance/front-backends.js';
 import { loadInstance } from '../instance/instance-store.js';
@@ -19,8 +19,8 @@ const LOG_FILE = 'keycloak-front.log';
 const pair = (p: PortPair): PortPair => ({ httpPort: p.httpPort, managementPort: p.managementPort });
 
 /**
- * The agent's handle on the front of a docker-runtime Keycloak: the public HTTP and management
- * ports, each forwarding to the active container's loopback ports, so an update can start the
+ * The agent's handle on the front of a Keycloak: the public HTTP, HTTPS and management ports,
+ * each forwarding to the active Keycloak's loopback ports, so an update can start the
  * new container beside the old one and switch atomically. The front runs as its own process
  * (`keyfleet-agent front`, started on first use, detached) so Keycloak stays reachable while the
  * agent restarts; this class sends it commands over its control socket. One per state dir.
@@ -56,7 +56,7 @@ export class KeycloakFront {
       if (!record || !backends || record.desiredState !== 'running') return 'no-front';
       const front = KeycloakFront.for(stateDir, log);
       if (await front.isOpen()) return 'serving';
-      await front.open(record, backends, record.config.proxyHeaders ?? 'none');
+      await front.open(record, backends, frontOptions(record.config));
       return 'reopened';
     } catch (err) {
       log.error({ reason: (err as Error).message }, 'could not re-open the Keycloak front; Keycloak is unreachable on its public ports');
@@ -72,13 +72,23 @@ export class KeycloakFront {
 
   /**
    * Serves `ports` and forwards to `backends`, starting the front process if none runs; on the same
-   * ports this is the atomic switch. `upstream`: the forwarding headers a proxy in front of the
-   * front sets, trusted only then (see forwardedHeaders).
+   * ports this is the atomic switch. With `options.tls` the front reads the PEM files again, so
+   * this is also how a renewed certificate gets served.
    */
-  async open(ports: PortPair, backends: PortPair, upstream: UpstreamHeaders = 'none'): Promise<void> {
+  async open(ports: PortPair, backends: PortPair, options: FrontOptions = {}): Promise<void> {
     await this.serialized(async () => {
       await this.ensureRunning();
-      this.check(await this.send({ kind: 'open', ports: pair(ports), backends: pair(backends), upstream }));
+      this.check(await this.send({ kind: 'open', ports: pair(ports), backends: pair(backends), upstream: options.upstream ?? 'none', tls: options.tls }));
+    });
+  }
+
+  /**
+   * Serves the certificate in `tls` from the next handshake on (HTTPS turned on if it was not),
+   * leaving the backends as the front has them. Fails when no front serves.
+   */
+  async serveTls(tls: FrontTls): Promise<void> {
+    await this.serialized(async () => {
+      this.check(await this.send({ kind: 'tls', tls }));
     });
   }
 

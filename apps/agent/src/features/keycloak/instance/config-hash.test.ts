@@ -28,4 +28,15 @@ describe('configHash', () => {
     const withLogin = { ...base, verifyLogin: { grant: 'client_credentials' as const, realm: 'r', clientId: 'c', clientSecret: { $secret: 's', value: 'v' } } };
     expect(configHash(withLogin)).toBe(configHash(base));
   });
+
+  it('ignores the certificate files the tls feature fills in, not what the operator asked for TLS', () => {
+    const asked = { ...base, tls: { httpsPort: 8443, reloadPeriod: '1m' } };
+    const installed = {
+      ...asked,
+      tls: { ...asked.tls, certificateFile: '/s/keycloak/tls/certificate.pem', certificateKeyFile: '/s/keycloak/tls/private-key.pem' },
+    };
+    expect(configHash(installed)).toBe(configHash(asked));
+    expect(configHash({ ...asked, tls: { ...asked.tls, httpEnabled: true } })).not.toBe(configHash(asked));
+    expect(configHash(asked)).not.toBe(configHash(base));
+  });
 });

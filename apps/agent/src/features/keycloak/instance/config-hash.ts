@@ -22,9 +22,11 @@ function canonical(value: unknown): unknown {
 
 /**
  * Identifies what Keycloak runs with: equal hashes mean an install or update has nothing
- * to change. `verifyLogin` is left out: it only tells verify how to log in.
+ * to change. `verifyLogin` is left out: it only tells verify how to log in. So are the
+ * certificate files: the tls feature sets them, the operator's config never names them.
  */
 export function configHash(config: KeycloakConfig): string {
-  const { verifyLogin: _ignored, ...effective } = config;
-  return sha256(JSON.stringify(canonical(effective)));
+  const { verifyLogin: _ignored, tls, ...effective } = config;
+  const { certificateFile: _file, certificateKeyFile: _key, ...asked } = tls ?? {};
+  return sha256(JSON.stringify(canonical(tls ? { ...effective, tls: asked } : effective)));
 }

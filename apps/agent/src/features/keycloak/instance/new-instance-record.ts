@@ -1,3 +1,4 @@
+import { agentBaseUrl } from './agent-base-url.js';
 import { configHash } from './config-hash.js';
 import type { KeycloakInstanceRecord } from './instance-store.js';
 import type { KeycloakConfig } from '../keycloak-types.js';
@@ -11,7 +12,7 @@ export function newInstanceRecord(config: KeycloakConfig, runtime: RuntimePart, 
   return {
     ...runtime,
     version: config.version,
-    baseUrl: `http://127.0.0.1:${config.httpPort}`,
+    baseUrl: agentBaseUrl(config, runtime),
     managementUrl: `http://127.0.0.1:${config.managementPort}`,
     hostname: config.hostname,
     httpPort: config.httpPort,

@@ -22,7 +22,7 @@ export interface KeycloakPlacement {
 export function keycloakEnv(config: KeycloakConfig, placement: KeycloakPlacement): Record<string, string> {
   const env: Record<string, string> = {
     KC_HOSTNAME: config.hostname,
-    // TLS is terminated in front of Keycloak (a proxy, the agent's front): Keycloak itself speaks HTTP.
+    // TLS is terminated in front of Keycloak (the agent's front, or a proxy): Keycloak itself speaks HTTP.
     KC_HTTP_ENABLED: 'true',
     KC_HTTP_PORT: String(placement.httpPort),
     KC_HTTP_MANAGEMENT_PORT: String(placement.managementPort),
@@ -34,7 +34,9 @@ export function keycloakEnv(config: KeycloakConfig, placement: KeycloakPlacement
   };
   if (placement.httpHost) env.KC_HTTP_HOST = placement.httpHost;
   const tls = config.tls;
-  if (tls?.certificateFile && tls.certificateKeyFile) {
+  // Behind the front, the front terminates TLS: Keycloak stays on HTTP, sees the scheme in
+  // X-Forwarded-Proto, and needs neither the PEMs (nor a mount of them in a container) nor a port of its own.
+  if (tls?.certificateFile && tls.certificateKeyFile && !placement.frontAddress) {
     // Keycloak re-reads the PEMs every reload period, so a renewed certificate is served without a restart.
     Object.assign(env, {
       KC_HTTPS_PORT: String(tls.httpsPort),

@@ -2,6 +2,7 @@ import { adminCredentials } from '../instance/admin-credentials.js';
 import { checkKeycloakConfig } from '../instance/check-keycloak-config.js';
 import { configHash } from '../instance/config-hash.js';
 import { loadInstance, saveInstance, type KeycloakInstanceRecord } from '../instance/instance-store.js';
+import { withInstalledCertificate } from '../instance/with-installed-certificate.js';
 import { instanceView } from './instance-view.js';
 import { isReady } from '../verify/is-ready.js';
 import { openRuntime } from '../runtime/open-runtime.js';
@@ -41,14 +42,14 @@ export const keycloakInstall: TaskHandler<'keycloak.install'> = async (config, c
       await runtime.start(previous, rctx);
     }
     // verifyLogin is not part of the hash; keep the latest one.
-    record = { ...previous, config, desiredState: 'running' };
+    record = { ...previous, config: withInstalledCertificate(config, previous), desiredState: 'running' };
   } else {
     if (previous && previous.runtime !== config.runtime) {
       if (await (await openRuntime(previous.runtime, ctx.stateDir, ctx.log)).stop(previous, rctx)) {
         rctx.note(`stopped the ${previous.runtime}-runtime Keycloak (this install switches to ${config.runtime})`);
       }
     }
-    record = await runtime.install(config, previous, rctx);
+    record = await runtime.install(withInstalledCertificate(config, previous), previous, rctx);
     Object.assign(record, adminCredentials(config, previous));
   }
   await saveInstance(ctx.stateDir, record);

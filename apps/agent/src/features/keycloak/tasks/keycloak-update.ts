@@ -2,6 +2,7 @@ import { adminCredentials } from '../instance/admin-credentials.js';
 import { checkKeycloakConfig } from '../instance/check-keycloak-config.js';
 import { configHash } from '../instance/config-hash.js';
 import { installedInstance } from '../instance/installed-instance.js';
+import { withInstalledCertificate } from '../instance/with-installed-certificate.js';
 import { instanceView } from './instance-view.js';
 import { saveInstance } from '../instance/instance-store.js';
 import { isReady } from '../verify/is-ready.js';
@@ -40,7 +41,7 @@ export const keycloakUpdate: TaskHandler<'keycloak.update'> = async (config, ctx
 
   if (configHash(config) === record.configHash && (await runtime.status(record)).running && (await isReady(record.managementUrl, ctx.signal))) {
     note('unchanged', 'the running Keycloak already has this configuration');
-    const current = { ...record, config };
+    const current = { ...record, config: withInstalledCertificate(config, record) };
     await saveInstance(ctx.stateDir, current);
     const report = await verifyKeycloak(target(current), config.verifyLogin, ctx.signal);
     if (!report.ok) throw new Error(verifyFailure(report, 'Keycloak unchanged, but its verification failed'));
@@ -50,7 +51,7 @@ export const keycloakUpdate: TaskHandler<'keycloak.update'> = async (config, ctx
   note('update started', `${record.version} → ${config.version} (${record.runtime} runtime)`);
   let next: Awaited<ReturnType<typeof runtime.update>>;
   try {
-    next = await runtime.update(record, config, rctx, (at) => verifyKeycloak(target(at), config.verifyLogin, ctx.signal));
+    next = await runtime.update(record, withInstalledCertificate(config, record), rctx, (at) => verifyKeycloak(target(at), config.verifyLogin, ctx.signal));
   } catch (err) {
     const message = err instanceof UpdateRolledBack ? err.message : `update failed: ${(err as Error).message}`;
     // Headline and timeline first: log excerpts after them, where truncation may cut them.

@@ -4,6 +4,7 @@ import { TaskFailure } from '../../../../task-failure.js';
 import { compatVerdict, type CompatVerdict } from '../compat-verdict.js';
 import { freePort } from '../free-port.js';
 import { configHash } from '../../instance/config-hash.js';
+import { frontOptions } from '../../front/front-options.js';
 import { newInstanceRecord } from '../../instance/new-instance-record.js';
 import { saveInstance, type DockerDeployment, type KeycloakInstanceRecord } from '../../instance/instance-store.js';
 import { keycloakBuild } from '../keycloak-build.js';
@@ -242,7 +243,7 @@ export class DockerRuntime implements KeycloakRuntime {
     const slot = before?.slot ?? 'a';
     const backend = await this.createKeycloak(this.prefix, slot, image, config, db);
     ctx.note(`created container ${this.prefix} from ${image}`);
-    await this.front.open(config, backend, config.proxyHeaders ?? 'none');
+    await this.front.open(config, backend, frontOptions(config));
     const ms = await this.waitContainerReady(this.prefix, backend, ctx.signal);
     ctx.note(`Keycloak ${config.version} ready in ${(ms / 1000).toFixed(1)}s behind the agent's front on ports ${config.httpPort}/${config.managementPort}`);
     if (before && before.image !== image) await this.removeImage(before.image);
@@ -269,7 +270,7 @@ export class DockerRuntime implements KeycloakRuntime {
     if (!info) throw new Error(`container ${d.containerName} does not exist; run keycloak.install again`);
     if (!info.State.Running) await container.start();
     const backend = { httpPort: d.backendHttpPort, managementPort: d.backendManagementPort };
-    await this.front.open(record, backend, record.config.proxyHeaders ?? 'none');
+    await this.front.open(record, backend, frontOptions(record.config));
     await this.waitContainerReady(d.containerName, backend, ctx.signal);
   }
 
@@ -388,7 +389,7 @@ export class DockerRuntime implements KeycloakRuntime {
       throw new UpdateRolledBack(reason);
     }
 
-    await this.front.open(config, backend, config.proxyHeaders ?? 'none');
+    await this.front.open(config, backend, frontOptions(config));
     ctx.note('switched traffic to the new container');
     const deployed: DockerDeployment = {
       containerName: nextName,

@@ -73,4 +73,17 @@ describe('keycloakContainerSpec', () => {
     expect(spec.HostConfig!.Memory).toBe(1024 * 1024 * 1024);
     expect(spec.Healthcheck!.Test!.join(' ')).toContain('/dev/tcp/127.0.0.1/9000');
   });
+
+  it('with a certificate installed: the front terminates TLS, so Keycloak gets no HTTPS port, PEM paths or mount', () => {
+    const tls = {
+      httpsPort: 8443,
+      reloadPeriod: '1m',
+      certificateFile: '/var/lib/keyfleet/keycloak/tls/certificate.pem',
+      certificateKeyFile: '/var/lib/keyfleet/keycloak/tls/private-key.pem',
+    };
+    const spec = keycloakContainerSpec({ ...input, networkMode: 'host', config: { ...config, tls } });
+    expect(Object.keys(env(spec)).filter((k) => k.startsWith('KC_HTTPS'))).toEqual([]);
+    expect(env(spec)).toMatchObject({ KC_HTTP_ENABLED: 'true', KC_PROXY_HEADERS: 'xforwarded', KC_PROXY_TRUSTED_ADDRESSES: '127.0.0.1' });
+    expect(spec.HostConfig!.Mounts).toHaveLength(1);
+  });
 });

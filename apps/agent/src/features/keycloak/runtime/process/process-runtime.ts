@@ -4,6 +4,7 @@ import type { Logger } from '@keyfleet/log';
 import { TaskFailure } from '../../../../task-failure.js';
 import { KeycloakFront } from '../../front/keycloak-front.js';
 import { frontBackends } from '../../instance/front-backends.js';
+import { frontOptions } from '../../front/front-options.js';
 import { keycloakStateDir, saveInstance, type KeycloakInstanceRecord, type ProcessDeployment } from '../../instance/instance-store.js';
 import { newInstanceRecord } from '../../instance/new-instance-record.js';
 import type { KeycloakConfig, VerifyReport } from '../../keycloak-types.js';
@@ -165,7 +166,7 @@ export class ProcessRuntime implements KeycloakRuntime {
   /** The front on the public ports (for an instance behind one), then Keycloak itself. */
   private async launch(record: KeycloakInstanceRecord, signal: AbortSignal): Promise<number> {
     const backends = frontBackends(record);
-    if (backends) await this.front.open(record.config, backends, record.config.proxyHeaders ?? 'none');
+    if (backends) await this.front.open(record.config, backends, frontOptions(record.config));
     return this.run(record, signal);
   }
 
@@ -283,7 +284,7 @@ export class ProcessRuntime implements KeycloakRuntime {
       if (!report.ok) throw new Error(verifyFailure(report, 'verification failed'));
       ctx.note('verified the new instance');
       if (!oldStopped && !oldBackends) await stopOld('it listened on the public ports itself; the front takes them over');
-      await this.front.open(config, frontBackends(next)!, config.proxyHeaders ?? 'none');
+      await this.front.open(config, frontBackends(next)!, frontOptions(config));
       ctx.note('switched traffic to the new instance');
     } catch (err) {
       const reason = ctx.signal.aborted ? `interrupted: ${(err as Error).message}` : (err as Error).message;
