@@ -25,7 +25,10 @@ export function alertRulesCommand(): Command {
         ['BUILTIN', (r) => (r.builtin ? 'yes' : '')],
         ['ENABLED', (r) => (r.spec.enabled === false ? 'no' : 'yes')],
         ['SEVERITY', (r) => r.spec.severity],
+        ['REPEAT', (r) => (r.spec.repeat ? `${r.spec.repeat}s` : '')],
         ['CONDITION', (r) => r.spec.condition],
+        // Last: the why of each rule is prose, left unpadded.
+        ['WHY', (r) => r.spec.description],
       ]);
     });
 
