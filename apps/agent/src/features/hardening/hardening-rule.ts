@@ -2,6 +2,7 @@ import type { Logger } from '@keyfleet/log';
 import type { z } from 'zod';
 import type { taskDefinitions } from '@keyfleet/proto/v1';
 import type { CommandRunner } from './command-runner.js';
+import type { KeycloakAccess } from './keycloak-admin-api.js';
 
 type Params = z.output<(typeof taskDefinitions)['hardening.audit']['input']>['params'];
 
@@ -20,6 +21,8 @@ export interface ResolvedParams extends Omit<Params, 'runtime' | 'fileOwner'> {
   };
   /** Where NATS is reached: the firewall lets the agent out to these and the dead-man switch probes them. */
   natsEndpoints: Array<{ host: string; port: number }>;
+  /** The installed Keycloak's admin API, for the posture rules; undefined when the agent installed none. */
+  keycloak: KeycloakAccess | undefined;
 }
 
 /** What a rule works with: the host under a root prefix, a command runner and the parameters. */

@@ -1,13 +1,15 @@
 import { join } from 'node:path';
 import type { HardeningRule } from './hardening-rule.js';
 import { fileModesRule } from './rules/file-modes-rule.js';
+import { keycloakBootstrapAdminRule } from './rules/keycloak-bootstrap-admin-rule.js';
+import { keycloakRealmRule } from './rules/keycloak-realm-rule.js';
 import { nftFirewallRule } from './rules/nft-firewall-rule.js';
 import { sshDaemonRule } from './rules/ssh-daemon-rule.js';
 import { sysctlRule } from './rules/sysctl-rule.js';
 
 /**
  * The built-in `keycloak-host` profile: every rule, in the order they are checked and applied
- * (files and kernel first, SSH, the firewall last so its dead-man switch guards only itself).
+ * (files and kernel first, SSH, Keycloak, the firewall last so its dead-man switch guards only itself).
  */
 export const keycloakHostProfile: readonly HardeningRule[] = [
   fileModesRule({
@@ -85,5 +87,38 @@ export const keycloakHostProfile: readonly HardeningRule[] = [
     settings: () => [{ key: 'kernel.yama.ptrace_scope', value: '1', atLeast: true }],
   }),
   sshDaemonRule,
+  keycloakRealmRule({
+    id: 'keycloak.brute-force',
+    title: 'Keycloak: brute-force detection in every realm',
+    why: 'Without it a password can be guessed online at the speed Keycloak answers.',
+    wanted: 'bruteForceProtected on',
+    ok: (r) => r.bruteForceProtected === true,
+    show: (r) => `bruteForceProtected ${r.bruteForceProtected ? 'on' : 'off'}`,
+    fix: () => ({ bruteForceProtected: true }),
+    pick: (r) => ({ bruteForceProtected: r.bruteForceProtected ?? false }),
+  }),
+  keycloakRealmRule({
+    id: 'keycloak.ssl-required',
+    title: 'Keycloak: TLS required (sslRequired not none)',
+    why: 'With none, tokens and passwords may cross public networks in clear text.',
+    wanted: 'sslRequired external or all',
+    ok: (r) => r.sslRequired !== undefined && r.sslRequired !== 'none',
+    show: (r) => `sslRequired ${r.sslRequired ?? '-'}`,
+    // external: TLS for everyone but private addresses, so the agent's loopback admin calls keep working.
+    fix: () => ({ sslRequired: 'external' }),
+    pick: (r) => ({ sslRequired: r.sslRequired ?? 'external' }),
+  }),
+  keycloakRealmRule({
+    id: 'keycloak.events',
+    title: 'Keycloak: login events saved, with an expiry',
+    why: 'Failed logins are the first evidence of an attack; without an expiry the events table grows forever.',
+    wanted: 'events saved, expiring (30 days when set by Keyfleet)',
+    ok: (r) => r.eventsEnabled === true && (r.eventsExpiration ?? 0) > 0,
+    show: (r) => `events ${r.eventsEnabled ? 'saved' : 'off'}, expiry ${r.eventsExpiration ? `${r.eventsExpiration}s` : 'none'}`,
+    fix: (r) => ({ eventsEnabled: true, eventsExpiration: (r.eventsExpiration ?? 0) > 0 ? r.eventsExpiration : 30 * 24 * 3600 }),
+    // Keycloak treats an absent expiry as "unchanged", so 0 is how rollback clears it again.
+    pick: (r) => ({ eventsEnabled: r.eventsEnabled ?? false, eventsExpiration: r.eventsExpiration ?? 0 }),
+  }),
+  keycloakBootstrapAdminRule,
   nftFirewallRule,
 ];

@@ -41,5 +41,6 @@ export async function resolveParams(params: Params, host: { root: string; stateD
       keycloakInstanceFile: join(keycloakStateDir(stateDir), 'instance.json'),
     },
     natsEndpoints: params.firewall?.natsEndpoints ?? host.natsServers.map(natsEndpoint),
+    keycloak: instance?.baseUrl ? { baseUrl: instance.baseUrl, adminUser: instance.adminUser, adminPassword: instance.adminPassword } : undefined,
   };
 }

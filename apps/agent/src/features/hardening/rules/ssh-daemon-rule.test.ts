@@ -32,6 +32,7 @@ describe('ssh.daemon rule', () => {
       ssh: { access: ['admin'] },
       paths: { agentStateDir: STATE_DIR, keycloakConfDir: undefined, keycloakTlsDir: '/x', keycloakInstanceFile: '/x' },
       natsEndpoints: [],
+      keycloak: undefined,
     },
   });
 
