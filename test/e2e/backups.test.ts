@@ -33,10 +33,11 @@ const LOGIN_USER = 'user7';
 /**
  * Backups against a real Keycloak (process runtime) on a real Postgres, through the real hub and
  * agents: fail closed without recipients → backup → the stock tools (age, tar, pg_restore) by hand
- * → a drill on a separate drill host, which boots a scratch Keycloak on the restored copy → a
- * restore onto that second host (its own Keycloak home and database) and onto the backed-up host
- * → a flipped byte fails the drill, naming the backup. The drill host doubles as the second host:
- * its installed Keycloak is the distribution drills boot, and one Keycloak fewer keeps the file fast.
+ * → a drill on a separate drill host, which boots a scratch Keycloak on the restored copy →
+ * restores, at once, onto the backed-up host and onto that second host (its own Keycloak home and
+ * database) → a flipped byte fails the drill, naming the backup. The drill host doubles as the
+ * second host: its installed Keycloak is the distribution drills boot, and one Keycloak fewer
+ * keeps the file fast.
  */
 describe('backups of a real Keycloak (local storage on the hub)', () => {
   const started = Date.now();
@@ -323,82 +324,66 @@ describe('backups of a real Keycloak (local storage on the hub)', () => {
   );
 
   it(
-    'restores onto a second host with its own Keycloak home: verified, the same user logs in, the JWKS kids are the source’s',
+    'restores at once onto the host (later changes gone) and onto a second host with its own Keycloak home: both verified, the same user logs in, the JWKS kids are the source’s',
     async () => {
-      const source = `http://127.0.0.1:${httpPort}`;
+      const base = `http://127.0.0.1:${httpPort}`;
       const second = `http://127.0.0.1:${httpPort2}`;
-      const kids = async (base: string) =>
-        ((await (await fetch(`${base}/realms/kf-backup/protocol/openid-connect/certs`)).json()) as { keys: Array<{ kid: string }> }).keys
+      const kids = async (at: string) =>
+        ((await (await fetch(`${at}/realms/kf-backup/protocol/openid-connect/certs`)).json()) as { keys: Array<{ kid: string }> }).keys
           .map((k) => k.kid)
           .sort();
-      const login = (base: string) =>
-        fetch(`${base}/realms/kf-backup/protocol/openid-connect/token`, {
+      const login = (at: string) =>
+        fetch(`${at}/realms/kf-backup/protocol/openid-connect/token`, {
           method: 'POST',
           body: new URLSearchParams({ grant_type: 'password', client_id: 'web', username: LOGIN_USER, password: userPassword, scope: 'openid' }),
         });
-      const sourceKids = await kids(source);
-      expect((await login(source)).status).toBe(200);
-      // The second host has a Keycloak of its own, without the backed-up realm.
-      expect((await fetch(`${second}/realms/kf-backup`)).status).toBe(404);
-
-      const r = await cli(['backups', 'restore', backupId, '--target', drillHost.hostId, '--identity-secret', 'backup-identity', '--wait', '-o', 'json']);
-      expect(r.code, r.stdout + r.stderr).toBe(0);
-      const task = JSON.parse(r.stdout.slice(r.stdout.indexOf('{')));
-      expect(task.state).toBe('succeeded');
-      expect(task.output.verify.ok).toBe(true);
-      console.log(`[backups] restore of ${backupId} onto a second host: ${task.summary}`);
-
-      expect(await kids(second)).toEqual(sourceKids);
-      const res = await login(second);
-      const body = (await res.json()) as { access_token?: string };
-      expect(res.status, JSON.stringify(body)).toBe(200);
-      const header = JSON.parse(Buffer.from(body.access_token!.split('.')[0]!, 'base64url').toString()) as { kid: string };
-      expect(sourceKids).toContain(header.kid);
-      expect(await adminCall(second, adminPassword, 'GET', '/realms/kf-backup/users/count')).toBe(USERS);
-      const record = JSON.parse(await readFile(join(drillHost.stateDir, 'keycloak', 'instance.json'), 'utf8')) as { process: { installDir: string } };
-      expect(await readFile(join(record.process.installDir, 'themes', 'kf-custom', 'login', 'theme.properties'), 'utf8')).toBe(themeText);
-
-      // This host ran a drill (it was given the identity for it) and a restore (the hub decrypted):
-      // nothing in its state dir (journal, task results, drill home) holds an identity.
-      const { stdout: found } = await run('grep', ['-rl', 'AGE-SECRET-KEY', drillHost.stateDir]).catch((e: { stdout: string }) => ({ stdout: e.stdout }));
-      expect(found.trim()).toBe('');
-    },
-    10 * 60_000,
-  );
-
-  it(
-    'restores onto the host: Keycloak stopped, database and theme put back, started and verified; later changes are gone, the kids are the same',
-    async () => {
-      const base = `http://127.0.0.1:${httpPort}`;
-      const kidsBefore = ((await (await fetch(`${base}/realms/kf-backup/protocol/openid-connect/certs`)).json()) as { keys: Array<{ kid: string }> }).keys
-        .map((k) => k.kid)
-        .sort();
+      const kidsBefore = await kids(base);
+      expect((await login(base)).status).toBe(200);
+      // Changes after the backup, which the restore onto the host takes back.
       await adminCall(base, adminPassword, 'POST', '/realms/kf-backup/users', { username: 'after-backup', enabled: true });
       const [user0] = await adminCall<Array<{ id: string }>>(base, adminPassword, 'GET', '/realms/kf-backup/users?username=user0&exact=true');
       await adminCall(base, adminPassword, 'DELETE', `/realms/kf-backup/users/${user0!.id}`);
-      const record = JSON.parse(await readFile(join(agent.stateDir, 'keycloak', 'instance.json'), 'utf8')) as { process: { installDir: string } };
-      const theme = join(record.process.installDir, 'themes', 'kf-custom', 'login', 'theme.properties');
+      const home = async (host: AgentProcess) =>
+        (JSON.parse(await readFile(join(host.stateDir, 'keycloak', 'instance.json'), 'utf8')) as { process: { installDir: string } }).process.installDir;
+      const theme = join(await home(agent), 'themes', 'kf-custom', 'login', 'theme.properties');
       await writeFile(theme, 'parent=base\n');
       expect(await adminCall(base, adminPassword, 'GET', '/realms/kf-backup/users/count')).toBe(USERS);
+      // The second host has a Keycloak of its own, without the backed-up realm.
+      expect((await fetch(`${second}/realms/kf-backup`)).status).toBe(404);
 
-      const r = await cli(['backups', 'restore', backupId, '--target', agent.hostId, '--identity-secret', 'backup-identity', '--wait', '-o', 'json']);
-      expect(r.code, r.stdout + r.stderr).toBe(0);
-      const task = JSON.parse(r.stdout.slice(r.stdout.indexOf('{')));
-      expect(task.state).toBe('succeeded');
-      expect(task.output.verify.ok).toBe(true);
-      console.log(`[backups] restore of ${backupId}: ${task.summary}`);
+      // Both at once: independent hosts, and the hub decrypts for two restores side by side.
+      const restore = async (host: AgentProcess) => {
+        const r = await cli(['backups', 'restore', backupId, '--target', host.hostId, '--identity-secret', 'backup-identity', '--wait', '-o', 'json']);
+        expect(r.code, r.stdout + r.stderr).toBe(0);
+        const task = JSON.parse(r.stdout.slice(r.stdout.indexOf('{')));
+        expect(task.state).toBe('succeeded');
+        expect(task.output.verify.ok).toBe(true);
+        console.log(`[backups] restore of ${backupId} onto ${host === agent ? 'the host' : 'a second host'}: ${task.summary}`);
+      };
+      await Promise.all([restore(agent), restore(drillHost)]);
 
       expect(await adminCall(base, adminPassword, 'GET', '/realms/kf-backup/users/count')).toBe(USERS);
       expect(await adminCall(base, adminPassword, 'GET', '/realms/kf-backup/users?username=after-backup&exact=true')).toEqual([]);
       expect(await adminCall(base, adminPassword, 'GET', '/realms/kf-backup/users?username=user0&exact=true')).toHaveLength(1);
-      const kidsAfter = ((await (await fetch(`${base}/realms/kf-backup/protocol/openid-connect/certs`)).json()) as { keys: Array<{ kid: string }> }).keys
-        .map((k) => k.kid)
-        .sort();
-      expect(kidsAfter).toEqual(kidsBefore);
+      expect(await kids(base)).toEqual(kidsBefore);
       expect(await readFile(theme, 'utf8')).toBe(themeText);
-      // The hub decrypted: the host that was restored never held the identity.
-      const { stdout: found } = await run('grep', ['-rl', 'AGE-SECRET-KEY', agent.stateDir]).catch((e: { stdout: string }) => ({ stdout: e.stdout }));
-      expect(found.trim()).toBe('');
+
+      expect(await kids(second)).toEqual(kidsBefore);
+      const res = await login(second);
+      const body = (await res.json()) as { access_token?: string };
+      expect(res.status, JSON.stringify(body)).toBe(200);
+      const header = JSON.parse(Buffer.from(body.access_token!.split('.')[0]!, 'base64url').toString()) as { kid: string };
+      expect(kidsBefore).toContain(header.kid);
+      expect(await adminCall(second, adminPassword, 'GET', '/realms/kf-backup/users/count')).toBe(USERS);
+      expect(await readFile(join(await home(drillHost), 'themes', 'kf-custom', 'login', 'theme.properties'), 'utf8')).toBe(themeText);
+
+      // The hub decrypted: neither restored host holds an identity. The second host also ran the
+      // drill, for which it was given one: nothing in its state dir (journal, task results, drill
+      // home) keeps it either.
+      for (const host of [agent, drillHost]) {
+        const { stdout: found } = await run('grep', ['-rl', 'AGE-SECRET-KEY', host.stateDir]).catch((e: { stdout: string }) => ({ stdout: e.stdout }));
+        expect(found.trim(), host.stateDir).toBe('');
+      }
     },
     10 * 60_000,
   );
