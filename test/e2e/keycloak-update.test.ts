@@ -1,5 +1,8 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -25,6 +28,7 @@ import {
   startProbe,
   type TaskParams,
 } from './keycloak-e2e.js';
+import { handshake, httpsLoginProbe, throwawayCa } from './tls-e2e.js';
 
 const run = promisify(execFile);
 
@@ -107,10 +111,21 @@ describe('keycloak.update on the docker runtime (real dockerd): rollback and zer
   );
 
   it(
-    'a good config change switches to a new container with 0 failed logins for a probe logging in every 200 ms',
+    'with HTTPS on the public port, a good config change switches to a new container with 0 failed HTTPS logins for a probe every 200 ms, the certificate served throughout',
     async () => {
-      const probe = startProbe(baseUrl, clientSecret);
-      const updated = await runTask(fleet, agent.hostId, 'keycloak.update', { ...config, proxyHeaders: 'xforwarded' });
+      // Both containers sit behind the one front, which terminates TLS: neither binds the HTTPS port.
+      const dir = await mkdtemp(join(tmpdir(), 'tls-update-'));
+      const ca = await throwawayCa(dir);
+      const httpsPort = testPort();
+      const csr = await runTask(fleet, agent.hostId, 'tls.csr', { certificateId: 'crt_update', domains: ['localhost'] }, 60_000);
+      expectSucceeded(csr);
+      const certificatePem = await ca.sign(csr.output.csrPem);
+      await rm(dir, { recursive: true, force: true });
+      const installed = await runTask(fleet, agent.hostId, 'tls.install', { certificateId: 'crt_update', certificatePem, httpsPort }, 120_000);
+      expectSucceeded(installed);
+      const next = { ...config, proxyHeaders: 'xforwarded' as const, tls: { httpsPort } };
+      const probe = httpsLoginProbe(httpsPort, ca.rootPem, clientSecret);
+      const updated = await runTask(fleet, agent.hostId, 'keycloak.update', next);
       const figures = await probe.stop();
       expectSucceeded(updated);
       const steps = updated.output.timeline.map((t) => t.step);
@@ -118,7 +133,7 @@ describe('keycloak.update on the docker runtime (real dockerd): rollback and zer
       console.log(
         `[keycloak-update] good update took ${((Date.parse(updated.finishedAt) - Date.parse(updated.startedAt)) / 1000).toFixed(1)}s ` +
           `(new container ready after ${((at('new container ready') - at('update started')) / 1000).toFixed(1)}s); ` +
-          `probe: ${figures.failed}/${figures.total} logins failed, longest outage ${figures.longestOutageMs} ms`,
+          `HTTPS probe: ${figures.failed}/${figures.total} logins failed`,
       );
       expect(updated.output.outcome).toBe('updated');
       expect(steps).toEqual(
@@ -136,8 +151,10 @@ describe('keycloak.update on the docker runtime (real dockerd): rollback and zer
       // The new container (renamed into place) runs the new config; the side container is gone.
       expect(await docker('inspect', '--format', '{{range .Config.Env}}{{println .}}{{end}}', prefix)).toMatch(/^KC_PROXY_HEADERS=xforwarded$/m);
       expect(await docker('ps', '-aq', '--filter', `name=^${prefix}-next$`)).toBe('');
+      // Re-applying the config kept the installed certificate.
+      expect((await handshake(httpsPort, ca.rootPem)).fingerprint256).toBe(installed.output.served.fingerprint256);
 
-      const again = await runTask(fleet, agent.hostId, 'keycloak.update', { ...config, proxyHeaders: 'xforwarded' }, 5 * 60_000);
+      const again = await runTask(fleet, agent.hostId, 'keycloak.update', next, 5 * 60_000);
       expectSucceeded(again);
       expect(again.output.outcome).toBe('unchanged');
     },
