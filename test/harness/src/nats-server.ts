@@ -103,19 +103,18 @@ export async function startNats(opts: { tls?: boolean } = {}): Promise<NatsServe
     proc.stderr!.on('data', (d: Buffer) => {
       stderr = (stderr + d.toString()).slice(-4000);
     });
-    const deadline = Date.now() + 10_000;
+    const deadline = Date.now() + 30_000;
     while (Date.now() < deadline) {
       if (proc.exitCode !== null) throw new Error(`nats-server exited with ${proc.exitCode}: ${stderr}`);
       const names = await readdir(portsDir).catch(() => [] as string[]);
       const file = names.find((n) => n.endsWith('.ports'));
-      if (file) {
-        const ports = JSON.parse(await readFile(join(portsDir, file), 'utf8')) as { nats: string[] };
-        return ports.nats[0]!;
-      }
+      // The server writes the file in place: a read can catch it half-written, so only a whole one counts.
+      const ports = file ? await readPortsFile(join(portsDir, file)) : undefined;
+      if (ports?.nats[0]) return ports.nats[0];
       await new Promise((r) => setTimeout(r, 25));
     }
     proc.kill('SIGKILL');
-    throw new Error(`nats-server did not report its port within 10s: ${stderr}`);
+    throw new Error(`nats-server did not report its port within 30s: ${stderr}`);
   };
   const url = await launch();
   port = Number(new URL(url).port);
@@ -142,4 +141,13 @@ export async function startNats(opts: { tls?: boolean } = {}): Promise<NatsServe
       await launch();
     },
   };
+}
+
+/** The server's ports file, or undefined while it is missing or not yet complete JSON. */
+async function readPortsFile(path: string): Promise<{ nats: string[] } | undefined> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as { nats: string[] };
+  } catch {
+    return undefined;
+  }
 }
