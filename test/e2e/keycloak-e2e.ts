@@ -68,7 +68,8 @@ export function expectFailed<T extends Finished>(task: T): asserts task is T & {
   expect(task.state, `${task.type}: ${JSON.stringify(task.output)}`).toBe('failed');
 }
 
-async function adminToken(baseUrl: string, password: string): Promise<string> {
+/** An access token of the master realm's bootstrap admin (`admin`). */
+export async function adminToken(baseUrl: string, password: string): Promise<string> {
   const res = await fetch(`${baseUrl}/realms/master/protocol/openid-connect/token`, {
     method: 'POST',
     body: new URLSearchParams({ grant_type: 'password', client_id: 'admin-cli', username: 'admin', password }),

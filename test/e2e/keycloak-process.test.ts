@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   ensureKeycloakDist,
   findJavaHome,
@@ -17,6 +17,7 @@ import {
   testPort,
 } from '@keyfleet/test-harness';
 import {
+  adminToken,
   createLoginClient,
   expectFailed,
   expectSucceeded,
@@ -48,7 +49,8 @@ describe('keycloak process runtime through the hub (real Keycloak, real hub and 
   beforeAll(async () => {
     [dist, fleet, kcDb] = await Promise.all([ensureKeycloakDist(), startFleet(), startPostgres()]);
     // The state dir as the demo gives it, relative: kc.sh and the JVM run from other directories.
-    agent = await keycloakAgent(fleet, { JAVA_HOME: findJavaHome() }, { relativeStateDir: true });
+    // Events pulled every second, so the audit trail test waits on Keycloak, not on the interval.
+    agent = await keycloakAgent(fleet, { JAVA_HOME: findJavaHome(), KEYFLEET_EVENTS_INTERVAL_MS: '1000' }, { relativeStateDir: true });
     [httpPort, managementPort] = [testPort(), testPort()];
     await putSecret(fleet, 'kc-admin', adminPassword);
     await putSecret(fleet, 'kc-probe-secret', clientSecret);
@@ -142,6 +144,72 @@ describe('keycloak process runtime through the hub (real Keycloak, real hub and 
       expect(wrong.error.message).not.toContain('not-the-secret');
     },
     5 * 60_000,
+  );
+
+  it(
+    'audit trail: a failed login and a user created straight in Keycloak show in `keyfleet audit` with host and realm',
+    async () => {
+      const base = `http://127.0.0.1:${httpPort}`;
+      const admin = async (path: string, init: RequestInit = {}) => {
+        const token = await adminToken(base, adminPassword);
+        return fetch(`${base}/admin/realms/${path}`, {
+          ...init,
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        });
+      };
+      // The agent turns on login and admin events in the realms it finds (kf-e2e was created outside Keyfleet).
+      await vi.waitFor(
+        async () => {
+          const config = (await (await admin('kf-e2e/events/config')).json()) as { eventsEnabled?: boolean; adminEventsEnabled?: boolean };
+          expect(config).toMatchObject({ eventsEnabled: true, adminEventsEnabled: true });
+        },
+        { timeout: 60_000, interval: 500 },
+      );
+      const failed = await fetch(`${base}/realms/kf-e2e/protocol/openid-connect/token`, {
+        method: 'POST',
+        body: new URLSearchParams({ grant_type: 'password', client_id: 'admin-cli', username: 'mallory', password: 'guess-1234' }),
+      });
+      // invalid_grant: Keycloak answers 400 or 401 depending on its version.
+      expect([400, 401]).toContain(failed.status);
+      const created = await admin('kf-e2e/users', { method: 'POST', body: JSON.stringify({ username: 'carol', enabled: true }) });
+      expect(created.status).toBe(201);
+
+      type Entry = { kind: string; hostId: string; realm: string; actor: string; action: string; target: string };
+      const entries = await vi.waitFor(
+        async () => {
+          const out = await cli(['audit', '--host', agent.hostId, '--realm', 'kf-e2e', '--kind', 'admin,login', '--since', '1h', '-o', 'json']);
+          expect(out.code, out.stderr).toBe(0);
+          const items = (JSON.parse(out.stdout) as { items: Entry[] }).items;
+          expect(items.map((e) => e.action)).toEqual(expect.arrayContaining(['LOGIN_ERROR', 'CREATE USER']));
+          return items;
+        },
+        { timeout: 60_000, interval: 1000 },
+      );
+      expect(entries.find((e) => e.action === 'LOGIN_ERROR')).toMatchObject({
+        kind: 'login',
+        hostId: agent.hostId,
+        realm: 'kf-e2e',
+        actor: 'mallory',
+        outcome: 'denied',
+        detail: { error: 'user_not_found', client: 'admin-cli' },
+      });
+      expect(entries.find((e) => e.action === 'CREATE USER')).toMatchObject({
+        kind: 'admin',
+        hostId: agent.hostId,
+        realm: 'kf-e2e',
+        actor: 'admin@master',
+        target: expect.stringMatching(/^users\//),
+        outcome: 'ok',
+      });
+      // Each event once, and neither the tried password nor the admin's anywhere in the trail.
+      expect(new Set(entries.map((e) => `${e.action} ${e.target} ${e.actor}`)).size).toBe(entries.length);
+      const table = await cli(['audit', '--host', agent.hostId, '--since', '1h']);
+      expect(table.code, table.stderr).toBe(0);
+      expect(table.stdout).toMatch(/login\s+\S+\s+kf-e2e\s+mallory\s+LOGIN_ERROR/);
+      expect(table.stdout).not.toContain('guess-1234');
+      expect(table.stdout).not.toContain(adminPassword);
+    },
+    3 * 60_000,
   );
 
   it(

@@ -19,6 +19,12 @@ export interface ServiceContext {
    * refuses any other); dropped while the agent is not connected.
    */
   publishToHub(subject: string, data: Uint8Array): void;
+  /**
+   * A request on one of this host's own hub subjects, for what must not be lost (the service keeps
+   * its place until the hub's reply says it stored the data); rejects while not connected or when
+   * no hub answers in time.
+   */
+  requestHub(subject: string, data: Uint8Array): Promise<Uint8Array>;
   /** Whether the agent is connected and welcomed right now. */
   connected(): boolean;
 }

@@ -186,6 +186,10 @@ async function runAgent(opts: AgentOptions): Promise<RunningAgent> {
         runningTasks: () => executor.runningCount,
         hostId,
         publishToHub: (subject, data) => publish(subject, () => data),
+        requestHub: async (subject, data) => {
+          if (!nc || !connected) throw new Error('not connected to the hub');
+          return (await nc.request(subject, data, { timeout: requestTimeoutMs })).data;
+        },
         connected: () => connected,
       });
       services.push({ name: service.name, stop: () => running.stop() });

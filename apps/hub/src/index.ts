@@ -6,6 +6,7 @@ export type { BackupsRoutes } from './features/backups/index.js';
 export type { CertificatesRoutes } from './features/tls/certificates-routes.js';
 export type { MetricsRoutes } from './features/metrics/metrics-routes.js';
 export type { AlertsRoutes } from './features/alerts/alerts-routes.js';
+export type { AuditTrailRoutes } from './features/events/index.js';
 export type { HardeningRoutes } from './features/hardening/index.js';
 export { hubFeatures } from './features/index.js';
 export type { HubFeature } from './hub-feature.js';

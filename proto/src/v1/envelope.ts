@@ -138,7 +138,68 @@ export const metrics = z.object({
   series: z.record(z.string().min(1).max(300), z.number()).refine((s) => Object.keys(s).length <= 2000, 'at most 2000 series'),
 });
 
-export const messages = { hello, welcome, heartbeat, task, taskReply, cancel, cancelReply, progress, result, ack, rejection, metrics } as const;
+const text = (max: number) => z.string().max(max);
+
+/**
+ * One event a host's Keycloak recorded: a login event (`source: login`, e.g. LOGIN_ERROR) or an
+ * admin event (`source: admin`, e.g. CREATE on users/…). Never the admin event's representation
+ * nor any detail that could hold a credential: the agent leaves those out.
+ */
+export const keycloakEvent = z.object({
+  source: z.enum(['login', 'admin']),
+  /** Keycloak's own event id: the hub stores an event once however often it arrives. */
+  id: text(100).min(1),
+  realm: text(255),
+  at: z.iso.datetime(),
+  /** Login: the event type (LOGIN_ERROR); admin: operation and resource type (CREATE USER). */
+  type: text(200),
+  /** Who: the user's name where Keycloak knows it (`alice`, `admin@master` for an admin), else its id. */
+  actor: text(300).optional(),
+  clientId: text(255).optional(),
+  ip: text(100).optional(),
+  error: text(200).optional(),
+  /** Admin events: what was changed (`users/8f…`). */
+  resource: text(1000).optional(),
+  details: z
+    .record(text(100), text(1000))
+    .refine((d) => Object.keys(d).length <= 30, 'at most 30 details')
+    .optional(),
+});
+
+/**
+ * A batch of Keycloak events, sent as a request: the agent moves past them only once the hub's
+ * `eventsAck` says they are stored, so a lost batch is sent again and never missed.
+ */
+export const keycloakEvents = z.object({
+  ...base,
+  kind: z.literal('keycloak-events'),
+  hostId: ids.host,
+  events: z.array(keycloakEvent).min(1).max(500),
+});
+
+export const eventsAck = z.object({
+  ...base,
+  kind: z.literal('events.ack'),
+  /** How many of the batch were new (the rest the hub already had). */
+  stored: z.number().int().min(0),
+});
+
+export const messages = {
+  hello,
+  welcome,
+  heartbeat,
+  task,
+  taskReply,
+  cancel,
+  cancelReply,
+  progress,
+  result,
+  ack,
+  rejection,
+  metrics,
+  keycloakEvents,
+  eventsAck,
+} as const;
 
 export type Hello = z.infer<typeof hello>;
 export type Welcome = z.infer<typeof welcome>;
@@ -153,3 +214,6 @@ export type TaskError = z.infer<typeof taskError>;
 export type Ack = z.infer<typeof ack>;
 export type Rejection = z.infer<typeof rejection>;
 export type Metrics = z.infer<typeof metrics>;
+export type KeycloakEvent = z.infer<typeof keycloakEvent>;
+export type KeycloakEvents = z.infer<typeof keycloakEvents>;
+export type EventsAck = z.infer<typeof eventsAck>;

@@ -27,6 +27,9 @@ export const subjects = {
      */
     metrics: (hostId: string) => `${ROOT}.hub.${hostId}.metrics.sample`,
     metricsWildcard: `${ROOT}.hub.*.metrics.sample`,
+    /** Batches of Keycloak login and admin events (requests: the hub replies once they are stored). */
+    keycloakEvents: (hostId: string) => `${ROOT}.hub.${hostId}.events.keycloak`,
+    keycloakEventsWildcard: `${ROOT}.hub.*.events.keycloak`,
     /** What hubs subscribe to (in a queue group so several hubs share the work). */
     wildcard: `${ROOT}.hub.*.*`,
   },

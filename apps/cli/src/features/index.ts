@@ -2,6 +2,7 @@ import type { CliFeature } from '../cli-feature.js';
 import { agentsCliFeature } from './agents/index.js';
 import { alertsCliFeature } from './alerts/index.js';
 import { backupsCliFeature } from './backups/index.js';
+import { eventsCliFeature } from './events/index.js';
 import { hardeningCliFeature } from './hardening/index.js';
 import { keycloakCliFeature } from './keycloak/index.js';
 import { metricsCliFeature } from './metrics/index.js';
@@ -15,5 +16,6 @@ export const cliFeatures: readonly CliFeature[] = [
   tlsCliFeature,
   metricsCliFeature,
   alertsCliFeature,
+  eventsCliFeature,
   hardeningCliFeature,
 ];

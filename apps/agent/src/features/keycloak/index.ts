@@ -1,11 +1,12 @@
 /**
- * What other agent features may use of the Keycloak feature (backups, TLS): the installed
- * instance and its runtime. Everything else in this folder is the feature's own; the
+ * What other agent features may use of the Keycloak feature (backups, TLS, events): the installed
+ * instance, its runtime and its admin connection. Everything else in this folder is the feature's own; the
  * import-layers test refuses imports of it from another feature.
  */
 export { installedInstance } from './instance/installed-instance.js';
 export { keycloakStateDir, loadInstance, saveInstance } from './instance/instance-store.js';
 export type { KeycloakInstanceRecord } from './instance/instance-store.js';
+export { connectKeycloakAdmin } from './realm/connect-keycloak-admin.js';
 export { keycloakBuild } from './runtime/keycloak-build.js';
 export type { KeycloakBuild } from './runtime/keycloak-build.js';
 export { openRuntime } from './runtime/open-runtime.js';
