@@ -83,6 +83,35 @@ describe('metrics (real NATS, Postgres, hub and agent; a Keycloak-format /metric
     expect((await historyOf('h_nope', {})).status).toBe(404);
   });
 
+  it('hosts top: one frame when not on a terminal, the same figures as JSON', async () => {
+    const cli = (...args: string[]) => runCli(repoRoot, fleet.hub.url, fleet.hub.adminToken, ...args);
+    type Row = { hostId: string; hostname: string; status: string; cpuPercent?: number; memoryPercent?: number; diskPercent?: number; loginsPerMin?: number };
+    // Logins keep coming while the CLI is asked, so the last minute has some whatever the timing.
+    const logins = setInterval(() => kc.login(true), 100);
+    const row = await vi
+      .waitFor(
+        async () => {
+          const out = await cli('-o', 'json', 'hosts', 'top');
+          expect(out.status, out.stderr).toBe(0);
+          const found = (JSON.parse(out.stdout) as { items: Row[] }).items.find((r) => r.hostId === agent.hostId);
+          expect(found?.loginsPerMin ?? 0, 'logins per minute').toBeGreaterThan(0);
+          return found!;
+        },
+        { timeout: 30_000, interval: 500 },
+      )
+      .finally(() => clearInterval(logins));
+    expect(row).toMatchObject({ status: 'online', cpuPercent: expect.any(Number), memoryPercent: expect.any(Number), diskPercent: expect.any(Number) });
+    expect(row.memoryPercent).toBeLessThanOrEqual(100);
+
+    const plain = await cli('hosts', 'top');
+    expect(plain.status, plain.stderr).toBe(0);
+    const [header, ...lines] = plain.stdout.trimEnd().split('\n');
+    expect(header).toMatch(/^HOST\s+STATUS\s+CPU\s+MEM\s+DISK\s+LOGINS\/MIN\s+FAILS\/MIN\s+P95\s+CERT\s+BACKUP AGE$/);
+    expect(lines.find((l) => l.startsWith(row.hostname))).toMatch(/online\s+\d+%\s+\d+%\s+\d+%/);
+    // Piped: one frame, no screen control.
+    expect(plain.stdout).not.toContain('\x1b[');
+  });
+
   it('/v1/fleet/metrics: every series labelled with the host and its labels; promtool accepts it', async () => {
     kc.login(false);
     const text = await vi.waitFor(
