@@ -5,10 +5,12 @@
  * Then the same for the floor: a bare node process that only holds a NATS connection, with the
  * same flags and environment, so the agent's own share is visible.
  * Usage: pnpm build && pnpm --filter @keyfleet/bench agent-idle [seconds]
- * Env AGENT_NODE_FLAGS and MALLOC_ARENA_MAX default to the systemd unit's.
+ * The node flags and the MALLOC_* environment are read from deploy/systemd/keyfleet-agent.service,
+ * so the bench measures what hosts run; AGENT_NODE_FLAGS overrides the flags, MALLOC_* variables
+ * set here override the unit's.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { rm, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,8 +21,13 @@ import { sampleMemory } from '../common/sample-memory.js';
 const seconds = Number(process.argv[2] ?? 60);
 const bundle = process.env.AGENT_BUNDLE ?? join(repoRoot, 'apps/agent/dist/keyfleet-agent.mjs');
 if (!existsSync(bundle)) throw new Error(`${bundle} missing: run \`pnpm build\` first`);
-const flags = (process.env.AGENT_NODE_FLAGS ?? '--enable-source-maps --max-semi-space-size=1').split(' ').filter(Boolean);
-const env = { ...process.env, MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2' };
+const unit = readFileSync(join(repoRoot, 'deploy/systemd/keyfleet-agent.service'), 'utf8');
+const unitFlags = unit.match(/^ExecStart=\S+ (.*?) \S+\.mjs run /m)?.[1];
+const unitMalloc = Object.fromEntries([...unit.matchAll(/^Environment=(MALLOC_\w+)=(\S+)$/gm)].map((m) => [m[1]!, m[2]!]));
+if (unitFlags === undefined) throw new Error('no node flags found in the ExecStart of deploy/systemd/keyfleet-agent.service');
+const flags = (process.env.AGENT_NODE_FLAGS ?? unitFlags).split(' ').filter(Boolean);
+const malloc = Object.fromEntries(Object.keys(unitMalloc).map((k) => [k, process.env[k] ?? unitMalloc[k]!]));
+const env = { ...process.env, ...malloc };
 
 const stop = async (proc: ChildProcess) => {
   proc.kill('SIGTERM');
@@ -47,7 +54,7 @@ const enroll = run([
 await new Promise((resolve, reject) => enroll.once('exit', (code) => (code === 0 ? resolve(code) : reject(new Error(`enroll exited ${code}`)))));
 const agent = run(['run']);
 await new Promise<void>((resolve) => agent.stderr!.on('data', (d: Buffer) => d.toString().includes('hub welcomed') && resolve()));
-const flagText = `node ${flags.join(' ') || '(no flags)'}, MALLOC_ARENA_MAX=${env.MALLOC_ARENA_MAX}`;
+const flagText = [`node ${flags.join(' ') || '(no flags)'}`, ...Object.entries(malloc).map(([k, v]) => `${k}=${v}`)].join(', ');
 console.log(`agent idle over ${seconds}s (${flagText}): ${await sampleMemory(agent.pid!, seconds)}`);
 await stop(agent);
 

@@ -1,14 +1,12 @@
 import { defineFeature } from '../../agent-feature.js';
-import { backupDrill } from './backup-drill.js';
-import { backupRestore } from './backup-restore.js';
-import { backupRun } from './backup-run.js';
+import { lazyHandler } from '../../lazy-handler.js';
 
 /** Backups of this host's Keycloak (write-only: this host holds recipients, never identities) and restore drills. */
 export const backupsFeature = defineFeature({
   name: 'backups',
   handlers: {
-    'backup.run': backupRun,
-    'backup.drill': backupDrill,
-    'backup.restore': backupRestore,
+    'backup.run': lazyHandler(() => import('./backup-run.js').then((m) => m.backupRun)),
+    'backup.drill': lazyHandler(() => import('./backup-drill.js').then((m) => m.backupDrill)),
+    'backup.restore': lazyHandler(() => import('./backup-restore.js').then((m) => m.backupRestore)),
   },
 });

@@ -1,28 +1,21 @@
 import { defineFeature } from '../../agent-feature.js';
+import { lazyHandler } from '../../lazy-handler.js';
 import { frontCommand } from './front/front-command.js';
 import { frontWatchdog } from './front/front-watchdog.js';
-import { keycloakInstall } from './tasks/keycloak-install.js';
-import { keycloakRealmApply, keycloakRealmPlan } from './tasks/keycloak-realm.js';
-import { keycloakRestart } from './tasks/keycloak-restart.js';
-import { keycloakStart } from './tasks/keycloak-start.js';
-import { keycloakStatus } from './tasks/keycloak-status.js';
-import { keycloakStop } from './tasks/keycloak-stop.js';
-import { keycloakUpdate } from './tasks/keycloak-update.js';
-import { keycloakVerify } from './tasks/keycloak-verify.js';
 
 /** Keycloak on this host: install, lifecycle, update, verify and realms as code; the front of a docker-runtime Keycloak. */
 export const keycloakFeature = defineFeature({
   name: 'keycloak',
   handlers: {
-    'keycloak.install': keycloakInstall,
-    'keycloak.start': keycloakStart,
-    'keycloak.stop': keycloakStop,
-    'keycloak.restart': keycloakRestart,
-    'keycloak.status': keycloakStatus,
-    'keycloak.verify': keycloakVerify,
-    'keycloak.update': keycloakUpdate,
-    'keycloak.realm.plan': keycloakRealmPlan,
-    'keycloak.realm.apply': keycloakRealmApply,
+    'keycloak.install': lazyHandler(() => import('./tasks/keycloak-install.js').then((m) => m.keycloakInstall)),
+    'keycloak.start': lazyHandler(() => import('./tasks/keycloak-start.js').then((m) => m.keycloakStart)),
+    'keycloak.stop': lazyHandler(() => import('./tasks/keycloak-stop.js').then((m) => m.keycloakStop)),
+    'keycloak.restart': lazyHandler(() => import('./tasks/keycloak-restart.js').then((m) => m.keycloakRestart)),
+    'keycloak.status': lazyHandler(() => import('./tasks/keycloak-status.js').then((m) => m.keycloakStatus)),
+    'keycloak.verify': lazyHandler(() => import('./tasks/keycloak-verify.js').then((m) => m.keycloakVerify)),
+    'keycloak.update': lazyHandler(() => import('./tasks/keycloak-update.js').then((m) => m.keycloakUpdate)),
+    'keycloak.realm.plan': lazyHandler(() => import('./tasks/keycloak-realm.js').then((m) => m.keycloakRealmPlan)),
+    'keycloak.realm.apply': lazyHandler(() => import('./tasks/keycloak-realm.js').then((m) => m.keycloakRealmApply)),
   },
   services: [frontWatchdog],
   commands: frontCommand,

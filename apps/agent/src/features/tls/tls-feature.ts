@@ -1,16 +1,13 @@
 import { defineFeature } from '../../agent-feature.js';
-import { tlsChallenge } from './tls-challenge.js';
-import { tlsCsr } from './tls-csr.js';
-import { tlsInstall } from './tls-install.js';
-import { tlsProbe } from './tls-probe.js';
+import { lazyHandler } from '../../lazy-handler.js';
 
 /** Certificates on this host: keys made here, ACME challenges answered, PEMs installed into Keycloak and proven served. */
 export const tlsFeature = defineFeature({
   name: 'tls',
   handlers: {
-    'tls.csr': tlsCsr,
-    'tls.challenge': tlsChallenge,
-    'tls.install': tlsInstall,
-    'tls.probe': tlsProbe,
+    'tls.csr': lazyHandler(() => import('./tls-csr.js').then((m) => m.tlsCsr)),
+    'tls.challenge': lazyHandler(() => import('./tls-challenge.js').then((m) => m.tlsChallenge)),
+    'tls.install': lazyHandler(() => import('./tls-install.js').then((m) => m.tlsInstall)),
+    'tls.probe': lazyHandler(() => import('./tls-probe.js').then((m) => m.tlsProbe)),
   },
 });
