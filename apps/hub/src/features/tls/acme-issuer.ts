@@ -1,3 +1,5 @@
+import { request as httpRequest } from 'node:http';
+import { type Agent, request as httpsRequest } from 'node:https';
 import acme from 'acme-client';
 import type { AcmeChallengeSolver } from './acme-challenge-solver.js';
 import { ariCertId } from './ari-cert-id.js';
@@ -22,11 +24,46 @@ export interface AcmeIssuerOptions {
 }
 
 /**
- * A GET through acme-client's HTTP client, so the directory and renewalInfo requests take the
- * same TLS trust, proxy and timeouts as the account's own requests.
+ * A plain GET for the directory and renewalInfo, over the same HTTPS agent acme-client uses (so
+ * the same trusted CAs). Not acme-client's HTTP client: it retries a refused connection and then
+ * fails with a TypeError of its own that hides the cause.
  */
-const get = (url: string, signal?: AbortSignal) =>
-  acme.axios.get(url, { signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(30_000)]) : AbortSignal.timeout(30_000), validateStatus: () => true });
+function get(url: string, signal?: AbortSignal): Promise<{ status: number; data: unknown; retryAfter: string | null }> {
+  const agent = acme.axios.defaults.httpsAgent as Agent | undefined;
+  const timeout = AbortSignal.timeout(30_000);
+  return new Promise((resolve, reject) => {
+    const req = (url.startsWith('https:') ? httpsRequest : httpRequest)(
+      url,
+      { agent, headers: { 'user-agent': 'keyfleet-hub', accept: 'application/json' }, signal: signal ? AbortSignal.any([signal, timeout]) : timeout },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          text += chunk;
+        });
+        res.on('error', reject);
+        res.on('end', () => {
+          let data: unknown;
+          try {
+            data = JSON.parse(text);
+          } catch {
+            data = undefined;
+          }
+          const retryAfter = res.headers['retry-after'];
+          resolve({ status: res.statusCode ?? 0, data, retryAfter: typeof retryAfter === 'string' ? retryAfter : null });
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** What a failed request says happened: the socket's error code (ECONNREFUSED, …) when there is one. */
+const fetchFailure = (err: unknown) => {
+  const e = err as { code?: string; message?: string; cause?: { code?: string; message?: string } };
+  return e.cause?.code ?? e.code ?? e.cause?.message ?? e.message ?? String(err);
+};
 
 const problemType = (err: unknown) => String((err as { type?: string }).type ?? (err as Error).message ?? '');
 
@@ -56,9 +93,12 @@ export class AcmeIssuer implements CertificateIssuer {
     const url = this.opts.directoryUrl;
     const res = await get(url, signal).catch((err: unknown) => {
       if (signal?.aborted) throw err;
-      throw new Error(`the ACME directory ${url} is unreachable: ${(err as { code?: string }).code ?? (err as Error).message}`);
+      throw new Error(`the ACME directory ${url} is unreachable: ${fetchFailure(err)}`);
     });
-    if (res.status !== 200) throw new Error(`the ACME directory ${url} is unreachable: HTTP ${res.status}`);
+    if (res.status !== 200) {
+      const detail = (res.data as { detail?: unknown } | undefined)?.detail;
+      throw new Error(`the ACME directory ${url} is unreachable: HTTP ${res.status}${typeof detail === 'string' ? ` (${detail})` : ''}`);
+    }
     this.directoryCache = res.data as AcmeDirectory;
     return this.directoryCache;
   }
@@ -119,7 +159,7 @@ export class AcmeIssuer implements CertificateIssuer {
     const res = await get(`${directory.renewalInfo.replace(/\/$/, '')}/${ariCertId(certificatePem)}`, signal).catch(() => undefined);
     // The CA's renewalInfo is down: the lifetime rule holds until it answers again.
     if (!res) return { ...fallback, recheckAt: ariRecheckTime(null, now) };
-    const recheckAt = ariRecheckTime(res.headers['retry-after'] ?? null, now);
+    const recheckAt = ariRecheckTime(res.retryAfter, now);
     const body = res.status === 200 ? (res.data as { suggestedWindow?: { start?: string; end?: string } } | undefined) : undefined;
     const start = Date.parse(body?.suggestedWindow?.start ?? '');
     const end = Date.parse(body?.suggestedWindow?.end ?? '');
