@@ -1,9 +1,19 @@
 import { defineFeature } from '../../agent-feature.js';
-import { hardeningHandlers } from './hardening-handlers.js';
-import { hardeningHostFromEnv } from './hardening-host.js';
+import { lazyHandler } from '../../lazy-handler.js';
+
+/** The handlers over this host, built once on the first hardening task (rules, nft and sshd code load only then). */
+let handlers: Promise<ReturnType<typeof import('./hardening-handlers.js')['hardeningHandlers']>> | undefined;
+const loaded = () =>
+  (handlers ??= Promise.all([import('./hardening-handlers.js'), import('./hardening-host.js')]).then(([h, host]) =>
+    h.hardeningHandlers(host.hardeningHostFromEnv()),
+  ));
 
 /** Host hardening: audit against the `keycloak-host` profile, apply with a saved before-state, roll back. */
 export const hardeningFeature = defineFeature({
   name: 'hardening',
-  handlers: hardeningHandlers(hardeningHostFromEnv()),
+  handlers: {
+    'hardening.audit': lazyHandler(() => loaded().then((h) => h['hardening.audit'])),
+    'hardening.apply': lazyHandler(() => loaded().then((h) => h['hardening.apply'])),
+    'hardening.rollback': lazyHandler(() => loaded().then((h) => h['hardening.rollback'])),
+  },
 });
