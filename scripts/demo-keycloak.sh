@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The Keycloak half of `make demo`, run by scripts/demo.sh in the background once hub, NATS and
 # the agent are up (so the hub is usable meanwhile): it has the demo's agent install Keycloak
-# through the hub, applies the sample realm, verifies it with a real login and prints where
-# everything is. Everything goes through ./keyfleet, as an operator would do it. Idempotent: a
+# through the hub, applies the sample realm, verifies it with a real login, backs it up and proves
+# the backup restores (Postgres only), schedules nightly backups and prints where everything is. Everything goes through ./keyfleet, as an operator would do it. Idempotent: a
 # re-run finds Keycloak installed (and starts it), the realm in sync, and verifies again.
 #
 # From demo.sh (environment): KF_DEMO_STATE (absolute .keyfleet), KF_DEMO_DB (postgres |
@@ -149,6 +149,37 @@ say "verifying with a real login: ./keyfleet keycloak verify --target env=demo -
 kf keycloak verify --target env=demo --login "$demo/verify-login.yaml" --wait || fail "keycloak verify failed"
 host_id=$(kf hosts list --selector env=demo -o json | node -e 'let s="";process.stdin.on("data",(d)=>(s+=d)).on("end",()=>{const b=JSON.parse(s);console.log((b.items??b)[0]?.id??"<host id>")})') || host_id="<host id>"
 
+# --- backups: a recipient, a first backup, its restore drill, a nightly schedule ----------------
+backup_note="backups need Postgres (the demo fell back to dev-file)"
+if [ "${KF_DEMO_DB:-dev-file}" = postgres ]; then
+  identity="$state/demo-backup-identity.txt"
+  [ -s "$identity" ] || age-keygen -o "$identity" 2>/dev/null || fail "age-keygen failed (bash scripts/setup.sh installs age)"
+  chmod 600 "$identity"
+  say "WARNING: $rel/demo-backup-identity.txt opens every demo backup; it is kept here and in the hub for the demo only."
+  say "         A real fleet makes identities offline with age-keygen and gives the hub only the public key."
+  recipient=$(age-keygen -y "$identity") || fail "reading the demo backup identity failed"
+  if ! kf -o json backup-keys list | grep -q "$recipient"; then
+    say "adding the backup recipient: ./keyfleet backup-keys add --name demo $recipient"
+    kf backup-keys add --name demo "$recipient" >/dev/null || fail "backup-keys add failed"
+  fi
+  # Only the key line: the file's comments are not part of the identity.
+  grep '^AGE-SECRET-KEY-' "$identity" | ./keyfleet secrets set demo-backup-identity >/dev/null || fail "storing the backup identity in the hub failed"
+  set_secret demo-drill-db "$state/drill-password"
+  say "backing up: ./keyfleet backups run --target env=demo --wait"
+  kf backups run --target env=demo --wait || fail "backups run failed"
+  backup_id=$(kf -o json backups list --host "$host_id" --limit 1 | node -e 'let s="";process.stdin.on("data",(d)=>(s+=d)).on("end",()=>{const b=JSON.parse(s);console.log((b.items??b)[0]?.id??"")})')
+  [ -n "$backup_id" ] || fail "the backup is not in the catalog"
+  scratch="postgres://keyfleet_drill@127.0.0.1:$KF_DEMO_DB_PORT/postgres"
+  say "proving it restores: ./keyfleet backups drill $backup_id --on $host_id --identity-secret demo-backup-identity --scratch-url $scratch --scratch-password-secret demo-drill-db --wait"
+  kf backups drill "$backup_id" --on "$host_id" --identity-secret demo-backup-identity --scratch-url "$scratch" --scratch-password-secret demo-drill-db --wait ||
+    fail "the restore drill failed"
+  if ! kf schedules show demo-nightly >/dev/null 2>&1; then
+    say "scheduling: ./keyfleet schedules create demo-nightly --cron '0 3 * * *' --selector env=demo --keep-daily 7"
+    kf schedules create demo-nightly --cron '0 3 * * *' --selector env=demo --keep-daily 7 >/dev/null || fail "schedules create failed"
+  fi
+  backup_note="$backup_id verified by a restore drill; schedule demo-nightly backs up env=demo at 03:00 UTC"
+fi
+
 took=""
 [ -n "${KF_DEMO_STARTED:-}" ] && took=" ($(($(date +%s) - KF_DEMO_STARTED))s after the demo started)"
 if [ "$runtime" = process ]; then
@@ -166,6 +197,7 @@ cat <<EOF
     admin login    user admin, password in $rel/keycloak-admin-password
     realm demo     $base_url/realms/demo/account/   (spec: $rel/demo/realm.yaml)
     runtime        $runtime, database $([ "${KF_DEMO_DB:-}" = postgres ] && echo "Postgres 127.0.0.1:$KF_DEMO_DB_PORT (user keycloak, password in $rel/postgres-password)" || echo "dev-file (fallback: ${KF_DEMO_DB_NOTE:-no Postgres})")
+    backups        $backup_note
     logs           $rel/logs/keycloak-setup.log, Keycloak: $kc_log
 
   Next, in another terminal:
@@ -174,6 +206,9 @@ cat <<EOF
     ./keyfleet realm plan --target env=demo --spec $rel/demo/realm.yaml      # edit the spec first to see a diff
     ./keyfleet realm history --host $host_id --realm demo
     ./keyfleet keycloak verify --target env=demo --login $rel/demo/verify-login.yaml --wait
+    ./keyfleet backups list
+    ./keyfleet schedules list
+    ./keyfleet hardening audit --target env=demo
     ./keyfleet tasks list
 
 EOF

@@ -362,11 +362,17 @@ start_postgres() {
     head -c 24 /dev/urandom | base64 | tr '+/' '-_' | tr -d '\n=' >"$state/postgres-password"
   fi
   chmod 600 "$state/postgres-password"
+  # Restore drills create and drop a scratch database of their own: a role that may do only that.
+  [ -s "$state/drill-password" ] || head -c 24 /dev/urandom | base64 | tr '+/' '-_' | tr -d '\n=' >"$state/drill-password"
+  chmod 600 "$state/drill-password"
   if ! "$psql" -X -q -v ON_ERROR_STOP=1 -h "$pg_dir/run" -p "$pg_port" -U postgres -d postgres >>"$pg_log" 2>&1 <<SQL; then
 \\set pw \`cat '$state/postgres-password'\`
 SELECT 'CREATE ROLE keycloak' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'keycloak')\\gexec
 ALTER ROLE keycloak WITH LOGIN PASSWORD :'pw';
 SELECT 'CREATE DATABASE keycloak OWNER keycloak' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'keycloak')\\gexec
+\\set drillpw \`cat '$state/drill-password'\`
+SELECT 'CREATE ROLE keyfleet_drill' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'keyfleet_drill')\\gexec
+ALTER ROLE keyfleet_drill WITH LOGIN CREATEDB PASSWORD :'drillpw';
 SQL
     pg_fail "creating Keycloak's role and database failed"
     return
