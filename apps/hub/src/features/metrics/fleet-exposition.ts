@@ -10,8 +10,11 @@ export interface HostSample {
   series?: Record<string, number>;
 }
 
-/** What each series means, for `# HELP` (Prometheus tooling expects one per family). */
-const HELP: Record<string, string> = {
+/**
+ * What each series means, for `# HELP` (Prometheus tooling expects one per family); also the
+ * names deploy/grafana's dashboard may query, which its test checks.
+ */
+export const HELP: Record<string, string> = {
   kf_host_up: 'Whether the host’s agent reports to the hub (1) or missed its heartbeats (0)',
   kf_host_uptime_seconds: 'Seconds since the host booted',
   kf_host_cpu_percent: 'CPU busy over the last sample interval, percent of all cores',
@@ -39,6 +42,11 @@ const HELP: Record<string, string> = {
   kf_keycloak_db_pool_active: 'Database connections in use (agroal)',
   kf_keycloak_db_pool_available: 'Database connections idle in the pool (agroal)',
   kf_keycloak_db_pool_awaiting: 'Requests waiting for a database connection (agroal)',
+  kf_cert_expires_in_seconds: 'Seconds until a certificate the hub manages for the host expires, per domain (what the host last served, else what was issued)',
+  kf_backup_age_seconds: 'Seconds since the newest stored backup of the host finished (since its first attempt when none succeeded)',
+  kf_backup_verified_age_seconds: 'Seconds since a backup of the host was last proven by a restore drill (since its first attempt when none was)',
+  kf_backup_drill_failed: 'Whether the newest restore drill of the host’s backups failed (1) or passed (0)',
+  kf_agent_version_behind: 'Whether the agent runs an older version than the hub rolls out (1), with version and wanted',
 };
 
 const labelName = (l: string) => {

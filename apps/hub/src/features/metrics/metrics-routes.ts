@@ -6,6 +6,7 @@ import { createGuard } from '../../api/create-guard.js';
 import { createRouter } from '../../api/create-router.js';
 import { errorResponses } from '../../api/error-responses.js';
 import { fleetExposition } from './fleet-exposition.js';
+import { fleetFacts } from './fleet-facts.js';
 import { metricsHistory } from './metrics-history.js';
 import { defaultRetention } from './metrics-retention.js';
 import { metricsDb } from './metrics-tables.js';
@@ -105,10 +106,12 @@ export function metricsRoutes({ db: coreDb }: ApiDeps) {
          ORDER BY host_id, at DESC`.execute(db);
       const byHost = new Map(latest.rows.map((r) => [r.host_id, r.series]));
       const hosts = await db.selectFrom('hosts').select(['id', 'hostname', 'labels', 'status']).orderBy('id').execute();
+      const facts = await fleetFacts(coreDb, hosts);
       const text = fleetExposition(
         hosts.map((h) => {
-          const series = byHost.get(h.id);
-          return { hostId: h.id, hostname: h.hostname, labels: h.labels, online: h.status === 'online', ...(series ? { series } : {}) };
+          // Facts stand for the host even when its agent's samples are stale: a backup's age does not need the agent.
+          const series = { ...byHost.get(h.id), ...facts.get(h.id) };
+          return { hostId: h.id, hostname: h.hostname, labels: h.labels, online: h.status === 'online', series };
         }),
       );
       return c.text(text, 200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' });
