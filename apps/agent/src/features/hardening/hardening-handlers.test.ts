@@ -77,6 +77,7 @@ describe('hardening tasks on a temp root', () => {
       'sysctl.network': 'fail',
       'sysctl.core-dumps': 'disabled',
       'sysctl.ptrace': 'disabled',
+      'updates.unattended': 'fail',
       'ssh.daemon': 'fail',
       'keycloak.brute-force': 'not-applicable',
       'keycloak.ssl-required': 'not-applicable',

@@ -6,6 +6,7 @@ import { keycloakRealmRule } from './rules/keycloak-realm-rule.js';
 import { nftFirewallRule } from './rules/nft-firewall-rule.js';
 import { sshDaemonRule } from './rules/ssh-daemon-rule.js';
 import { sysctlRule } from './rules/sysctl-rule.js';
+import { unattendedUpgradesRule } from './rules/unattended-upgrades-rule.js';
 
 /**
  * The built-in `keycloak-host` profile: every rule, in the order they are checked and applied
@@ -86,6 +87,7 @@ export const keycloakHostProfile: readonly HardeningRule[] = [
     file: 'etc/sysctl.d/60-keyfleet-ptrace.conf',
     settings: () => [{ key: 'kernel.yama.ptrace_scope', value: '1', atLeast: true }],
   }),
+  unattendedUpgradesRule,
   sshDaemonRule,
   keycloakRealmRule({
     id: 'keycloak.brute-force',

@@ -9,7 +9,8 @@ export const STATE_DIR = '/var/lib/keyfleet-agent';
 /**
  * A temp root laid out like a Debian Keycloak host as the agent leaves it, with the usual
  * slips: the agent's state dir and Keycloak's config world-readable, the TLS key 0644, the
- * Keycloak config owned by root, sshd allowing root and passwords. `admin` has an authorized key.
+ * Keycloak config owned by root, sshd allowing root and passwords, unattended-upgrades installed
+ * but its timers' settings off. `admin` has an authorized key.
  */
 export async function debianRoot(): Promise<string> {
   const root = await mkdtemp(join(tmpdir(), 'kf-hardening-root-'));
@@ -39,6 +40,12 @@ export async function debianRoot(): Promise<string> {
   await mustRun(commandRunner, 'ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'host', '-f', join(root, 'etc/ssh/ssh_host_ed25519_key')]);
   await file('home/admin/.ssh/authorized_keys', 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHkLsM2Zm5v1gx0J0XrjP8OQn0b1uxTZPjWg6ZkqZ5wT admin@laptop\n', 0o600, 1000);
   await mkdir(join(root, 'etc/sysctl.d'), { recursive: true });
+  await mkdir(join(root, 'etc/apt/apt.conf.d'), { recursive: true });
+  await file(
+    'var/lib/dpkg/status',
+    'Package: apt\nStatus: install ok installed\nVersion: 2.6.1\n\nPackage: unattended-upgrades\nStatus: install ok installed\nVersion: 2.9.1+nmu3\n',
+    0o644,
+  );
   const state = join(root, STATE_DIR);
   await mkdir(join(state, 'keycloak/tls'), { recursive: true });
   await chmod(state, 0o755);
