@@ -78,6 +78,7 @@ describe('hardening tasks on a temp root', () => {
       'sysctl.core-dumps': 'disabled',
       'sysctl.ptrace': 'disabled',
       'updates.unattended': 'fail',
+      'docker.daemon': 'not-applicable',
       'ssh.daemon': 'fail',
       'keycloak.brute-force': 'not-applicable',
       'keycloak.ssl-required': 'not-applicable',

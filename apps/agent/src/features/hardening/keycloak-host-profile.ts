@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { HardeningRule } from './hardening-rule.js';
+import { dockerDaemonRule } from './rules/docker-daemon-rule.js';
 import { fileModesRule } from './rules/file-modes-rule.js';
 import { keycloakBootstrapAdminRule } from './rules/keycloak-bootstrap-admin-rule.js';
 import { keycloakRealmRule } from './rules/keycloak-realm-rule.js';
@@ -88,6 +89,7 @@ export const keycloakHostProfile: readonly HardeningRule[] = [
     settings: () => [{ key: 'kernel.yama.ptrace_scope', value: '1', atLeast: true }],
   }),
   unattendedUpgradesRule,
+  dockerDaemonRule,
   sshDaemonRule,
   keycloakRealmRule({
     id: 'keycloak.brute-force',
