@@ -84,6 +84,9 @@ describe('hardening tasks on a temp root', () => {
       'keycloak.ssl-required': 'not-applicable',
       'keycloak.events': 'not-applicable',
       'keycloak.bootstrap-admin': 'not-applicable',
+      'keycloak.hostname': 'not-applicable',
+      'keycloak.http-off': 'not-applicable',
+      'keycloak.management-port': 'not-applicable',
       'net.firewall': 'fail',
     });
     const conf = report.findings.find((f) => f.rule === 'files.keycloak-conf')!;

@@ -3,6 +3,7 @@ import type { HardeningRule } from './hardening-rule.js';
 import { dockerDaemonRule } from './rules/docker-daemon-rule.js';
 import { fileModesRule } from './rules/file-modes-rule.js';
 import { keycloakBootstrapAdminRule } from './rules/keycloak-bootstrap-admin-rule.js';
+import { keycloakConfigRule } from './rules/keycloak-config-rule.js';
 import { keycloakRealmRule } from './rules/keycloak-realm-rule.js';
 import { nftFirewallRule } from './rules/nft-firewall-rule.js';
 import { sshDaemonRule } from './rules/ssh-daemon-rule.js';
@@ -124,5 +125,44 @@ export const keycloakHostProfile: readonly HardeningRule[] = [
     pick: (r) => ({ eventsEnabled: r.eventsEnabled ?? false, eventsExpiration: r.eventsExpiration ?? 0 }),
   }),
   keycloakBootstrapAdminRule,
+  keycloakConfigRule({
+    id: 'keycloak.hostname',
+    title: 'Keycloak: public hostname set',
+    why: 'Without a fixed hostname Keycloak trusts the Host header, so tokens and reset links can point anywhere.',
+    wanted: 'hostname a public name or URL',
+    verdict: ({ config }) => {
+      // hostname is a URL or a bare name (with a port perhaps): only the host part decides.
+      const host = config.hostname.includes('://') ? new URL(config.hostname).hostname : config.hostname.replace(/:\d+$/, '');
+      const ok = host !== '' && !/^(localhost|127\.[\d.]+|0\.0\.0\.0|::1?|\[::1?\])$/i.test(host);
+      return { ok, current: `hostname ${config.hostname}`, fix: 'set hostname to the public URL in the config, then keyfleet keycloak update --config' };
+    },
+  }),
+  keycloakConfigRule({
+    id: 'keycloak.http-off',
+    title: 'Keycloak: no plain HTTP once TLS is on',
+    why: 'A login over the HTTP port sends passwords and tokens in clear text beside the HTTPS one.',
+    wanted: 'tls.httpEnabled off when a certificate is installed',
+    verdict: ({ config }) =>
+      config.tls?.certificateFile
+        ? {
+            ok: config.tls.httpEnabled !== true,
+            current: `TLS on, HTTP ${config.tls.httpEnabled ? `on port ${config.httpPort}` : 'off'}`,
+            fix: 'set tls.httpEnabled: false in the config, then keyfleet keycloak update --config',
+          }
+        : { ok: false, current: 'TLS off', notApplicable: 'no certificate installed: HTTP is Keycloak’s only listener' },
+  }),
+  keycloakConfigRule({
+    id: 'keycloak.management-port',
+    title: 'Keycloak: management port not public',
+    why: 'Metrics and health on the management port tell an attacker versions, realms and load.',
+    wanted: 'management port reachable from the monitoring CIDRs only',
+    // Keycloak (or the agent's front before it) listens on the management port on every address and
+    // the config has no bind address for it: the firewall rule is what keeps it off public networks.
+    verdict: ({ config }, env) => ({
+      ok: env.params.firewall?.managementPort === config.managementPort && env.params.firewall.monitoringCidrs.length > 0,
+      current: `port ${config.managementPort} on all addresses, ${env.params.firewall?.managementPort === config.managementPort ? `firewalled to ${env.params.firewall.monitoringCidrs.join(', ') || 'nobody'}` : 'not in the firewall parameters'}`,
+      fix: `set params.firewall.managementPort: ${config.managementPort} and monitoringCidrs in the profile (net.firewall then admits only those)`,
+    }),
+  }),
   nftFirewallRule,
 ];
