@@ -8,6 +8,7 @@ export type { MetricsRoutes } from './features/metrics/metrics-routes.js';
 export type { AlertsRoutes } from './features/alerts/alerts-routes.js';
 export type { AuditTrailRoutes } from './features/events/index.js';
 export type { HardeningRoutes } from './features/hardening/index.js';
+export type { LogsRoutes } from './features/logs/index.js';
 export { hubFeatures } from './features/index.js';
 export type { HubFeature } from './hub-feature.js';
 export type { ApiDeps, TaskDispatcher } from './api/api-deps.js';

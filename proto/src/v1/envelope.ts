@@ -184,6 +184,39 @@ export const eventsAck = z.object({
   stored: z.number().int().min(0),
 });
 
+/** One line of a host's log, as the agent read it (secrets redacted before it leaves the host). */
+export const logLine = z.object({
+  /** Which log: Keycloak's (`keycloak`) or the agent's own (`agent`). */
+  source: z.enum(['keycloak', 'agent']),
+  /** The file and its inode (`keycloak-a.log:1234`): with `pos`, a line's identity, so a batch sent again stores nothing twice. */
+  stream: text(200).min(1),
+  /** Byte offset of the line in that file. */
+  pos: z.number().int().min(0),
+  /** When the agent read the line. */
+  at: z.iso.datetime(),
+  level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']),
+  line: text(8192),
+});
+
+/**
+ * A batch of log lines, sent as a request: the agent persists its place in each file only once
+ * the hub's `logsAck` says they are stored. `dropped` counts lines the agent could not queue.
+ */
+export const logLines = z.object({
+  ...base,
+  kind: z.literal('log-lines'),
+  hostId: ids.host,
+  lines: z.array(logLine).max(1000),
+  dropped: z.number().int().min(0),
+});
+
+export const logsAck = z.object({
+  ...base,
+  kind: z.literal('logs.ack'),
+  /** How many of the batch were new (the rest the hub already had). */
+  stored: z.number().int().min(0),
+});
+
 export const messages = {
   hello,
   welcome,
@@ -199,6 +232,8 @@ export const messages = {
   metrics,
   keycloakEvents,
   eventsAck,
+  logLines,
+  logsAck,
 } as const;
 
 export type Hello = z.infer<typeof hello>;
@@ -217,3 +252,6 @@ export type Metrics = z.infer<typeof metrics>;
 export type KeycloakEvent = z.infer<typeof keycloakEvent>;
 export type KeycloakEvents = z.infer<typeof keycloakEvents>;
 export type EventsAck = z.infer<typeof eventsAck>;
+export type LogLine = z.infer<typeof logLine>;
+export type LogLines = z.infer<typeof logLines>;
+export type LogsAck = z.infer<typeof logsAck>;

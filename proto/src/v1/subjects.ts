@@ -30,6 +30,9 @@ export const subjects = {
     /** Batches of Keycloak login and admin events (requests: the hub replies once they are stored). */
     keycloakEvents: (hostId: string) => `${ROOT}.hub.${hostId}.events.keycloak`,
     keycloakEventsWildcard: `${ROOT}.hub.*.events.keycloak`,
+    /** Batches of Keycloak's and the agent's log lines (requests: the hub replies once they are stored). */
+    logLines: (hostId: string) => `${ROOT}.hub.${hostId}.logs.lines`,
+    logLinesWildcard: `${ROOT}.hub.*.logs.lines`,
     /** What hubs subscribe to (in a queue group so several hubs share the work). */
     wildcard: `${ROOT}.hub.*.*`,
   },

@@ -4,6 +4,7 @@ import { backupsFeature } from './backups/backups-feature.js';
 import { eventsFeature } from './events/events-feature.js';
 import { hardeningFeature } from './hardening/hardening-feature.js';
 import { keycloakFeature } from './keycloak/keycloak-feature.js';
+import { logsFeature } from './logs/logs-feature.js';
 import { metricsFeature } from './metrics/metrics-feature.js';
 import { systemFeature } from './system/system-feature.js';
 import { tlsFeature } from './tls/tls-feature.js';
@@ -21,4 +22,5 @@ export const features = composeFeatures([
   metricsFeature,
   hardeningFeature,
   eventsFeature,
+  logsFeature,
 ]);

@@ -5,6 +5,7 @@ import { backupsCliFeature } from './backups/index.js';
 import { eventsCliFeature } from './events/index.js';
 import { hardeningCliFeature } from './hardening/index.js';
 import { keycloakCliFeature } from './keycloak/index.js';
+import { logsCliFeature } from './logs/index.js';
 import { metricsCliFeature } from './metrics/index.js';
 import { tlsCliFeature } from './tls/index.js';
 
@@ -18,4 +19,5 @@ export const cliFeatures: readonly CliFeature[] = [
   alertsCliFeature,
   eventsCliFeature,
   hardeningCliFeature,
+  logsCliFeature,
 ];

@@ -5,6 +5,7 @@ import { backupsFeature } from './backups/index.js';
 import { eventsFeature } from './events/index.js';
 import { hardeningFeature } from './hardening/index.js';
 import { keycloakFeature } from './keycloak/index.js';
+import { logsFeature } from './logs/index.js';
 import { metricsFeature } from './metrics/index.js';
 import { tlsFeature } from './tls/index.js';
 
@@ -18,4 +19,5 @@ export const hubFeatures: readonly HubFeature[] = [
   alertsFeature,
   hardeningFeature,
   eventsFeature,
+  logsFeature,
 ];
