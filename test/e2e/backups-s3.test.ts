@@ -18,6 +18,8 @@ import {
   type PostgresServer,
   type S3Server,
 } from '@keyfleet/test-harness';
+import { uploadSecretName } from '../../apps/hub/src/features/backups/backup-token.js';
+import { SecretBox } from '../../apps/hub/src/secrets/secret-box.js';
 import { expectSucceeded, putSecret } from './keycloak-e2e.js';
 
 const run = promisify(execFile);
@@ -37,6 +39,8 @@ describe('backups to S3 (versitygw): multipart through presigned URLs, faults', 
   let agent: AgentProcess;
   let drillHost: AgentProcess;
   let work: string;
+  /** The hub's secret key, known to the test so it can open what the hub sealed (the agent's upload token). */
+  const hubSecretKey = randomBytes(32);
   let keyFile: string;
   let kid: string;
   let firstBackup: string;
@@ -101,6 +105,7 @@ describe('backups to S3 (versitygw): multipart through presigned URLs, faults', 
     [s3, kcDb] = await Promise.all([startS3Server(), startPostgres()]);
     fleet = await startFleet({
       hubEnv: {
+        KEYFLEET_SECRET_KEY: hubSecretKey.toString('hex'),
         KEYFLEET_BACKUP_STORAGE: 's3',
         KEYFLEET_BACKUP_S3_ENDPOINT: s3.endpoint,
         KEYFLEET_BACKUP_S3_BUCKET: s3.bucket,
@@ -218,12 +223,17 @@ describe('backups to S3 (versitygw): multipart through presigned URLs, faults', 
       firstBackup = id;
 
       const drill = await expectStatus(
-        backups()[':id'].drill.$post({ param: { id }, json: { hostId: drillHost.hostId, identitySecret: 'backup-identity', scratchUrl: rootUrl() } }),
+        backups()[':id'].drill.$post({
+          param: { id },
+          json: { hostId: drillHost.hostId, identitySecret: 'backup-identity', scratchUrl: rootUrl(), keycloak: 'skip' },
+        }),
         201,
       );
       const verified = await waitBackup(id, (x) => x.lastDrill?.taskId === drill.taskId);
       expect(verified.state, JSON.stringify(verified.lastDrill)).toBe('verified');
       expect(verified.lastDrill?.checks?.find((c) => c.name === 'signing-keys')?.ok).toBe(true);
+      // This Postgres is shaped like Keycloak's but holds no Keycloak: the drill says it did not boot one.
+      expect(verified.lastDrill?.checks?.find((c) => c.name === 'keycloak')?.detail).toContain('database-level drill');
 
       // The hub's /metrics says when each host was last backed up and last proven restorable.
       const metrics = await (await fetch(`${fleet.hub.url}/metrics`)).text();
@@ -243,11 +253,16 @@ describe('backups to S3 (versitygw): multipart through presigned URLs, faults', 
       const { id, taskId } = await runBackup();
       try {
         await pgDumpWaiting();
-        // While it runs, the agent's upload token (in its journal) opens nothing but its own parts.
+        // While it runs, the agent's upload token opens nothing but its own parts. The agent keeps
+        // it in memory only (its journal holds the reference), so the test opens the hub's sealed copy.
         const journal = join(agent.stateDir, 'journal');
-        const entry = JSON.parse(await readFile(join(journal, (await readdir(journal)).find((f) => f.includes(taskId))!), 'utf8'));
-        const uploadToken = entry.params.upload.token.value as string;
+        const entry = await readFile(join(journal, (await readdir(journal)).find((f) => f.includes(taskId))!), 'utf8');
+        const secretName = uploadSecretName(id);
+        expect(JSON.parse(entry).params.upload.token).toEqual({ $secret: secretName });
+        const sealed = await psql(fleet.pg.url, `SELECT encode(ciphertext, 'hex') FROM secrets WHERE name = '${secretName}'`);
+        const uploadToken = new SecretBox(hubSecretKey).open(secretName, Buffer.from(sealed, 'hex'));
         expect(uploadToken).toMatch(/^kfb_/);
+        expect(entry).not.toContain(uploadToken);
         const own = await fetch(`${fleet.hub.url}/v1/backup-uploads/${id}/parts/1`, { method: 'POST', headers: { authorization: `Bearer ${uploadToken}` } });
         expect(own.status).toBe(200);
         for (const [method, path] of [

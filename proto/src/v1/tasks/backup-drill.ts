@@ -16,6 +16,12 @@ export const backupDrill = defineTask({
       /** The age identity (AGE-SECRET-KEY-1…) that opens the backup: a secret of the hub, given to this drill host only. */
       identity: secretRef,
       scratch: scratchDatabase,
+      /**
+       * `skip`: a database-level drill (checksums, restore, counts, key ids) without booting
+       * Keycloak, for a drill host that has no Keycloak of the backup's version (the hub's host).
+       * The checks then say so; absent means `boot`.
+       */
+      keycloak: z.enum(['boot', 'skip']).optional(),
       /** The ciphertext's sha256 as the catalog has it; checked before anything is trusted. */
       sha256: z.string().regex(/^[0-9a-f]{64}$/),
     })

@@ -123,14 +123,25 @@ export function backupsCommand(): Command {
     .requiredOption('--identity-secret <name>', 'hub secret holding the age identity (keyfleet secrets set <name> --from-file key.txt)')
     .requiredOption('--scratch-url <url>', 'a Postgres the drill host may create and drop a scratch database on (postgres://user@host:port/db)')
     .option('--scratch-password-secret <name>', 'hub secret with that Postgres user’s password')
+    .option('--database-only', 'do not boot a scratch Keycloak: prove the database only (a drill host without the backup’s Keycloak version)')
     .option('--wait', 'wait for the verdict; exit 1 if the drill failed')
     .action(
-      async (id: string, opts: { on: string; identitySecret: string; scratchUrl: string; scratchPasswordSecret?: string; wait?: boolean }, cmd: Command) => {
+      async (
+        id: string,
+        opts: { on: string; identitySecret: string; scratchUrl: string; scratchPasswordSecret?: string; databaseOnly?: boolean; wait?: boolean },
+        cmd: Command,
+      ) => {
         const ctx = await cliContext(cmd);
         const started = await expectOk(
           await backupsClient(ctx).backups[':id'].drill.$post({
             param: { id },
-            json: { hostId: opts.on, identitySecret: opts.identitySecret, scratchUrl: opts.scratchUrl, scratchPasswordSecret: opts.scratchPasswordSecret },
+            json: {
+              hostId: opts.on,
+              identitySecret: opts.identitySecret,
+              scratchUrl: opts.scratchUrl,
+              scratchPasswordSecret: opts.scratchPasswordSecret,
+              ...(opts.databaseOnly ? { keycloak: 'skip' as const } : {}),
+            },
           }),
         );
         ctx.output.line(`drill of ${id} on ${started.hostId}: task ${started.taskId}`);

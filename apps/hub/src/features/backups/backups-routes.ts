@@ -106,6 +106,8 @@ const drill = createRoute({
               identitySecret: SecretName,
               scratchUrl: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// URL'),
               scratchPasswordSecret: SecretName.optional(),
+              /** `skip`: a database-level drill, for a drill host without the backup's Keycloak version. */
+              keycloak: z.enum(['boot', 'skip']).optional(),
             })
             .strict(),
         },

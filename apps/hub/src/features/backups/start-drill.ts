@@ -14,6 +14,8 @@ export interface DrillRequest {
   identitySecret: string;
   scratchUrl: string;
   scratchPasswordSecret?: string;
+  /** `skip`: prove the database only, on a drill host without the backup's Keycloak version. */
+  keycloak?: 'boot' | 'skip';
 }
 
 /**
@@ -48,6 +50,7 @@ export async function startDrill(
       identity: { $secret: req.identitySecret },
       scratch: { url: req.scratchUrl, ...(req.scratchPasswordSecret ? { password: { $secret: req.scratchPasswordSecret } } : {}) },
       sha256: row.sha256,
+      ...(req.keycloak ? { keycloak: req.keycloak } : {}),
     },
     expiresInMs: 3600_000,
     createdBy: actor,
