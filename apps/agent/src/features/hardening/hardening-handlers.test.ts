@@ -133,7 +133,15 @@ describe('hardening tasks on a temp root', () => {
     expect(reloads).toContainEqual(['try-reload-or-restart', 'ssh.service']);
 
     const rolled = await handlers()['hardening.rollback']({ rollbackId: applied.rollbackId }, ctx());
-    expect(rolled.restored).toEqual(['files.agent-state', 'files.keycloak-conf', 'files.keycloak-tls', 'sysctl.network', 'ssh.daemon', 'net.firewall']);
+    expect(rolled.restored).toEqual([
+      'files.agent-state',
+      'files.keycloak-conf',
+      'files.keycloak-tls',
+      'sysctl.network',
+      'updates.unattended',
+      'ssh.daemon',
+      'net.firewall',
+    ]);
     expect(await hostState()).toEqual(before);
     await expect(handlers()['hardening.rollback']({ rollbackId: applied.rollbackId }, ctx())).rejects.toThrow(/already rolled back/);
   });
