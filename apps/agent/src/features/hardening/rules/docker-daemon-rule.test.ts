@@ -1,10 +1,9 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createLogger } from '@keyfleet/log';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { commandRunner } from '../command-runner.js';
 import type { RuleEnv } from '../hardening-rule.js';
-import { debianRoot, STATE_DIR } from '../testing/debian-root.js';
+import { debianRoot } from '../testing/debian-root.js';
+import { testRuleEnv } from '../testing/rule-env.js';
 import { treeDigest } from '../testing/tree-digest.js';
 import { dockerDaemonRule } from './docker-daemon-rule.js';
 
@@ -19,22 +18,7 @@ describe('docker.daemon rule', () => {
     await rm(root, { recursive: true, force: true });
   });
 
-  const env = (): RuleEnv => ({
-    root,
-    run: commandRunner,
-    sshd: 'sshd',
-    log: createLogger('test', { level: 'silent' }),
-    signal: new AbortController().signal,
-    reachesHub: async () => true,
-    params: {
-      runtime: 'docker',
-      fileOwner: { name: 'root', uid: 0 },
-      ssh: { access: ['admin'] },
-      paths: { agentStateDir: STATE_DIR, keycloakConfDir: undefined, keycloakTlsDir: '/x', keycloakInstanceFile: '/x' },
-      natsEndpoints: [],
-      keycloak: undefined,
-    },
-  });
+  const env = (): RuleEnv => testRuleEnv(root, { params: { runtime: 'docker' } });
   const daemonJson = 'etc/docker/daemon.json';
 
   it('merges the settings into daemon.json, keeping every other key, and rollback restores the exact file', async () => {

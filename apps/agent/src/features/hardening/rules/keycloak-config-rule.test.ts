@@ -1,12 +1,11 @@
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createLogger } from '@keyfleet/log';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { commandRunner } from '../command-runner.js';
 import type { RuleEnv } from '../hardening-rule.js';
 import { keycloakHostProfile } from '../keycloak-host-profile.js';
 import { RuleRefused } from '../rule-refused.js';
 import { debianRoot, STATE_DIR } from '../testing/debian-root.js';
+import { testRuleEnv } from '../testing/rule-env.js';
 import { treeDigest } from '../testing/tree-digest.js';
 
 /** The config posture rules of the built-in profile, read from an instance record in a temp root. */
@@ -20,23 +19,13 @@ describe('Keycloak config rules', () => {
   });
 
   const rule = (id: string) => keycloakHostProfile.find((r) => r.id === id)!;
-  const env = (firewall?: { managementPort: number; monitoringCidrs: string[] }): RuleEnv => ({
-    root,
-    run: commandRunner,
-    sshd: 'sshd',
-    log: createLogger('test', { level: 'silent' }),
-    signal: new AbortController().signal,
-    reachesHub: async () => true,
-    params: {
-      runtime: 'docker',
-      fileOwner: { name: 'root', uid: 0 },
-      ssh: { access: ['admin'] },
-      ...(firewall ? { firewall: { sshPort: 22, sshCidrs: ['10.0.0.0/8'], publicPorts: [443], confirmSeconds: 60, ...firewall } } : {}),
-      paths: { agentStateDir: STATE_DIR, keycloakConfDir: undefined, keycloakTlsDir: '/x', keycloakInstanceFile: '/x' },
-      natsEndpoints: [],
-      keycloak: undefined,
-    },
-  });
+  const env = (firewall?: { managementPort: number; monitoringCidrs: string[] }): RuleEnv =>
+    testRuleEnv(root, {
+      params: {
+        runtime: 'docker',
+        ...(firewall ? { firewall: { sshPort: 22, sshCidrs: ['10.0.0.0/8'], publicPorts: [443], confirmSeconds: 60, ...firewall } } : {}),
+      },
+    });
   const record = (config: Record<string, unknown>) =>
     writeFile(
       join(root, STATE_DIR, 'keycloak/instance.json'),

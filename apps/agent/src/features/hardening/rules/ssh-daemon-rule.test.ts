@@ -1,10 +1,10 @@
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createLogger } from '@keyfleet/log';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CommandRunner } from '../command-runner.js';
 import type { RuleEnv } from '../hardening-rule.js';
-import { debianRoot, STATE_DIR } from '../testing/debian-root.js';
+import { debianRoot } from '../testing/debian-root.js';
+import { testRuleEnv } from '../testing/rule-env.js';
 import { findSshd, sshdInRoot } from '../testing/sshd-in-root.js';
 import { sshDaemonRule } from './ssh-daemon-rule.js';
 
@@ -19,22 +19,7 @@ describe('ssh.daemon rule', () => {
     if (root) await rm(root, { recursive: true, force: true });
   });
 
-  const env = (run: CommandRunner): RuleEnv => ({
-    root,
-    run,
-    sshd,
-    log: createLogger('test', { level: 'silent' }),
-    signal: new AbortController().signal,
-    reachesHub: async () => true,
-    params: {
-      runtime: 'process',
-      fileOwner: { name: 'root', uid: 0 },
-      ssh: { access: ['admin'] },
-      paths: { agentStateDir: STATE_DIR, keycloakConfDir: undefined, keycloakTlsDir: '/x', keycloakInstanceFile: '/x' },
-      natsEndpoints: [],
-      keycloak: undefined,
-    },
-  });
+  const env = (run: CommandRunner): RuleEnv => testRuleEnv(root, { run, sshd });
 
   it('never writes a config that sshd -t rejects', async () => {
     const real = sshdInRoot(root, sshd);

@@ -1,11 +1,10 @@
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createLogger } from '@keyfleet/log';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { commandRunner } from '../command-runner.js';
 import type { RuleEnv } from '../hardening-rule.js';
 import { RuleRefused } from '../rule-refused.js';
-import { debianRoot, STATE_DIR } from '../testing/debian-root.js';
+import { debianRoot } from '../testing/debian-root.js';
+import { testRuleEnv } from '../testing/rule-env.js';
 import { treeDigest } from '../testing/tree-digest.js';
 import { unattendedUpgradesRule } from './unattended-upgrades-rule.js';
 
@@ -19,22 +18,7 @@ describe('updates.unattended rule', () => {
     await rm(root, { recursive: true, force: true });
   });
 
-  const env = (): RuleEnv => ({
-    root,
-    run: commandRunner,
-    sshd: 'sshd',
-    log: createLogger('test', { level: 'silent' }),
-    signal: new AbortController().signal,
-    reachesHub: async () => true,
-    params: {
-      runtime: 'process',
-      fileOwner: { name: 'root', uid: 0 },
-      ssh: { access: ['admin'] },
-      paths: { agentStateDir: STATE_DIR, keycloakConfDir: undefined, keycloakTlsDir: '/x', keycloakInstanceFile: '/x' },
-      natsEndpoints: [],
-      keycloak: undefined,
-    },
-  });
+  const env = (): RuleEnv => testRuleEnv(root);
   const conf = 'etc/apt/apt.conf.d/20auto-upgrades';
 
   it('without the package: the finding names it and apply refuses, changing nothing', async () => {
