@@ -157,41 +157,26 @@ else
   ok "installed $(nats_version "$gobin/nats-server") at $gobin/nats-server"
 fi
 
-# --- versitygw (S3-compatible server for the backup storage tests) ---------------------------
-step versitygw
-VERSITYGW_VERSION=v1.8.0
-if [ -n "$gobin" ] && [ -x "$gobin/versitygw" ] && go version -m "$gobin/versitygw" </dev/null 2>/dev/null | grep -q "mod.*versitygw.*$VERSITYGW_VERSION"; then
-  ok "$VERSITYGW_VERSION at $gobin/versitygw"
-else
-  [ -n "$gobin" ] || die "versitygw is needed for the S3 backup tests and Go is missing to build it"
-  say "building versitygw $VERSITYGW_VERSION (go install; a few minutes, once)"
-  go install "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION" </dev/null
-  ok "installed at $gobin/versitygw"
-fi
-
-# --- pebble v2.10.3 (ACME test CA with validity profiles and ARI; Debian's 2.4 has neither) ---
-step pebble
-PEBBLE_VERSION=v2.10.3
-if [ -n "$gobin" ] && [ -x "$gobin/pebble" ] && go version -m "$gobin/pebble" </dev/null 2>/dev/null | grep -q "mod.*letsencrypt/pebble.*$PEBBLE_VERSION"; then
-  ok "$PEBBLE_VERSION at $gobin/pebble"
-else
-  [ -n "$gobin" ] || die "pebble $PEBBLE_VERSION is needed for the certificate tests and Go is missing to build it"
-  say "building pebble $PEBBLE_VERSION (go install; a minute, once)"
-  go install "github.com/letsencrypt/pebble/v2/cmd/pebble@$PEBBLE_VERSION" </dev/null
-  ok "installed at $gobin/pebble"
-fi
-
-# --- mailpit v1.33.1 (SMTP server for the alert email tests, read back through its API) ------
-step mailpit
-MAILPIT_VERSION=v1.33.1
-if [ -n "$gobin" ] && [ -x "$gobin/mailpit" ] && go version -m "$gobin/mailpit" </dev/null 2>/dev/null | grep -q "mod.*axllent/mailpit.*$MAILPIT_VERSION"; then
-  ok "$MAILPIT_VERSION at $gobin/mailpit"
-else
-  [ -n "$gobin" ] || die "mailpit $MAILPIT_VERSION is needed for the alert email tests and Go is missing to build it"
-  say "building mailpit $MAILPIT_VERSION (go install; a few minutes, once)"
-  go install "github.com/axllent/mailpit@$MAILPIT_VERSION" </dev/null
-  ok "installed at $gobin/mailpit"
-fi
+# --- Go-built test servers --------------------------------------------------------------------
+# go_tool <binary> <module@version path> <version> <what it is for> <how long the build takes>:
+# reuses $gobin/<binary> only when `go version -m` says it was built from that module version.
+go_tool() {
+  local bin=$1 pkg=$2 version=$3 purpose=$4 duration=$5
+  step "$bin"
+  if [ -n "$gobin" ] && [ -x "$gobin/$bin" ] && go version -m "$gobin/$bin" </dev/null 2>/dev/null | grep -q "mod.*${pkg%%/cmd/*}.*$version"; then
+    ok "$version at $gobin/$bin"
+    return
+  fi
+  [ -n "$gobin" ] || die "$bin $version is needed for $purpose and Go is missing to build it"
+  say "building $bin $version (go install; $duration, once)"
+  go install "$pkg@$version" </dev/null
+  ok "installed at $gobin/$bin"
+}
+go_tool versitygw github.com/versity/versitygw/cmd/versitygw v1.8.0 "the S3 backup storage tests" "a few minutes"
+# pebble v2.10.3: validity profiles and ARI, which Debian's 2.4 lacks.
+go_tool pebble github.com/letsencrypt/pebble/v2/cmd/pebble v2.10.3 "the certificate tests" "a minute"
+# mailpit: SMTP server for the alert email tests, read back through its API.
+go_tool mailpit github.com/axllent/mailpit v1.33.1 "the alert email tests" "a few minutes"
 
 # --- hardening tools -------------------------------------------------------------------------
 # nft for the firewall tests (they run in network namespaces of their own), and sshd to validate
