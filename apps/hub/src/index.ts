@@ -3,6 +3,7 @@ export type { AppType } from './api/create-app.js';
 export type { KeycloakRoutes } from './features/keycloak/keycloak-routes.js';
 export type { AgentsRoutes } from './features/agents/agents-routes.js';
 export type { BackupsRoutes } from './features/backups/index.js';
+export type { BackupScheduleRun } from './features/backups/schedules/schedule-view.js';
 export type { CertificatesRoutes } from './features/tls/certificates-routes.js';
 export type { MetricsRoutes } from './features/metrics/metrics-routes.js';
 export type { AlertsRoutes } from './features/alerts/alerts-routes.js';

@@ -1,14 +1,7 @@
-export interface ScheduleRunCounts {
-  pending: number;
-  running: number;
-  succeeded: number;
-  failed: number;
-  missed: number;
-  skipped: number;
-}
+import type { BackupScheduleRun } from '@keyfleet/hub';
 
 /** A run's outcome in one phrase for tables: `3 ok, 1 missed`, or `running: 2 running, 5 pending, 1 ok` until it settles. */
-export function describeScheduleRun(run: { settledAt: string | null; units: number; counts: ScheduleRunCounts } | null): string | null {
+export function describeScheduleRun(run: Pick<BackupScheduleRun, 'settledAt' | 'units' | 'counts'> | null): string | null {
   if (!run) return null;
   const { pending, running, succeeded, failed, missed, skipped } = run.counts;
   const parts = [

@@ -4,6 +4,7 @@ import { toIso } from '../../../api/to-iso.js';
 import type { Database } from '../../../store/database.js';
 import { type BackupSchedulesTable, backupsDb } from '../backups-tables.js';
 import { scheduleCron } from './schedule-cron.js';
+import { ScheduleTaskSchema } from './schedule-task.js';
 
 const keep = z.number().int().min(0).max(100_000).optional();
 
@@ -36,7 +37,7 @@ export const ScheduleSchema = z
   .object({
     id: z.string(),
     name: z.string(),
-    kind: z.enum(['backup', 'drill']),
+    kind: z.enum(['backup', 'drill', 'task']),
     cron: z.string(),
     timezone: z.string(),
     selector: z.string().nullable(),
@@ -44,6 +45,7 @@ export const ScheduleSchema = z
     maxConcurrent: z.number(),
     retention: RetentionSchema.nullable(),
     drill: z.object({ hostId: z.string(), identitySecret: z.string(), scratchUrl: z.string(), scratchPasswordSecret: z.string().optional() }).nullable(),
+    task: ScheduleTaskSchema.nullable(),
     paused: z.boolean(),
     createdAt: z.string(),
     createdBy: z.string(),
@@ -69,11 +71,12 @@ export const ScheduleDetailSchema = ScheduleSchema.extend({
     .openapi({ description: 'each host of the newest run' }),
 }).openapi('BackupScheduleDetail');
 
-type Run = z.infer<typeof Run>;
+/** One firing of a schedule as the API shows it; the CLI describes it from this type. */
+export type BackupScheduleRun = z.infer<typeof Run>;
 
 /** Runs of the given schedules, newest first (at most `perSchedule` each), with their units counted by state. */
-export async function scheduleRuns(coreDb: Kysely<Database>, scheduleIds: string[], perSchedule: number): Promise<Map<string, Run[]>> {
-  const runs = new Map<string, Run[]>();
+export async function scheduleRuns(coreDb: Kysely<Database>, scheduleIds: string[], perSchedule: number): Promise<Map<string, BackupScheduleRun[]>> {
+  const runs = new Map<string, BackupScheduleRun[]>();
   if (scheduleIds.length === 0) return runs;
   const db = backupsDb(coreDb);
   const rows = await sql<{
@@ -118,7 +121,7 @@ export async function scheduleRuns(coreDb: Kysely<Database>, scheduleIds: string
   return runs;
 }
 
-export function scheduleView(s: Selectable<BackupSchedulesTable>, runs: Run[], now: Date) {
+export function scheduleView(s: Selectable<BackupSchedulesTable>, runs: BackupScheduleRun[], now: Date) {
   const next = s.paused ? null : scheduleCron(s.cron, s.timezone).nextAfter(now);
   return {
     id: s.id,
@@ -131,6 +134,7 @@ export function scheduleView(s: Selectable<BackupSchedulesTable>, runs: Run[], n
     maxConcurrent: s.max_concurrent,
     retention: s.retention,
     drill: s.drill,
+    task: s.task ?? null,
     paused: s.paused,
     createdAt: toIso(s.created_at),
     createdBy: s.created_by,
