@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { defineTask } from '../define-task.js';
 import { secretRef } from '../secret-ref.js';
 import { describeInstance, describeVerification, keycloakInstance, verifyLogin, verifyReport } from './keycloak-common.js';
+import { certificateRequest } from './tls-certificate-request.js';
 import { reloadPeriod } from './tls-common.js';
 
 const keycloakDatabase = z.discriminatedUnion('kind', [
@@ -49,6 +50,11 @@ export const keycloakConfig = z
         reloadPeriod: reloadPeriod.default('1m'),
         /** Keep serving plain HTTP on `httpPort` once a certificate is installed; off by default (the port is closed). */
         httpEnabled: z.boolean().optional(),
+        /**
+         * A certificate to ask for with this Keycloak: once the install (or update) succeeds the
+         * hub issues it for `httpsPort`, installs it and renews it (see certificateRequest).
+         */
+        certificate: certificateRequest.optional(),
       })
       .strict()
       .optional(),

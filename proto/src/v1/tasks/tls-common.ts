@@ -9,6 +9,21 @@ export const domainName = z
   .max(253)
   .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i, 'a DNS name like id.example.com');
 
+/**
+ * A name a certificate is for: a DNS name, or a wildcard (`*.example.com`, one leftmost label).
+ * Only DNS-01 can prove a wildcard (RFC 8555 8.3); the certificate request's rules refuse the rest.
+ */
+export const certificateDomain = z
+  .string()
+  .max(253)
+  .regex(
+    /^(?=.{1,253}$)(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i,
+    'a DNS name like id.example.com, or a wildcard like *.example.com',
+  );
+
+/** Whether `name` is a wildcard (`*.example.com`). */
+export const isWildcard = (name: string) => name.startsWith('*.');
+
 /** What a TLS handshake (or a PEM) says about one certificate. */
 export const certificateFacts = z.object({
   /** Upper-case hex, as `openssl x509 -serial` prints it. */

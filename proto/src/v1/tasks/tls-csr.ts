@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineTask } from '../define-task.js';
-import { certificateId, domainName } from './tls-common.js';
+import { certificateDomain, certificateId } from './tls-common.js';
 
 export const tlsCsr = defineTask({
   name: 'tls.csr',
@@ -8,7 +8,8 @@ export const tlsCsr = defineTask({
   input: z
     .object({
       certificateId,
-      domains: z.array(domainName).min(1).max(100),
+      // Wildcards too (proved by DNS-01 on the hub, never by the host): the CSR just carries the names.
+      domains: z.array(certificateDomain).min(1).max(100),
       keyType: z.enum(['ecdsa-p256', 'rsa-2048']).default('ecdsa-p256'),
     })
     .strict(),

@@ -32,6 +32,7 @@ export const CertificateSchema = z
     lastError: z.string().nullable(),
     lastIssuedMs: z.number().int().nullable(),
     httpsPort: z.number().int(),
+    requestedByConfig: z.boolean().openapi({ description: 'Asked for by the host’s Keycloak config (`tls.certificate` of keycloak.install/update)' }),
     createdAt: z.string(),
     createdBy: z.string(),
   })
@@ -64,6 +65,7 @@ export function certificateView(r: Selectable<CertificatesTable> & { hostname: s
     lastError: r.last_error,
     lastIssuedMs: r.last_issued_ms,
     httpsPort: r.https_port,
+    requestedByConfig: r.requested_by_config,
     createdAt: r.created_at.toISOString(),
     createdBy: r.created_by,
   };

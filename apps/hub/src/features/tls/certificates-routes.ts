@@ -9,18 +9,17 @@ import { errorResponses } from '../../api/error-responses.js';
 import { noteAudit } from '../../api/note-audit.js';
 import { X509Certificate } from 'node:crypto';
 import { CertificateSchema, certificateView } from './certificate-view.js';
-import { DnsProviderSchema, DomainSchema } from './dns-provider-schema.js';
+import { certificateRequestProblem } from '@keyfleet/proto/v1';
+import { CertificateDomainSchema, DnsProviderSchema } from './dns-provider-schema.js';
 import { dns01HookCommand } from './dns01/create-dns01-provider.js';
+import { defaultAcmeDirectory } from './default-acme-directory.js';
 import { InternalCa } from './internal-ca.js';
 import { tlsDb } from './certificates-tables.js';
-
-/** Let's Encrypt production, unless the hub is told otherwise (KEYFLEET_ACME_DIRECTORY_URL) or the request names one. */
-const defaultDirectory = () => process.env.KEYFLEET_ACME_DIRECTORY_URL || 'https://acme-v02.api.letsencrypt.org/directory';
 
 const IssueRequest = z
   .object({
     target: z.string().min(1).max(253).openapi({ description: 'Host id or hostname' }),
-    domains: z.array(DomainSchema).min(1).max(100),
+    domains: z.array(CertificateDomainSchema).min(1).max(100).openapi({ description: 'DNS names; a wildcard (*.example.com) needs challenge dns-01' }),
     issuer: z
       .enum(['acme', 'internal'])
       .default('acme')
@@ -48,15 +47,11 @@ const IssueRequest = z
  * the settings it uses, so a typo'd combination is refused instead of silently ignored.
  */
 async function issuerSettings(body: z.output<typeof IssueRequest>, deps: ApiDeps) {
-  if (body.issuer === 'internal') {
-    const extra = (['ca', 'challenge', 'dns'] as const).filter((k) => body[k] !== undefined);
-    if (extra.length > 0) throw new ApiError(400, `the internal CA signs without an ACME CA or a challenge: drop ${extra.join(', ')}`);
-    return { issuer: { kind: 'internal' as const }, challenge: 'none' as const, dns: null };
-  }
+  // The same rules keycloak.install's tls.certificate is validated with (one statement, in proto).
+  const problem = certificateRequestProblem(body);
+  if (problem) throw new ApiError(400, problem);
+  if (body.issuer === 'internal') return { issuer: { kind: 'internal' as const }, challenge: 'none' as const, dns: null };
   const challenge = body.challenge ?? (body.dns ? 'dns-01' : 'http-01');
-  if (challenge === 'http-01' && body.dns) throw new ApiError(400, 'dns is for challenge dns-01; drop it or ask for challenge dns-01');
-  if (challenge === 'dns-01' && !body.dns)
-    throw new ApiError(400, "challenge dns-01 needs dns: { provider: 'rfc2136', server, keyName, secret: { $secret } } or { provider: 'hook' }");
   if (body.dns?.provider === 'hook' && !dns01HookCommand())
     throw new ApiError(400, 'dns provider hook needs the hub setting KEYFLEET_DNS01_HOOK (the command that publishes the record); this hub has none');
   if (body.dns?.provider === 'rfc2136') {
@@ -64,7 +59,7 @@ async function issuerSettings(body: z.output<typeof IssueRequest>, deps: ApiDeps
     const problem = (await deps.secrets.reveal([name])).problems.get(name);
     if (problem) throw new ApiError(400, `the TSIG secret: ${problem}`);
   }
-  return { issuer: { kind: 'acme' as const, directoryUrl: body.ca ?? defaultDirectory() }, challenge, dns: body.dns ?? null };
+  return { issuer: { kind: 'acme' as const, directoryUrl: body.ca ?? defaultAcmeDirectory() }, challenge, dns: body.dns ?? null };
 }
 
 const trustBundle = createRoute({

@@ -48,6 +48,8 @@ export interface CertificatesTable {
   renewal_window_end: Timestamp;
   /** When to ask the CA again whether its window moved (its Retry-After). */
   renewal_check_at: Timestamp;
+  /** Asked for by the host's Keycloak config (`tls.certificate`), not by `POST /v1/certificates`: one per host. */
+  requested_by_config: Generated<boolean>;
   created_at: ColumnType<Date, Date | string | undefined, never>;
   created_by: string;
   updated_at: ColumnType<Date, Date | string | undefined, Date | string>;

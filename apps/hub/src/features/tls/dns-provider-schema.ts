@@ -1,11 +1,15 @@
 import { z } from '@hono/zod-openapi';
+import { certificateDomain } from '@keyfleet/proto/v1';
 import { tsigAlgorithms } from './dns01/tsig.js';
 
-/** A DNS name like id.example.com. */
+/** A DNS name like id.example.com (a zone or a server's name: never a wildcard). */
 export const DomainSchema = z
   .string()
   .max(253)
   .regex(/^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i, 'a DNS name like id.example.com');
+
+/** A name a certificate is for: a DNS name or a wildcard (`*.example.com`, DNS-01 only), as proto declares it. */
+export const CertificateDomainSchema = certificateDomain;
 
 const secretName = z.string().regex(/^[a-zA-Z0-9._-]{1,128}$/, 'secret names are 1-128 chars of [a-zA-Z0-9._-]');
 

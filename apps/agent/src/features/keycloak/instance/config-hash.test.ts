@@ -39,4 +39,10 @@ describe('configHash', () => {
     expect(configHash({ ...asked, tls: { ...asked.tls, httpEnabled: true } })).not.toBe(configHash(asked));
     expect(configHash(asked)).not.toBe(configHash(base));
   });
+
+  it('ignores the certificate the config asks the hub for: asking for one restarts no Keycloak', () => {
+    const asked = { ...base, tls: { httpsPort: 8443, reloadPeriod: '1m' } };
+    const certificate = { domains: ['id.example.com'], issuer: 'acme' as const, keyType: 'ecdsa-p256' as const, http01Port: 80 };
+    expect(configHash({ ...asked, tls: { ...asked.tls, certificate } })).toBe(configHash(asked));
+  });
 });

@@ -23,10 +23,12 @@ function canonical(value: unknown): unknown {
 /**
  * Identifies what Keycloak runs with: equal hashes mean an install or update has nothing
  * to change. `verifyLogin` is left out: it only tells verify how to log in. So are the
- * certificate files: the tls feature sets them, the operator's config never names them.
+ * certificate files: the tls feature sets them, the operator's config never names them; and the
+ * certificate request (`tls.certificate`), which the hub acts on, not Keycloak: asking for a
+ * certificate with an unchanged Keycloak restarts nothing.
  */
 export function configHash(config: KeycloakConfig): string {
   const { verifyLogin: _ignored, tls, ...effective } = config;
-  const { certificateFile: _file, certificateKeyFile: _key, ...asked } = tls ?? {};
+  const { certificateFile: _file, certificateKeyFile: _key, certificate: _request, ...asked } = tls ?? {};
   return sha256(JSON.stringify(canonical(tls ? { ...effective, tls: asked } : effective)));
 }
