@@ -15,6 +15,7 @@ export { taskState, terminalTaskStates, isTerminalTaskState } from './task-state
 export type { TaskState } from './task-state.js';
 export { taskEvent, taskStreamEnd } from './task-event.js';
 export type { TaskEvent, TaskStreamEnd } from './task-event.js';
+export { AGE_FILE_KEY_PREFIX, decodeAgeFileKey, encodeAgeFileKey } from './age-file-key.js';
 export { secretRef } from './secret-ref.js';
 export type { SecretRef } from './secret-ref.js';
 export { realmSpec } from './realm-spec.js';
@@ -24,6 +25,3 @@ export { keycloakInstance, verifyLogin, verifyReport } from './tasks/keycloak-co
 export { realmChange, realmDiff } from './tasks/keycloak-realm.js';
 export { ageRecipient, backupManifest, bytesText } from './tasks/backup-common.js';
 export type { BackupManifest } from './tasks/backup-common.js';
-export { certificateRequest, certificateRequestProblem } from './tasks/tls-certificate-request.js';
-export type { CertificateRequest, CertificateRequestChoices } from './tasks/tls-certificate-request.js';
-export { certificateDomain, isWildcard } from './tasks/tls-common.js';

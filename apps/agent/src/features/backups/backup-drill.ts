@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable, type Writable } from 'node:stream';
-import { backupManifest, type BackupManifest } from '@keyfleet/proto/v1';
+import { backupManifest, type BackupManifest, decodeAgeFileKey } from '@keyfleet/proto/v1';
 import { extract } from 'tar-stream';
 import { identityStore } from '../../identity-store.js';
 import type { TaskHandler } from '../../task-handler.js';
@@ -70,12 +70,17 @@ export const backupDrill: TaskHandler<'backup.drill'> = async (input, ctx) => {
       }),
     );
     const decrypter = new Decrypter();
+    const opener = secretValue(input.identity);
+    // An identity the operator gave for this call reaches this host only as the backup's file key.
+    const fileKey = decodeAgeFileKey(opener);
     // The secret may be a whole key file as age-keygen writes it: comments, then the identity.
-    const identities = secretValue(input.identity)
+    const identities = opener
       .split('\n')
       .map((l) => l.trim())
       .filter((l) => l.startsWith('AGE-SECRET-KEY-'));
-    if (identities.length === 0) throw new TaskFailure('invalid_input', `secret ${input.identity.$secret} holds no age identity (AGE-SECRET-KEY-1…)`);
+    if (identities.length === 0 && !fileKey)
+      throw new TaskFailure('invalid_input', `secret ${input.identity.$secret} holds no age identity (AGE-SECRET-KEY-1…)`);
+    if (fileKey) decrypter.addIdentity({ unwrapFileKey: () => fileKey });
     for (const id of identities) decrypter.addIdentity(id);
 
     ctx.progress(5, `fetching backup ${input.backupId}, decrypting it into pg_restore on a scratch database`);

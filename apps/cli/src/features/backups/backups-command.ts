@@ -7,6 +7,7 @@ import { parseTarget } from '../../parse-target.js';
 import { positiveInt } from '../../positive-int.js';
 import { TasksFailed } from '../../tasks-failed.js';
 import { backupsClient } from './backups-client.js';
+import { readIdentityChoice } from './read-identity-file.js';
 
 type Backup = Awaited<ReturnType<typeof showBackup>>;
 
@@ -119,8 +120,9 @@ export function backupsCommand(): Command {
     .command('drill')
     .description('prove a backup restores: decrypt, restore into a scratch database and compare with its manifest, on a drill host')
     .argument('<id>', 'backup id (bk_…)')
-    .requiredOption('--on <host>', 'the drill host (it receives the identity for this drill)')
-    .requiredOption('--identity-secret <name>', 'hub secret holding the age identity (keyfleet secrets set <name> --from-file key.txt)')
+    .requiredOption('--on <host>', 'the drill host (it receives the identity for this drill, or with --identity-file only this backup’s file key)')
+    .option('--identity-secret <name>', 'hub secret holding the age identity (keyfleet secrets set <name> --from-file key.txt)')
+    .option('--identity-file <file>', 'an age identity file for this drill only (- for stdin): the hub opens this backup with it and forgets it')
     .requiredOption('--scratch-url <url>', 'a Postgres the drill host may create and drop a scratch database on (postgres://user@host:port/db)')
     .option('--scratch-password-secret <name>', 'hub secret with that Postgres user’s password')
     .option('--database-only', 'do not boot a scratch Keycloak: prove the database only (a drill host without the backup’s Keycloak version)')
@@ -128,16 +130,25 @@ export function backupsCommand(): Command {
     .action(
       async (
         id: string,
-        opts: { on: string; identitySecret: string; scratchUrl: string; scratchPasswordSecret?: string; databaseOnly?: boolean; wait?: boolean },
+        opts: {
+          on: string;
+          identitySecret?: string;
+          identityFile?: string;
+          scratchUrl: string;
+          scratchPasswordSecret?: string;
+          databaseOnly?: boolean;
+          wait?: boolean;
+        },
         cmd: Command,
       ) => {
         const ctx = await cliContext(cmd);
+        const identity = await readIdentityChoice(opts);
         const started = await expectOk(
           await backupsClient(ctx).backups[':id'].drill.$post({
             param: { id },
             json: {
               hostId: opts.on,
-              identitySecret: opts.identitySecret,
+              ...identity,
               scratchUrl: opts.scratchUrl,
               scratchPasswordSecret: opts.scratchPasswordSecret,
               ...(opts.databaseOnly ? { keycloak: 'skip' as const } : {}),
@@ -203,13 +214,13 @@ export function backupsCommand(): Command {
     )
     .argument('<id>', 'backup id (bk_…)')
     .requiredOption('--target <host>', 'the host whose Keycloak is replaced (the backed-up host or another)')
-    .requiredOption('--identity-secret <name>', 'hub secret holding the age identity (keyfleet secrets set <name> --from-file key.txt)')
+    .option('--identity-secret <name>', 'hub secret holding the age identity (keyfleet secrets set <name> --from-file key.txt)')
+    .option('--identity-file <file>', 'an age identity file for this restore only (- for stdin): the hub decrypts with it and forgets it')
     .option('--wait', 'wait until restored and verified; exit 1 if it failed')
-    .action(async (id: string, opts: { target: string; identitySecret: string; wait?: boolean }, cmd: Command) => {
+    .action(async (id: string, opts: { target: string; identitySecret?: string; identityFile?: string; wait?: boolean }, cmd: Command) => {
       const ctx = await cliContext(cmd);
-      const started = await expectOk(
-        await backupsClient(ctx).backups[':id'].restore.$post({ param: { id }, json: { hostId: opts.target, identitySecret: opts.identitySecret } }),
-      );
+      const identity = await readIdentityChoice(opts);
+      const started = await expectOk(await backupsClient(ctx).backups[':id'].restore.$post({ param: { id }, json: { hostId: opts.target, ...identity } }));
       ctx.output.line(`restore of ${id} onto ${started.hostId}: task ${started.taskId}`);
       if (!opts.wait) return;
       const deadline = Date.now() + 4 * 3600_000;

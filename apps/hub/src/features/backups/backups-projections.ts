@@ -3,11 +3,19 @@ import type { ProjectedResult, ResultProjections } from '../../dispatch/result-p
 import type { Database } from '../../store/database.js';
 import { uploadSecretName } from './backup-token.js';
 import { backupsDb, type DrillRecord } from './backups-tables.js';
+import { fileKeySecretName } from './identity-for-call.js';
 
-/** The `$secret` names in a task's params: per-task tokens that die with the task. */
+/**
+ * The `$secret` names in a task's params that die with the task: its single-use token and, when
+ * the operator gave an identity for the call, the backup's file key (beside the token, or as a
+ * drill's identity).
+ */
 function tokenSecrets(params: unknown): string[] {
-  const p = params as { download?: { token?: { $secret?: string } }; source?: { token?: { $secret?: string } } } | null;
-  return [p?.download?.token?.$secret, p?.source?.token?.$secret].filter((n): n is string => typeof n === 'string' && n.startsWith('backup-download.'));
+  type Ref = { $secret?: string } | undefined;
+  const p = params as { download?: { token?: Ref }; source?: { token?: Ref }; identity?: Ref } | null;
+  const tokens = [p?.download?.token?.$secret, p?.source?.token?.$secret].filter((n): n is string => typeof n === 'string' && n.startsWith('backup-download.'));
+  const identity = p?.identity?.$secret;
+  return [...tokens, ...tokens.map(fileKeySecretName), ...(identity?.startsWith('backup-download.') ? [identity] : [])];
 }
 
 /**

@@ -5,12 +5,13 @@ import type { ApiDeps } from '../../api/api-deps.js';
 import { ApiError } from '../../api/api-error.js';
 import { createGuard } from '../../api/create-guard.js';
 import { createRouter } from '../../api/create-router.js';
-import { errorResponses } from '../../api/error-responses.js';
+import { ErrorBody, errorResponses } from '../../api/error-responses.js';
 import { noteAudit } from '../../api/note-audit.js';
 import { parseSelector } from '../../api/parse-selector.js';
 import { createTaskBatch } from '../../api/tasks/create-task-batch.js';
 import { backupDetailView, BackupDetailSchema, BackupSchema, backupView } from './backup-view.js';
 import { downloadSecretName, newBackupToken } from './backup-token.js';
+import { fileKeySecretName, identityForCall } from './identity-for-call.js';
 import { backupsDb } from './backups-tables.js';
 import type { BackupStorage } from './storage/backup-storage.js';
 import { pruneBackups } from './prune-backups.js';
@@ -20,6 +21,20 @@ import { secretRef } from '@keyfleet/proto/v1';
 
 /** A hub secret's name, as proto's secret references declare it. */
 const SecretName = secretRef.shape.$secret;
+
+/**
+ * An age identity (the text of an age-keygen key file) for one call only: the hub opens the
+ * backup's header with it and forgets it. Never stored, logged, audited or sent to a host.
+ */
+const PerCallIdentity = z
+  .string()
+  .min(1)
+  .max(16 * 1024)
+  .optional()
+  .openapi({
+    description: 'An age identity file’s text (AGE-SECRET-KEY-1…) for this call only; used by the hub to open this backup, never stored or sent to a host',
+    format: 'password',
+  });
 
 const IdParam = z.object({ id: z.string().regex(/^bk_[a-z0-9]{8,40}$/, 'a backup id like bk_…') });
 
@@ -92,7 +107,8 @@ const run = createRoute({
 const drill = createRoute({
   method: 'post',
   path: '/backups/{id}/drill',
-  summary: 'Prove a backup restores: a backup.drill task on a drill host, with the identity from the hub’s secret store',
+  summary:
+    'Prove a backup restores: a backup.drill task on a drill host, with the identity from the hub’s secret store (or the file key of this backup, from an identity given for this call)',
   request: {
     params: IdParam,
     body: {
@@ -103,7 +119,9 @@ const drill = createRoute({
             .object({
               hostId: z.string().min(1).max(64),
               /** Name of the hub secret holding the age identity (AGE-SECRET-KEY-1…). */
-              identitySecret: SecretName,
+              identitySecret: SecretName.optional(),
+              /** Or an identity for this drill only: the drill host then gets this backup's file key, never the identity. */
+              identity: PerCallIdentity,
               scratchUrl: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// URL'),
               scratchPasswordSecret: SecretName.optional(),
               /** `skip`: a database-level drill, for a drill host without the backup's Keycloak version. */
@@ -116,7 +134,17 @@ const drill = createRoute({
   },
   responses: {
     201: { description: 'Drill started', content: { 'application/json': { schema: z.object({ taskId: z.string(), hostId: z.string() }) } } },
-    ...errorResponses(400, 401, 403, 404, 409),
+    ...errorResponses(401, 403),
+    400: {
+      description:
+        'Invalid input; neither or both of identitySecret and identity; or the identity given for this call is not an age identity or does not open this backup (nothing was started)',
+      content: { 'application/json': { schema: ErrorBody } },
+    },
+    404: { description: 'No such backup, or no hub secret of that name', content: { 'application/json': { schema: ErrorBody } } },
+    409: {
+      description: 'The backup is not stored or verified, or it is in another storage than this hub uses',
+      content: { 'application/json': { schema: ErrorBody } },
+    },
   },
 });
 
@@ -134,7 +162,8 @@ const restore = createRoute({
             .object({
               hostId: z.string().min(1).max(64),
               /** Name of the hub secret holding the age identity; the target host never receives it. */
-              identitySecret: SecretName,
+              identitySecret: SecretName.optional(),
+              identity: PerCallIdentity,
             })
             .strict(),
         },
@@ -143,7 +172,17 @@ const restore = createRoute({
   },
   responses: {
     201: { description: 'Restore started', content: { 'application/json': { schema: z.object({ taskId: z.string(), hostId: z.string() }) } } },
-    ...errorResponses(400, 401, 403, 404, 409),
+    ...errorResponses(401, 403),
+    400: {
+      description:
+        'Invalid input; neither or both of identitySecret and identity; or the identity given for this call is not an age identity or does not open this backup (nothing was started)',
+      content: { 'application/json': { schema: ErrorBody } },
+    },
+    404: { description: 'No such backup, or no hub secret of that name', content: { 'application/json': { schema: ErrorBody } } },
+    409: {
+      description: 'The backup is not stored or verified, or it is in another storage than this hub uses',
+      content: { 'application/json': { schema: ErrorBody } },
+    },
   },
 });
 
@@ -231,24 +270,25 @@ export function backupsRoutes({ db: coreDb, dispatcher, secrets }: ApiDeps, stor
     .openapi({ ...restore, middleware: [guard('admin', 'backups.restore')] }, async (c) => {
       const { id } = c.req.valid('param');
       const body = c.req.valid('json');
-      noteAudit(c, { target: id, detail: { hostId: body.hostId } });
+      // The audit names how the backup is opened, never the identity itself.
+      noteAudit(c, {
+        target: id,
+        detail: { hostId: body.hostId, identity: body.identity === undefined ? `secret ${body.identitySecret}` : 'given for this call' },
+      });
       const row = await db.selectFrom('backups').select(['state', 'manifest']).where('id', '=', id).executeTakeFirst();
       if (!row) throw new ApiError(404, `backup ${id} not found`);
       if ((row.state !== 'stored' && row.state !== 'verified') || !row.manifest)
         throw new ApiError(409, `backup ${id} is ${row.state}: only stored or verified backups can be restored`);
-      const identity = await db.selectFrom('secrets').select('name').where('name', '=', body.identitySecret).executeTakeFirst();
-      if (!identity)
-        throw new ApiError(
-          404,
-          `no secret ${body.identitySecret}: store the age identity with keyfleet secrets set ${body.identitySecret} --from-file key.txt`,
-        );
+      const actor = c.get('actor')?.label ?? 'unknown';
       const { token, hash } = newBackupToken();
       const secretName = downloadSecretName(id, randomBytes(6).toString('hex'));
+      // A per-call identity is used right here and forgotten: only the file key of this backup stays, sealed.
+      const identitySecret = await identityForCall(coreDb, secrets, storage, id, body, secretName, actor);
       await db
         .insertInto('backup_downloads')
-        .values({ token_hash: hash, backup_id: id, expires_at: new Date(Date.now() + 4 * 3600_000), kind: 'plaintext', identity_secret: body.identitySecret })
+        .values({ token_hash: hash, backup_id: id, expires_at: new Date(Date.now() + 4 * 3600_000), kind: 'plaintext', identity_secret: identitySecret })
         .execute();
-      await secrets.put(secretName, token, c.get('actor')?.label ?? 'unknown');
+      await secrets.put(secretName, token, actor);
       const { tasks } = await createTaskBatch(coreDb, {
         type: 'backup.restore',
         target: { hostId: body.hostId },
@@ -259,10 +299,11 @@ export function backupsRoutes({ db: coreDb, dispatcher, secrets }: ApiDeps, stor
           dumpSha256: row.manifest.database.sha256,
         },
         expiresInMs: 3600_000,
-        createdBy: c.get('actor')?.label ?? 'unknown',
+        createdBy: actor,
       }).catch(async (err: unknown) => {
         await db.deleteFrom('backup_downloads').where('token_hash', '=', hash).execute();
         await secrets.delete(secretName);
+        await secrets.delete(fileKeySecretName(secretName));
         throw err;
       });
       dispatcher.kick();
@@ -271,8 +312,11 @@ export function backupsRoutes({ db: coreDb, dispatcher, secrets }: ApiDeps, stor
     .openapi({ ...drill, middleware: [guard('operator', 'backups.drill')] }, async (c) => {
       const { id } = c.req.valid('param');
       const body = c.req.valid('json');
-      noteAudit(c, { target: id, detail: { hostId: body.hostId } });
-      const started = await startDrill(coreDb, secrets, id, body, c.get('actor')?.label ?? 'unknown');
+      noteAudit(c, {
+        target: id,
+        detail: { hostId: body.hostId, identity: body.identity === undefined ? `secret ${body.identitySecret}` : 'given for this call' },
+      });
+      const started = await startDrill(coreDb, secrets, id, body, c.get('actor')?.label ?? 'unknown', storage);
       dispatcher.kick();
       return c.json(started, 201);
     });

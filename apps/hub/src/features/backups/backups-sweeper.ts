@@ -40,6 +40,13 @@ export async function sweepBackups(coreDb: Kysely<Database>, storage: () => Prom
     .returning('id')
     .execute();
   for (const { id } of stale) await coreDb.deleteFrom('secrets').where('name', '=', uploadSecretName(id)).execute();
+  // A restore or drill task that expired before it ran never reaches its projection: its download
+  // token (and a per-call file key) would stay sealed here. Tokens expire after 4 h; keep nothing past 5.
+  await coreDb
+    .deleteFrom('secrets')
+    .where('name', 'like', 'backup-download.%')
+    .where('created_at', '<', new Date(Date.now() - 5 * 3600_000))
+    .execute();
 
   const abandoned = await db
     .selectFrom('backups')

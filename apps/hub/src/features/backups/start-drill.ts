@@ -6,12 +6,19 @@ import { createTaskBatch } from '../../api/tasks/create-task-batch.js';
 import type { Database } from '../../store/database.js';
 import { downloadSecretName, newBackupToken } from './backup-token.js';
 import { backupsDb } from './backups-tables.js';
+import { fileKeySecretName, identityForCall } from './identity-for-call.js';
+import type { BackupStorage } from './storage/backup-storage.js';
 
 export interface DrillRequest {
   /** The drill host: it receives the identity for this drill only. */
   hostId: string;
-  /** Name of the hub secret holding the age identity (AGE-SECRET-KEY-1…). */
-  identitySecret: string;
+  /** Name of the hub secret holding the age identity (AGE-SECRET-KEY-1…); or: */
+  identitySecret?: string;
+  /**
+   * An age identity for this drill only: the hub opens the backup's header with it and the drill
+   * host gets the file key, which opens this backup and no other (the identity is never stored).
+   */
+  identity?: string;
   scratchUrl: string;
   scratchPasswordSecret?: string;
   /** `skip`: prove the database only, on a drill host without the backup's Keycloak version. */
@@ -20,7 +27,8 @@ export interface DrillRequest {
 
 /**
  * A backup.drill task for one stored backup, with a single-use download token (the caller
- * kicks the dispatcher). 404 for an unknown backup, 409 for one that is not stored.
+ * kicks the dispatcher). 404 for an unknown backup or identity secret, 409 for one that is not
+ * stored, 400 for a per-call identity that does not open it (`storage` reads its header).
  */
 export async function startDrill(
   coreDb: Kysely<Database>,
@@ -28,6 +36,7 @@ export async function startDrill(
   backupId: string,
   req: DrillRequest,
   actor: string,
+  storage?: () => Promise<BackupStorage>,
 ): Promise<{ taskId: string; hostId: string }> {
   const db = backupsDb(coreDb);
   const row = await db.selectFrom('backups').select(['state', 'sha256']).where('id', '=', backupId).executeTakeFirst();
@@ -36,6 +45,10 @@ export async function startDrill(
     throw new ApiError(409, `backup ${backupId} is ${row.state}: only stored backups can be drilled`);
   const { token, hash } = newBackupToken();
   const secretName = downloadSecretName(backupId, randomBytes(6).toString('hex'));
+  const noStorage = async (): Promise<BackupStorage> => {
+    throw new ApiError(400, 'an identity for one call is taken by POST /v1/backups/{id}/drill only');
+  };
+  const identitySecret = await identityForCall(coreDb, secrets, storage ?? noStorage, backupId, req, secretName, actor);
   await db
     .insertInto('backup_downloads')
     .values({ token_hash: hash, backup_id: backupId, expires_at: new Date(Date.now() + 4 * 3600_000) })
@@ -47,7 +60,7 @@ export async function startDrill(
     params: {
       backupId,
       download: { url: `/v1/backup-downloads/${backupId}`, token: { $secret: secretName } },
-      identity: { $secret: req.identitySecret },
+      identity: { $secret: identitySecret },
       scratch: { url: req.scratchUrl, ...(req.scratchPasswordSecret ? { password: { $secret: req.scratchPasswordSecret } } : {}) },
       sha256: row.sha256,
       ...(req.keycloak ? { keycloak: req.keycloak } : {}),
@@ -57,6 +70,7 @@ export async function startDrill(
   }).catch(async (err: unknown) => {
     await db.deleteFrom('backup_downloads').where('token_hash', '=', hash).execute();
     await secrets.delete(secretName);
+    await secrets.delete(fileKeySecretName(secretName));
     throw err;
   });
   return { taskId: tasks[0]!.id, hostId: req.hostId };

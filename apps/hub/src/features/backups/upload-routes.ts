@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { createRoute, z } from '@hono/zod-openapi';
-import { backupManifest } from '@keyfleet/proto/v1';
+import { backupManifest, decodeAgeFileKey } from '@keyfleet/proto/v1';
 import { Decrypter } from 'age-encryption';
 import type { Context } from 'hono';
 import type { ApiDeps } from '../../api/api-deps.js';
@@ -12,6 +12,7 @@ import { noteAudit } from '../../api/note-audit.js';
 import { hashBackupToken, uploadSecretName } from './backup-token.js';
 import { backupsDb } from './backups-tables.js';
 import type { BackupStorage } from './storage/backup-storage.js';
+import { ageIdentities } from './unwrap-file-key.js';
 
 const IdParam = z.object({ id: z.string().regex(/^bk_[a-z0-9]{8,40}$/, 'a backup id like bk_…') });
 const Sha256 = z.string().regex(/^[0-9a-f]{64}$/);
@@ -273,12 +274,15 @@ export function uploadRoutes({ db: coreDb, secrets, log }: ApiDeps, storage: () 
       const store = await storage();
       if (row.storage_kind !== store.kind) throw new ApiError(409, `backup ${id} is in ${row.storage_kind} storage; this hub uses ${store.kind}`);
       const { values, problems } = await secrets.reveal([claimed.identity_secret]);
-      const identities = (values.get(claimed.identity_secret) ?? '')
-        .split('\n')
-        .map((l) => l.trim())
-        .filter((l) => l.startsWith('AGE-SECRET-KEY-'));
-      if (identities.length === 0) throw new ApiError(409, problems.get(claimed.identity_secret) ?? `secret ${claimed.identity_secret} holds no age identity`);
+      const value = values.get(claimed.identity_secret) ?? '';
+      const fileKey = decodeAgeFileKey(value);
+      // A per-call file key opens this one restore: the token is spent, so the key goes too.
+      if (fileKey) await secrets.delete(claimed.identity_secret);
+      const identities = fileKey ? [] : ageIdentities(value);
+      if (!fileKey && identities.length === 0)
+        throw new ApiError(409, problems.get(claimed.identity_secret) ?? `secret ${claimed.identity_secret} holds no age identity`);
       const decrypter = new Decrypter();
+      if (fileKey) decrypter.addIdentity({ unwrapFileKey: () => fileKey });
       for (const identity of identities) decrypter.addIdentity(identity);
       // The header is read and unwrapped here, so a wrong identity is refused before the target
       // host stops its Keycloak; the body is authenticated chunk by chunk as it streams.
