@@ -25,3 +25,6 @@ export { keycloakInstance, verifyLogin, verifyReport } from './tasks/keycloak-co
 export { realmChange, realmDiff } from './tasks/keycloak-realm.js';
 export { ageRecipient, backupManifest, bytesText } from './tasks/backup-common.js';
 export type { BackupManifest } from './tasks/backup-common.js';
+export { certificateRequest, certificateRequestProblem } from './tasks/tls-certificate-request.js';
+export type { CertificateRequest, CertificateRequestChoices } from './tasks/tls-certificate-request.js';
+export { certificateDomain, isWildcard } from './tasks/tls-common.js';
