@@ -12,9 +12,9 @@ describe('deploy/prometheus (real promtool)', () => {
 
   it('the alert rules are valid and fire on the series /v1/fleet/metrics serves', async () => {
     const check = await run(promtool, ['check', 'rules', 'keyfleet-alerts.yml'], { cwd: dir });
-    expect(check.stdout).toContain('SUCCESS: 12 rules found');
+    expect(check.stdout).toContain('SUCCESS: 13 rules found');
     // Unit tests: a host going offline, a login-failure burst and the fact rules (certificate, backups,
-    // agent version) raise the alerts with host labels, and a healthy host raises none.
+    // agent version, hardening drift) raise the alerts with host labels, and a healthy host raises none.
     const test = await run(promtool, ['test', 'rules', 'keyfleet-alerts.test.yml'], { cwd: dir });
     expect(test.stdout).toContain('SUCCESS');
   });

@@ -1,7 +1,9 @@
+import { isTaskName, taskDefinitions } from '@keyfleet/proto/v1';
 import { Command } from 'commander';
 import { cliContext } from '../../cli-context.js';
 import { CliExit } from '../../cli-exit.js';
 import { expectOk } from '../../hub-client.js';
+import { parseTaskParams } from '../../parse-task-params.js';
 import { positiveInt } from '../../positive-int.js';
 import { backupsClient } from './backups-client.js';
 import { describeScheduleRun } from './describe-schedule-run.js';
@@ -23,22 +25,26 @@ type CreateOptions = {
   identitySecret?: string;
   scratchUrl?: string;
   scratchPasswordSecret?: string;
+  task?: string;
+  param: string[];
   paused?: boolean;
 };
+
+const collect = (value: string, previous: string[]) => [...previous, value];
 
 const KEEP = ['keepLast', 'keepHourly', 'keepDaily', 'keepWeekly', 'keepMonthly', 'keepYearly'] as const;
 const flag = (name: string) => `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
 export function schedulesCommand(): Command {
   const schedules = new Command('schedules').description(
-    'fleet-wide backup and drill schedules: cron in a time zone, host selector, spread window, cap, retention',
+    'fleet-wide backup, drill and task schedules: cron in a time zone, host selector, spread window, cap, retention',
   );
 
   schedules
     .command('create')
     .description('create a schedule; every hub watches it and exactly one fires each run')
     .argument('<name>', 'a name for it (lowercase letters, digits, . _ -)')
-    .option('--kind <kind>', 'backup | drill', 'backup')
+    .option('--kind <kind>', 'backup | drill | task', 'backup')
     .requiredOption('--cron <expression>', 'when: 5 fields (minute hour day month weekday), or 6 with seconds first, e.g. "0 2 * * *"')
     .option('--timezone <zone>', 'IANA time zone the cron is read in', 'UTC')
     .option('--selector <k=v,...>', 'hosts whose labels all match, read at each run (default: every host)')
@@ -57,10 +63,13 @@ export function schedulesCommand(): Command {
     .option('--identity-secret <name>', 'drills: hub secret holding the age identity')
     .option('--scratch-url <url>', 'drills: a Postgres the drill host may create and drop scratch databases on')
     .option('--scratch-password-secret <name>', 'drills: hub secret with that Postgres user’s password')
+    .option('--task <type>', 'task schedules: the task type run on each host, e.g. hardening.audit (see keyfleet tasks types)')
+    .option('--param <key=value>', 'task schedules: the task’s input (repeatable), converted by the type the task declares', collect, [])
     .option('--paused', 'create it paused')
     .action(async (name: string, opts: CreateOptions, cmd: Command) => {
       const ctx = await cliContext(cmd);
-      if (opts.kind !== 'backup' && opts.kind !== 'drill') throw new CliExit(2, `bad --kind "${opts.kind}": expected backup or drill`);
+      if (opts.kind !== 'backup' && opts.kind !== 'drill' && opts.kind !== 'task')
+        throw new CliExit(2, `bad --kind "${opts.kind}": expected backup, drill or task`);
       const windowSeconds = opts.windowSeconds === undefined ? undefined : Number(opts.windowSeconds);
       if (windowSeconds !== undefined && !(Number.isInteger(windowSeconds) && windowSeconds >= 0))
         throw new CliExit(2, `bad --window-seconds "${opts.windowSeconds}": expected 0 or more seconds`);
@@ -71,6 +80,16 @@ export function schedulesCommand(): Command {
           throw new CliExit(2, 'a drill schedule needs --drill-host, --identity-secret and --scratch-url');
         drill = { hostId: opts.drillHost, identitySecret: opts.identitySecret, scratchUrl: opts.scratchUrl, scratchPasswordSecret: opts.scratchPasswordSecret };
       }
+      let task: { type: string; params: Record<string, unknown> } | undefined;
+      if (opts.kind === 'task') {
+        if (!opts.task) throw new CliExit(2, 'a task schedule needs --task <type>');
+        if (!isTaskName(opts.task)) throw new CliExit(2, `unknown task type "${opts.task}"; see keyfleet tasks types`);
+        try {
+          task = { type: opts.task, params: parseTaskParams(taskDefinitions[opts.task], opts.param) };
+        } catch (err) {
+          throw new CliExit(2, (err as Error).message);
+        }
+      } else if (opts.task || opts.param.length > 0) throw new CliExit(2, '--task and --param belong to task schedules (--kind task)');
       const s = await expectOk(
         await backupsClient(ctx)['backup-schedules'].$post({
           json: {
@@ -83,6 +102,7 @@ export function schedulesCommand(): Command {
             maxConcurrent: opts.maxConcurrent === undefined ? undefined : positiveInt('--max-concurrent', opts.maxConcurrent),
             retention: Object.keys(keep).length > 0 ? keep : undefined,
             drill,
+            task,
             paused: Boolean(opts.paused),
           },
         }),
@@ -135,6 +155,7 @@ export function schedulesCommand(): Command {
         ['max concurrent', s.maxConcurrent],
         ['retention', keep],
         ['drill', s.drill ? `on ${s.drill.hostId}, identity ${s.drill.identitySecret}` : null],
+        ['task', s.task ? `${s.task.type}${Object.keys(s.task.params).length ? ` ${JSON.stringify(s.task.params)}` : ''}` : null],
         ['next fire', s.nextFireAt],
         ['last fire', s.lastRun?.fireTime],
         ['last outcome', describeScheduleRun(s.lastRun)],

@@ -61,6 +61,8 @@ export const alertCondition = z.discriminatedUnion('kind', [
     .strict(),
   z.object({ kind: z.literal('backup-drill-failed') }).strict(),
   z.object({ kind: z.literal('agent-version-skew') }).strict(),
+  /** Fires per hardening rule that passed and fails since an audit found it changed (drift), until it passes again. */
+  z.object({ kind: z.literal('hardening-drift') }).strict(),
   z
     .object({
       kind: z.literal('threshold'),

@@ -112,6 +112,15 @@ export const BUILTIN_RULES: AlertRule[] = [
     condition: { kind: 'backup-drill-failed' },
   },
   {
+    name: 'hardening-drift',
+    description:
+      'A hardening rule that passed fails since an audit (not an operator’s apply or rollback) found it changed: someone or something changed the host behind Keyfleet’s back.',
+    severity: 'warning',
+    for: 0,
+    enabled: true,
+    condition: { kind: 'hardening-drift' },
+  },
+  {
     name: 'agent-version-skew',
     description:
       'The agent has run an older version than the hub rolls out (KEYFLEET_AGENT_VERSION, its newest artifact, else the newest in the fleet) for an hour: it lacks fixes and task types; finish the upgrade.',

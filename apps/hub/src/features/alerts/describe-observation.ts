@@ -25,6 +25,8 @@ export function describeObservation(condition: AlertCondition, o: Observation): 
       return o.active ? 'the last restore drill failed' : 'the last restore drill passed';
     case 'agent-version-skew':
       return `agent ${o.labels.version}, ${o.active ? 'behind' : 'at'} ${o.labels.wanted}`;
+    case 'hardening-drift':
+      return `hardening rule ${o.labels.rule} ${o.active ? 'passed before and fails since an audit' : 'passes'}`;
     case 'rate-ratio': {
       const what = `increase(${condition.numerator}) / increase(${condition.denominator.join(' + ')})${labelsText(o.labels)} over ${condition.window}s`;
       const quiet = !o.active && (condition.op === '>' ? o.value > condition.value : o.value < condition.value);

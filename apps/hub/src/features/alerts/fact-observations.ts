@@ -2,13 +2,14 @@ import { sql } from 'kysely';
 import { AgentArtifacts } from '../agents/agent-artifacts.js';
 import { compareVersions } from '../agents/compare-versions.js';
 import type { BackupsTables } from '../backups/backups-tables.js';
+import { driftedRules } from '../hardening/drifted-rules.js';
 import type { TlsTables } from '../tls/certificates-tables.js';
 import type { AlertHost } from './alert-hosts.js';
 import type { AlertCondition } from './alert-rule.js';
 import type { AlertsDb } from './alerts-tables.js';
 import type { Observation } from './evaluate-rule.js';
 
-const FACT_KINDS = ['host-offline', 'certificate-expiry', 'backup-age', 'backup-drill-failed', 'agent-version-skew'] as const;
+const FACT_KINDS = ['host-offline', 'certificate-expiry', 'backup-age', 'backup-drill-failed', 'agent-version-skew', 'hardening-drift'] as const;
 
 /** Conditions on what the hub knows of a host rather than on its metric samples: evaluated on every tick. */
 export type FactCondition = Extract<AlertCondition, { kind: (typeof FACT_KINDS)[number] }>;
@@ -110,6 +111,11 @@ export async function factObservations(
         const behind = compareVersions(v.agent_version!, target) < 0;
         add(v.id, { labels: { version: v.agent_version!, wanted: target }, value: behind ? 1 : 0, active: behind });
       }
+      return out;
+    }
+
+    case 'hardening-drift': {
+      for (const d of await driftedRules(db, [...wanted])) add(d.hostId, { labels: { rule: d.rule }, value: 1, active: true });
       return out;
     }
   }

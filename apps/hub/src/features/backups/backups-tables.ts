@@ -85,7 +85,13 @@ export interface BackupDownloadsTable {
   identity_secret: string | null;
 }
 
-export type ScheduleKind = 'backup' | 'drill';
+export type ScheduleKind = 'backup' | 'drill' | 'task';
+
+/** What a task schedule runs on each matched host: a declared task type and its params (validated by its input schema). */
+export interface ScheduleTask {
+  type: string;
+  params: Record<string, unknown>;
+}
 
 /** Where and how a drill schedule proves backups restore (as `POST /v1/backups/{id}/drill` takes it). */
 export interface ScheduleDrill {
@@ -107,6 +113,7 @@ export interface BackupSchedulesTable {
   max_concurrent: number;
   retention: JSONColumnType<RetentionPolicy | null, string | null | undefined, string | null>;
   drill: JSONColumnType<ScheduleDrill | null, string | null | undefined, string | null>;
+  task: JSONColumnType<ScheduleTask | null, string | null | undefined, string | null>;
   paused: Generated<boolean>;
   created_at: Timestamp;
   created_by: string;

@@ -10,6 +10,7 @@ import { sweepBackups } from './backups-sweeper.js';
 import * as m0010 from './migrations/0010-backups.js';
 import * as m0011 from './migrations/0011-backup-restores.js';
 import * as m0012 from './migrations/0012-backup-schedules.js';
+import * as m0013 from './migrations/0013-schedule-tasks.js';
 import { scheduleTick } from './schedules/schedule-tick.js';
 import { schedulesRoutes } from './schedules/schedules-routes.js';
 import { uploadRoutes } from './upload-routes.js';
@@ -35,7 +36,7 @@ const scheduleTickMs = () => Number(process.env.KEYFLEET_BACKUP_SCHEDULE_TICK_MS
 /** Backups on the hub: recipients, the catalog, storage, the single-use upload targets and the fleet-wide schedules. */
 export const backupsFeature: HubFeature = {
   name: 'backups',
-  migrations: { '0010-backups': m0010, '0011-backup-restores': m0011, '0012-backup-schedules': m0012 },
+  migrations: { '0010-backups': m0010, '0011-backup-restores': m0011, '0012-backup-schedules': m0012, '0013-schedule-tasks': m0013 },
   projections: backupsProjections,
   routes: backupsApi,
   services: [

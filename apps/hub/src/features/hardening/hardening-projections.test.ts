@@ -7,9 +7,10 @@ import type { HubTestClient, TaskRequest } from '../../testing/hub-test-client.j
 import { testBackends } from '../../testing/test-database.js';
 import { startTestFleet, type TestFleet } from '../../testing/test-fleet.js';
 import { waitOptions } from '../../testing/wait-options.js';
+import { driftedRules } from './drifted-rules.js';
 import type { HardeningRoutes } from './hardening-routes.js';
 
-const finding = (rule: string, status: 'pass' | 'fail' | 'disabled') => ({
+const finding = (rule: string, status: 'pass' | 'fail' | 'disabled' | 'error') => ({
   rule,
   title: rule,
   why: 'why',
@@ -18,7 +19,7 @@ const finding = (rule: string, status: 'pass' | 'fail' | 'disabled') => ({
   wanted: 'wanted',
   changes: [],
 });
-const report = (statuses: Record<string, 'pass' | 'fail' | 'disabled'>, checkedAt = new Date().toISOString()) => {
+const report = (statuses: Record<string, 'pass' | 'fail' | 'disabled' | 'error'>, checkedAt = new Date().toISOString()) => {
   const findings = Object.entries(statuses).map(([rule, s]) => finding(rule, s));
   const counted = findings.filter((f) => f.status !== 'disabled');
   return { profile: 'keycloak-host', checkedAt, score: Math.round((100 * counted.filter((f) => f.status === 'pass').length) / counted.length), findings };
@@ -96,6 +97,26 @@ describe.each(testBackends)('the hardening read model (%s)', (backend) => {
 
     const listed = (await expectStatus(hardening().hardening.hosts.$get({ query: {} }), 200)).items.find((h) => h.hostId === agent.hostId);
     expect(listed).toEqual({ hostId: agent.hostId, hostname: expect.any(String), score: 100, failing: [], checkedAt: fixed.checkedAt, taskId: applyId });
+  });
+
+  it('counts as drift only a rule an audit found failing after it passed; one rolled back or never passing is not', async () => {
+    const agent = await onlineAgent();
+    const target = { hostId: agent.hostId };
+    const drifted = () => driftedRules(fleet.db, [agent.hostId]);
+    await answer(agent, { type: 'hardening.audit', target }, report({ 'ssh.daemon': 'pass', 'sysctl.network': 'fail', 'files.modes': 'pass' }));
+    expect(await drifted()).toEqual([]);
+    await answer(agent, { type: 'hardening.audit', target }, report({ 'ssh.daemon': 'fail', 'sysctl.network': 'fail', 'files.modes': 'pass' }));
+    expect(await drifted()).toEqual([{ hostId: agent.hostId, rule: 'ssh.daemon' }]);
+    // An error after the drift is still the same failing streak, begun by the audit.
+    await answer(agent, { type: 'hardening.audit', target }, report({ 'ssh.daemon': 'error', 'sysctl.network': 'fail', 'files.modes': 'pass' }));
+    expect(await drifted()).toEqual([{ hostId: agent.hostId, rule: 'ssh.daemon' }]);
+    const rolledBack = report({ 'ssh.daemon': 'pass', 'sysctl.network': 'fail', 'files.modes': 'fail' });
+    await answer(
+      agent,
+      { type: 'hardening.rollback', target, params: { rollbackId: 'hr_0000000001abcdef' } },
+      { rollbackId: 'hr_0000000001abcdef', restored: [], report: rolledBack },
+    );
+    expect(await drifted()).toEqual([]);
   });
 
   it('lists a host with no report yet with nulls, and 404s an unknown host', async () => {

@@ -6,7 +6,7 @@ import { alertsDb } from '../alerts/alerts-tables.js';
 
 /**
  * The facts the fact-based built-in alert rules read (certificates, the backup catalog, agent
- * versions), as fleet series: a Prometheus scraping /v1/fleet/metrics then alerts on exactly what
+ * versions, hardening drift), as fleet series: a Prometheus scraping /v1/fleet/metrics then alerts on exactly what
  * the hub alerts on (deploy/prometheus/keyfleet-alerts.yml). The hub's own /metrics has backup
  * timestamps and served-certificate expiry, but neither drill results nor version skew, and
  * without the host labels a fleet-wide selector needs. Each fact scales an observation's value
@@ -19,6 +19,7 @@ const FACTS = [
   { name: 'kf_backup_verified_age_seconds', condition: { kind: 'backup-age', of: 'verified', maxAge: 0 }, scale: 3600 },
   { name: 'kf_backup_drill_failed', condition: { kind: 'backup-drill-failed' }, scale: 1 },
   { name: 'kf_agent_version_behind', condition: { kind: 'agent-version-skew' }, scale: 1 },
+  { name: 'kf_hardening_drift', condition: { kind: 'hardening-drift' }, scale: 1 },
 ] as const;
 
 /** Fact series by host id, keyed like agent samples (`kf_cert_expires_in_seconds{domain="…"}`). */

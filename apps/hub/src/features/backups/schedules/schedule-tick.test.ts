@@ -255,4 +255,28 @@ describe.each(testBackends)('backup schedules firing (%s)', (backend) => {
     const task = await t.db.selectFrom('tasks').select(['type', 'host_id']).where('id', '=', byHost[withBackup!]!.task_id!).executeTakeFirstOrThrow();
     expect(task).toEqual({ type: 'backup.drill', host_id: drillHost });
   });
+
+  it('a task schedule starts its declared task with its params on each online host, and settles with the tasks', async () => {
+    const id = await schedule('audits', {
+      kind: 'task',
+      cron: '0 * * * *',
+      window_seconds: 600,
+      task: JSON.stringify({ type: 'hardening.audit', params: {} }),
+    });
+    const [up, down] = await hosts('audits', ['online', 'offline']);
+    // Every start in the window has come (the spread is under 10 min).
+    await tick(at(H + 600_000 - 1));
+    const byHost = Object.fromEntries((await units(id)).map((u) => [u.host_id, u]));
+    expect(byHost[up!]).toMatchObject({ state: 'started', backup_id: null, error: null });
+    expect(byHost[down!]).toMatchObject({ state: 'pending' });
+    const task = await t.db.selectFrom('tasks').select(['type', 'host_id', 'params']).where('id', '=', byHost[up!]!.task_id!).executeTakeFirstOrThrow();
+    // The params as the task's input schema parsed them: defaults filled in, as for a task run by hand.
+    expect(task).toMatchObject({ type: 'hardening.audit', host_id: up, params: { profile: 'keycloak-host', disabled: [] } });
+    expect(await backupsOf(id)).toEqual([]);
+    await finish([byHost[up!]!.task_id!]);
+    // The window (10 min) closed while the other host was offline: missed, and the run settles.
+    await tick(at(H + 601_000));
+    const fire = await db().selectFrom('backup_schedule_fires').selectAll().where('schedule_id', '=', id).executeTakeFirstOrThrow();
+    expect(fire.outcome).toEqual({ succeeded: 1, failed: 0, missed: 1, skipped: 0 });
+  });
 });

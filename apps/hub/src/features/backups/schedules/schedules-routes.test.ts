@@ -57,6 +57,22 @@ describe.each(testBackends)('the backup schedule routes (%s)', (backend) => {
     expect(await refused({ maxConcurrent: 0 })).toMatch(/^invalid body: maxConcurrent/);
   });
 
+  it('creates a task schedule for any declared task type, refusing an unknown type, bad params or inline secrets', async () => {
+    const audit = { name: 'audit-hourly', kind: 'task' as const, cron: '0 * * * *', task: { type: 'hardening.audit', params: { disabled: [] } } };
+    const created = await expectStatus(api().$post({ json: audit }), 201);
+    expect(created).toMatchObject({ kind: 'task', task: audit.task, drill: null, retention: null });
+    expect((await expectStatus(api()[':id'].$get({ param: { id: 'audit-hourly' } }), 200)).task).toEqual(audit.task);
+    const refused = async (json: Record<string, unknown>) =>
+      (await expectStatus(api().$post({ json: { ...audit, name: 'bad-task', ...json } as never }), 400)).error;
+    expect(await refused({ task: undefined })).toBe('a task schedule needs task: { type, params }');
+    expect(await refused({ task: { type: 'hardening.audti', params: {} } })).toMatch(/^unknown task type "hardening.audti"; known types: .*hardening\.audit/);
+    expect(await refused({ task: { type: 'hardening.audit', params: { profile: 'laptop' } } })).toMatch(/^invalid params for hardening.audit: profile/);
+    expect(await refused({ kind: 'backup', retention: undefined })).toBe('a task belongs to task schedules (kind: task)');
+    expect(await refused({ task: { type: 'noop', params: { token: { $secret: 'x', value: 'inline' } } } })).toMatch(
+      /^secret values are never stored in a schedule/,
+    );
+  });
+
   it('checks a drill schedule’s host and identity secret', async () => {
     const drill = { hostId: 'h_nope', identitySecret: 'dr-identity', scratchUrl: 'postgres://drill@127.0.0.1/postgres' };
     const body = { name: 'weekly-drill', kind: 'drill' as const, cron: '0 4 * * 0', drill };

@@ -11,6 +11,7 @@ import { toIso } from '../../../api/to-iso.js';
 import { SelectorSchema } from '../../../api/selector-schema.js';
 import { backupsDb } from '../backups-tables.js';
 import { scheduleCron } from './schedule-cron.js';
+import { checkScheduleTask, ScheduleTaskSchema } from './schedule-task.js';
 import { RetentionSchema, ScheduleDetailSchema, ScheduleSchema, scheduleRuns, scheduleView } from './schedule-view.js';
 
 const NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
@@ -20,7 +21,7 @@ const RefParam = z.object({ id: z.string().regex(NAME, 'a schedule id (bs_…) o
 const Create = z
   .object({
     name: z.string().regex(NAME, 'names are 1-63 of [a-z0-9._-], starting with a letter or digit'),
-    kind: z.enum(['backup', 'drill']),
+    kind: z.enum(['backup', 'drill', 'task']),
     cron: z.string().min(1).max(200).openapi({ description: '5 fields (minute first), or 6 with seconds first', example: '0 2 * * *' }),
     timezone: z.string().min(1).max(64).default('UTC').openapi({ description: 'IANA time zone the cron is read in', example: 'Europe/Berlin' }),
     selector: SelectorSchema.optional().openapi({ description: 'hosts whose labels all match (every host when absent), read at each run' }),
@@ -52,6 +53,9 @@ const Create = z
       .strict()
       .optional()
       .openapi({ description: 'drill schedules: where each matched host’s newest stored backup is proven to restore' }),
+    task: ScheduleTaskSchema.optional().openapi({
+      description: 'task schedules: the declared task type run on each matched host, and its params (checked now against its input schema)',
+    }),
     paused: z.boolean().default(false),
   })
   .strict();
@@ -59,7 +63,7 @@ const Create = z
 const create = createRoute({
   method: 'post',
   path: '/backup-schedules',
-  summary: 'Create a fleet-wide backup or drill schedule (cron in a time zone, host selector, spread window, concurrency cap, retention)',
+  summary: 'Create a fleet-wide backup, drill or task schedule (cron in a time zone, host selector, spread window, concurrency cap, retention)',
   request: { body: { required: true, content: { 'application/json': { schema: Create } } } },
   responses: {
     201: { description: 'Created', content: { 'application/json': { schema: ScheduleSchema } } },
@@ -152,6 +156,11 @@ export function schedulesRoutes({ db: coreDb }: ApiDeps) {
       if (body.kind === 'drill' && !body.drill) throw new ApiError(400, 'a drill schedule needs drill: { hostId, identitySecret, scratchUrl }');
       if (body.kind === 'backup' && body.drill) throw new ApiError(400, 'drill settings belong to drill schedules (kind: drill)');
       if (body.kind === 'drill' && body.retention) throw new ApiError(400, 'retention belongs to backup schedules: drills keep nothing');
+      if (body.kind === 'task') {
+        if (!body.task) throw new ApiError(400, 'a task schedule needs task: { type, params }');
+        if (body.retention || body.drill) throw new ApiError(400, 'retention and drill settings belong to backup and drill schedules');
+        checkScheduleTask(body.task);
+      } else if (body.task) throw new ApiError(400, 'a task belongs to task schedules (kind: task)');
       if (body.retention && !Object.values(body.retention).some((n) => (n ?? 0) > 0))
         throw new ApiError(
           400,
@@ -179,6 +188,7 @@ export function schedulesRoutes({ db: coreDb }: ApiDeps) {
           max_concurrent: body.maxConcurrent,
           retention: body.retention ? JSON.stringify(body.retention) : null,
           drill: body.drill ? JSON.stringify(body.drill) : null,
+          task: body.task ? JSON.stringify(body.task) : null,
           paused: body.paused,
           created_by: c.get('actor')?.label ?? 'unknown',
         })

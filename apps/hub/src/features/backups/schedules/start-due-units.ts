@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { ApiDeps } from '../../../api/api-deps.js';
+import { createTaskBatch } from '../../../api/tasks/create-task-batch.js';
 import type { Database } from '../../../store/database.js';
 import { backupsDb } from '../backups-tables.js';
 import { startBackups } from '../start-backups.js';
@@ -85,7 +86,17 @@ export async function startDueUnits(deps: StartDueUnitsDeps, now: Date): Promise
         .where('host_id', '=', u.host_id)
         .where('state', '=', 'claimed');
       try {
-        if (s.kind === 'backup') {
+        if (s.kind === 'task') {
+          // Its host was online when claimed; like a scheduled backup, the task waits an hour for it at most.
+          const { tasks } = await createTaskBatch(deps.db, {
+            type: s.task!.type,
+            target: { hostId: u.host_id },
+            params: s.task!.params,
+            expiresInMs: 3600_000,
+            createdBy: actor,
+          });
+          await unit.set({ state: 'started', task_id: tasks[0]!.id }).execute();
+        } else if (s.kind === 'backup') {
           const [backup] = await startBackups(deps.db, deps.secrets, deps.storage, [u.host_id], { expiresInMs: 3600_000, actor, scheduleId: s.id });
           await unit.set({ state: 'started', task_id: backup!.taskId, backup_id: backup!.id }).execute();
         } else {

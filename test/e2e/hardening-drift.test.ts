@@ -1,0 +1,126 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  type AgentProcess,
+  type AlertsRoutes,
+  type BackupsRoutes,
+  createEnrollmentToken,
+  enrollAgent,
+  expectStatus,
+  type Fleet,
+  repoRoot,
+  startFleet,
+} from '@keyfleet/test-harness';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { HardeningRoutes } from '../../apps/hub/src/features/hardening/index.js';
+import { runCli } from './run-cli.js';
+
+const AUTO_UPGRADES = 'etc/apt/apt.conf.d/20auto-upgrades';
+const periodic = (upgrade: '0' | '1') => `APT::Periodic::Update-Package-Lists "1";\nAPT::Periodic::Unattended-Upgrade "${upgrade}";\n`;
+
+/**
+ * Drift on a schedule with a real agent whose hardening root is a temp dir: a task schedule runs
+ * hardening.audit every two seconds (a cron with seconds, so the test waits seconds, not minutes);
+ * a file changed behind Keyfleet's back is recorded as drift by the next scheduled audit, and
+ * the built-in hardening-drift alert fires for that rule, then resolves once the file is put back.
+ */
+describe('scheduled hardening audits record drift and raise the hardening-drift alert', () => {
+  let fleet: Fleet;
+  let agent: AgentProcess;
+  let root: string;
+  const cli = (...args: string[]) => runCli(repoRoot, fleet.hub.url, fleet.hub.adminToken, ...args);
+  const hardening = () => fleet.api.routes<HardeningRoutes>('/v1');
+  const alerts = async (state: 'firing' | 'all') =>
+    (await expectStatus(fleet.api.routes<AlertsRoutes>('/v1').alerts.$get({ query: { state } }), 200)).items.filter(
+      (a) => a.rule === 'hardening-drift' && a.hostId === agent.hostId,
+    );
+  const host = () => expectStatus(hardening().hosts[':id'].hardening.$get({ param: { id: agent.hostId }, query: {} }), 200);
+  const status = async (rule: string) => (await host()).report?.findings.find((f) => f.rule === rule)?.status;
+
+  beforeAll(async () => {
+    fleet = await startFleet({ hubEnv: { KEYFLEET_BACKUP_SCHEDULE_TICK_MS: '300', KEYFLEET_ALERTS_EVAL_MS: '300' } });
+    // What the updates.unattended rule reads: dpkg's status (the package installed) and APT's periodic settings, both on.
+    root = await mkdtemp(join(tmpdir(), 'kf-drift-root-'));
+    await mkdir(join(root, 'var/lib/dpkg'), { recursive: true });
+    await mkdir(join(root, 'etc/apt/apt.conf.d'), { recursive: true });
+    await writeFile(join(root, 'var/lib/dpkg/status'), 'Package: unattended-upgrades\nStatus: install ok installed\nVersion: 2.9.1+nmu3\n');
+    await writeFile(join(root, AUTO_UPGRADES), periodic('1'));
+    agent = await enrollAgent({
+      hubUrl: fleet.hub.url,
+      token: await createEnrollmentToken(fleet.api),
+      heartbeatIntervalMs: 500,
+      env: { KEYFLEET_HARDENING_ROOT: root },
+    });
+    fleet.agents.push(agent);
+    await agent.start();
+  });
+  afterAll(async () => {
+    await fleet?.stop();
+    if (root) await rm(root, { recursive: true, force: true });
+  });
+
+  it('an audit every 2 s records the changed file as drift, the alert fires for that rule, and resolves when it passes again', async () => {
+    const created = await cli(
+      'schedules',
+      'create',
+      'drift-audit',
+      '--kind',
+      'task',
+      '--task',
+      'hardening.audit',
+      '--param',
+      'disabled=[{"rule":"ssh.daemon","reason":"no sshd in the temp root"}]',
+      '--cron',
+      '*/2 * * * * *',
+      '--window-seconds',
+      '0',
+    );
+    expect(created.stderr).toBe('');
+    expect(created.status).toBe(0);
+    const shown = await cli('schedules', 'show', 'drift-audit');
+    expect(shown.stdout).toMatch(/task:\s+hardening\.audit .*ssh\.daemon/);
+
+    // A first scheduled audit is the baseline: the rule passes, nothing drifted, no alert.
+    await vi.waitFor(async () => expect(await status('updates.unattended')).toBe('pass'), { timeout: 60_000, interval: 300 });
+    const baseline = await host();
+    expect(baseline.events).toEqual([]);
+    expect(await alerts('all')).toEqual([]);
+
+    // Someone turns the upgrades off by hand; the next scheduled audit records it, the alert fires.
+    await writeFile(join(root, AUTO_UPGRADES), periodic('0'));
+    const drift = await vi.waitFor(
+      async () => {
+        const [event] = (await host()).events;
+        expect(event).toMatchObject({ cause: 'hardening.audit', changes: [{ rule: 'updates.unattended', from: 'pass', to: 'fail' }] });
+        return event!;
+      },
+      { timeout: 30_000, interval: 300 },
+    );
+    const [firing] = await vi.waitFor(
+      async () => {
+        const open = await alerts('firing');
+        expect(open).toHaveLength(1);
+        return open;
+      },
+      { timeout: 30_000, interval: 300 },
+    );
+    expect(firing).toMatchObject({ labels: { rule: 'updates.unattended' }, severity: 'warning' });
+    expect(firing!.summary).toContain('hardening rule updates.unattended passed before and fails since an audit');
+    // The run that found it is a unit of the schedule, its task the one the drift event names.
+    const schedule = await expectStatus(fleet.api.routes<BackupsRoutes>('/v1')['backup-schedules'][':id'].$get({ param: { id: 'drift-audit' } }), 200);
+    expect(schedule.runs.length).toBeGreaterThan(1);
+    const task = await expectStatus(fleet.api.api.v1.tasks[':id'].$get({ param: { id: drift.taskId } }), 200);
+    expect(task).toMatchObject({ type: 'hardening.audit', hostId: agent.hostId, state: 'succeeded' });
+    console.log(`scheduled audit task ${task.id}: ${Date.parse(task.finishedAt!) - Date.parse(task.startedAt!)} ms on the agent`);
+    // Prometheus reads the same fact from the fleet endpoint.
+    const metrics = await fleet.api.raw('GET', '/v1/fleet/metrics');
+    expect(metrics.text).toMatch(new RegExp(`^kf_hardening_drift\\{host="${agent.hostId}",hostname="[^"]+",rule="updates.unattended"\\} 1$`, 'm'));
+
+    // Put back: the next audit passes and the alert resolves.
+    await writeFile(join(root, AUTO_UPGRADES), periodic('1'));
+    await vi.waitFor(async () => expect((await alerts('all')).map((a) => a.state)).toEqual(['resolved']), { timeout: 30_000, interval: 300 });
+    expect(await status('updates.unattended')).toBe('pass');
+    await cli('schedules', 'pause', 'drift-audit');
+  });
+});
