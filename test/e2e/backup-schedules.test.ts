@@ -1,11 +1,12 @@
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type AgentProcess, type BackupsRoutes, expectStatus, type Fleet, repoRoot, startFleet } from '@keyfleet/test-harness';
 import { runCli } from './run-cli.js';
+import { writeStoppedKeycloakRecord } from './stopped-keycloak-record.js';
 
 const run = promisify(execFile);
 
@@ -42,39 +43,7 @@ describe('backup schedules on a real fleet', () => {
        INSERT INTO user_entity SELECT 'u' || g, 'r1', 'user' || g FROM generate_series(1, 20) g;`,
     );
     agent = await fleet.addAgent({ labels: { role: 'keycloak' }, heartbeatIntervalMs: 2_000 });
-    // The record keycloak.install would leave, for a Keycloak that is stopped.
-    const now = new Date().toISOString();
-    const config = {
-      version: '26.4.7',
-      runtime: 'process',
-      database: { kind: 'external', url: `jdbc:postgresql://${kcUrl.host}/kc`, username: kcUrl.username, password: { $secret: 'kc-db', value: 'trust' } },
-      hostname: 'http://127.0.0.1:1',
-      httpPort: 1,
-      managementPort: 2,
-      features: [],
-      bootstrapAdmin: { username: 'admin', password: { $secret: 'kc-admin', value: 'unused' } },
-    };
-    await mkdir(join(agent.stateDir, 'keycloak'), { recursive: true, mode: 0o700 });
-    await writeFile(
-      join(agent.stateDir, 'keycloak', 'instance.json'),
-      JSON.stringify({
-        runtime: 'process',
-        version: '26.4.7',
-        baseUrl: 'http://127.0.0.1:1',
-        managementUrl: 'http://127.0.0.1:2',
-        hostname: 'http://127.0.0.1:1',
-        httpPort: 1,
-        managementPort: 2,
-        adminUser: 'admin',
-        adminPassword: 'unused',
-        configHash: 'test',
-        config,
-        desiredState: 'stopped',
-        installedAt: now,
-        updatedAt: now,
-      }),
-      { mode: 0o600 },
-    );
+    await writeStoppedKeycloakRecord(agent.stateDir, { host: kcUrl.host, database: 'kc', username: kcUrl.username });
     const keyFile = join(work, 'key.txt');
     await run('age-keygen', ['-o', keyFile]);
     const recipient = /public key: (age1\S+)/.exec(await readFile(keyFile, 'utf8'))![1]!;
@@ -88,8 +57,9 @@ describe('backup schedules on a real fleet', () => {
   }, 120_000);
 
   it('fires at its cron time once: the host is backed up and the run’s outcome shows in the CLI; pause, resume, delete', async () => {
-    // A second far enough ahead for the CLI to start; as a yearly cron it fires once in this test.
-    const at = new Date(Math.ceil((Date.now() + 8_000) / 1000) * 1000);
+    // A second far enough ahead for the CLI to start even on a loaded machine (8 s was not); as a
+    // yearly cron it fires once in this test.
+    const at = new Date(Math.ceil((Date.now() + 15_000) / 1000) * 1000);
     const cron = `${at.getUTCSeconds()} ${at.getUTCMinutes()} ${at.getUTCHours()} ${at.getUTCDate()} ${at.getUTCMonth() + 1} *`;
     const created = await cli(
       'schedules',

@@ -1,6 +1,6 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -21,6 +21,7 @@ import {
 import { uploadSecretName } from '../../apps/hub/src/features/backups/backup-token.js';
 import { SecretBox } from '../../apps/hub/src/secrets/secret-box.js';
 import { expectSucceeded, putSecret } from './keycloak-e2e.js';
+import { writeStoppedKeycloakRecord } from './stopped-keycloak-record.js';
 
 const run = promisify(execFile);
 
@@ -147,36 +148,7 @@ describe('backups to S3 (versitygw): multipart through presigned URLs, faults', 
     agent = await fleet.addAgent({ heartbeatIntervalMs: 2_000 });
     drillHost = await fleet.addAgent({ labels: { 'keyfleet.io/drill': 'true' }, heartbeatIntervalMs: 2_000 });
     const db = new URL(kcDb.url);
-    const now = new Date().toISOString();
-    const config = {
-      version: '26.4.7',
-      runtime: 'process',
-      database: { kind: 'external', url: `jdbc:postgresql://${db.host}${db.pathname}`, username: db.username, password: { $secret: 'kc-db', value: 'trust' } },
-      hostname: 'http://127.0.0.1:1',
-      httpPort: 1,
-      managementPort: 2,
-      features: [],
-      bootstrapAdmin: { username: 'admin', password: { $secret: 'kc-admin', value: 'unused' } },
-    };
-    // The record keycloak.install would leave, for a Keycloak that is stopped.
-    await mkdir(join(agent.stateDir, 'keycloak'), { recursive: true, mode: 0o700 });
-    const record = {
-      runtime: 'process',
-      version: '26.4.7',
-      baseUrl: 'http://127.0.0.1:1',
-      managementUrl: 'http://127.0.0.1:2',
-      hostname: 'http://127.0.0.1:1',
-      httpPort: 1,
-      managementPort: 2,
-      adminUser: 'admin',
-      adminPassword: 'unused',
-      configHash: 'test',
-      config,
-      desiredState: 'stopped',
-      installedAt: now,
-      updatedAt: now,
-    };
-    await writeFile(join(agent.stateDir, 'keycloak', 'instance.json'), JSON.stringify(record), { mode: 0o600 });
+    await writeStoppedKeycloakRecord(agent.stateDir, { host: db.host, database: db.pathname.slice(1), username: db.username });
     keyFile = join(work, 'key.txt');
     await run('age-keygen', ['-o', keyFile]);
     const recipient = /public key: (age1\S+)/.exec(await readFile(keyFile, 'utf8'))![1];
