@@ -59,7 +59,7 @@ describe('keycloak install with a tls.certificate block: the hub asks for the ce
       expect(t).toBeDefined();
       return t!;
     }, waitOptions);
-    const done = outcome === 'succeeded' ? { output: out } : { error: { code: 'handler_error', message: 'docker: image not found' } };
+    const done = outcome === 'succeeded' ? { output: out } : { error: { code: 'handler_error' as const, message: 'docker: image not found' } };
     expect((await agent.result(taskId, outcome, done)).kind).toBe('ack');
     return { taskId, task };
   }
