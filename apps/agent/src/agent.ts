@@ -161,9 +161,9 @@ async function runAgent(opts: AgentOptions): Promise<RunningAgent> {
         await journal.markStarted(taskId, startedAt);
         publish(subjects.hub.progress(hostId), () => encode(progressMessage, { kind: 'progress', hostId, taskId, stage: 'started', at: startedAt }));
       },
-      progress: (taskId, percent, message) =>
+      progress: (taskId, percent, message, transfer) =>
         publish(subjects.hub.progress(hostId), () =>
-          encode(progressMessage, { kind: 'progress', hostId, taskId, stage: 'progress', percent, message, at: new Date().toISOString() }),
+          encode(progressMessage, { kind: 'progress', hostId, taskId, stage: 'progress', percent, message, ...transfer, at: new Date().toISOString() }),
         ),
       finished: async (taskId, result) => {
         await journal.markFinished(taskId, result);

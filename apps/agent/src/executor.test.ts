@@ -4,7 +4,7 @@ import { createLogger } from '@keyfleet/log';
 import { Executor } from './executor.js';
 import type { JournaledTask, ResultBody } from './journal.js';
 import { features } from './features/index.js';
-import type { Handlers } from './task-handler.js';
+import type { Handlers, TaskTransfer } from './task-handler.js';
 import { testTaskContext } from './testing/test-task-context.js';
 
 const log = createLogger('test', { level: 'silent' });
@@ -21,7 +21,7 @@ const task = (params: unknown, over: Partial<JournaledTask> = {}): JournaledTask
 
 function setup(opts: { concurrency?: number; handlers?: Partial<Handlers> } = {}) {
   const started: string[] = [];
-  const progress: Array<[string, number | undefined, string | undefined]> = [];
+  const progress: Array<[string, number | undefined, string | undefined] | [string, number | undefined, string | undefined, TaskTransfer]> = [];
   const results = new Map<string, ResultBody>();
   const waiters = new Map<string, (r: ResultBody) => void>();
   const executor = new Executor({
@@ -33,7 +33,7 @@ function setup(opts: { concurrency?: number; handlers?: Partial<Handlers> } = {}
     abortGraceMs: 200,
     hooks: {
       started: async (id) => void started.push(id),
-      progress: (id, p, m) => void progress.push([id, p, m]),
+      progress: (id, p, m, t) => void progress.push(t ? [id, p, m, t] : [id, p, m]),
       finished: async (id, r) => {
         results.set(id, r);
         waiters.get(id)?.(r);
@@ -171,6 +171,25 @@ describe('Executor', () => {
     expect(progress).toEqual([
       [t.taskId, 50, 'half'],
       [t.taskId, 100, undefined],
+    ]);
+  });
+
+  it('forwards a streaming task’s bytes as whole, non-negative counts', async () => {
+    const { executor, progress, result } = setup({
+      handlers: {
+        noop: async (_input, ctx) => {
+          ctx.progress(undefined, 'dumping', { bytes: 1536.7 });
+          ctx.progress(undefined, 'restoring', { bytes: -1, totalBytes: 4096 });
+          return { delayedMs: 0, payload: '' };
+        },
+      },
+    });
+    const t = task({});
+    executor.submit(t);
+    await result(t.taskId);
+    expect(progress).toEqual([
+      [t.taskId, undefined, 'dumping', { bytes: 1536 }],
+      [t.taskId, undefined, 'restoring', { bytes: 0, totalBytes: 4096 }],
     ]);
   });
 

@@ -2,13 +2,13 @@ import { z } from 'zod';
 import type { Logger } from '@keyfleet/log';
 import { isTaskName, taskDefinitions, type TaskError } from '@keyfleet/proto/v1';
 import type { JournaledTask, ResultBody } from './journal.js';
-import type { AgentFacts, Handlers, TaskContext } from './task-handler.js';
+import type { AgentFacts, Handlers, TaskContext, TaskTransfer } from './task-handler.js';
 import { TaskFailure } from './task-failure.js';
 
 export interface ExecutorHooks {
   /** Awaited before the handler runs: once it resolves, a crash means "interrupted", not "run again". */
   started(taskId: string, startedAt: string): Promise<void>;
-  progress(taskId: string, percent: number | undefined, message: string | undefined): void;
+  progress(taskId: string, percent: number | undefined, message: string | undefined, transfer?: TaskTransfer): void;
   /** Awaited before the slot is freed, so a stopped executor has stored every result it produced. */
   finished(taskId: string, result: ResultBody): Promise<void>;
 }
@@ -158,10 +158,10 @@ export class Executor {
       log,
       stateDir: this.opts.stateDir,
       agent: this.opts.agent,
-      progress: (percent, message) => {
+      progress: (percent, message, transfer) => {
         if (signal.aborted) return;
         const p = percent === undefined || !Number.isFinite(percent) ? undefined : Math.min(100, Math.max(0, percent));
-        this.opts.hooks.progress(taskId, p, message?.slice(0, 2000));
+        this.opts.hooks.progress(taskId, p, message?.slice(0, 2000), transfer && wholeBytes(transfer));
       },
     };
     const handler = this.opts.handlers[task.type] as AnyHandler;
@@ -203,4 +203,10 @@ export class Executor {
     }
     return this.finish(taskId, { outcome: 'succeeded', output: output.data, startedAt, finishedAt: new Date().toISOString() });
   }
+}
+
+/** The wire takes whole, non-negative byte counts; a handler's arithmetic may not be. */
+function wholeBytes(t: TaskTransfer): TaskTransfer {
+  const whole = (n: number) => Math.max(0, Math.floor(Number.isFinite(n) ? n : 0));
+  return { bytes: whole(t.bytes), ...(t.totalBytes === undefined ? {} : { totalBytes: whole(t.totalBytes) }) };
 }

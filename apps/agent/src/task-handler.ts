@@ -5,12 +5,18 @@ import type { taskDefinitions, TaskName } from '@keyfleet/proto/v1';
 export interface TaskContext {
   /** Aborted on cancel, timeout or agent shutdown; handlers must stop promptly. */
   signal: AbortSignal;
-  progress(percent?: number, message?: string): void;
+  /** `transfer`: bytes moved so far (and of how many, when known) by a task that streams data. */
+  progress(percent?: number, message?: string, transfer?: TaskTransfer): void;
   log: Logger;
   /** The agent's state directory (0700); handlers keep their host-local state below it. */
   stateDir: string;
   /** Facts about the agent process running the task (for diagnostics and reports). */
   agent: AgentFacts;
+}
+
+export interface TaskTransfer {
+  bytes: number;
+  totalBytes?: number;
 }
 
 export interface AgentFacts {

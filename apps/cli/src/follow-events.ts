@@ -10,8 +10,9 @@ import { HubError } from './hub-client.js';
  * Last-Event-ID when the stream drops (hub restart, proxy). Each event is parsed
  * with the proto declaration; one that does not match is reported, not guessed at.
  */
-export async function followEvents(ctx: CliContext, id: string, hostIds: string[]): Promise<void> {
-  const live = ctx.output.format === 'json' ? undefined : new BatchProgress(process.stdout, hostIds);
+export async function followEvents(ctx: CliContext, id: string, hostIds: string[], progress?: BatchProgress): Promise<void> {
+  // A caller's own block (several tasks drawn as one) outlives this stream: the caller stops it.
+  const live = progress ?? (ctx.output.format === 'json' ? undefined : new BatchProgress(process.stdout, hostIds));
   const url = `${ctx.hubUrl}/v1/${id.startsWith('b_') ? 'batches' : 'tasks'}/${id}/events`;
   let lastEventId: string | undefined;
   try {
@@ -50,7 +51,13 @@ export async function followEvents(ctx: CliContext, id: string, hostIds: string[
             }
             const e = parsed.data;
             if (e.kind === 'state') live?.update(e.hostId, { state: e.data.state, message: e.data.error?.message });
-            else live?.update(e.hostId, { percent: e.data.percent, message: e.data.message });
+            else
+              live?.update(e.hostId, {
+                percent: e.data.percent,
+                message: e.data.message,
+                transfer: e.data.bytes === undefined ? null : { bytes: e.data.bytes, totalBytes: e.data.totalBytes },
+                at: Date.parse(e.at),
+              });
           }
         } catch {
           // connection dropped mid-stream: reconnect below
@@ -60,6 +67,6 @@ export async function followEvents(ctx: CliContext, id: string, hostIds: string[
       await new Promise((r) => setTimeout(r, Math.min(5000, 250 * 2 ** Math.min(attempt, 5))));
     }
   } finally {
-    live?.stop();
+    if (!progress) live?.stop();
   }
 }

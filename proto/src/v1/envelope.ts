@@ -85,6 +85,10 @@ export const progress = z.object({
   stage: z.enum(['started', 'progress']),
   percent: z.number().min(0).max(100).optional(),
   message: z.string().max(2000).optional(),
+  /** Bytes moved so far by a task that streams data (a backup's dump, a restore's), for bars and throughput. */
+  bytes: z.number().int().nonnegative().optional(),
+  /** The bytes `bytes` counts towards, when known (a restore knows its dump's size; a backup does not). */
+  totalBytes: z.number().int().nonnegative().optional(),
   at: z.iso.datetime(),
 });
 

@@ -23,7 +23,13 @@ export const taskEvent = z.discriminatedUnion('kind', [
   z.object({
     ...common,
     kind: z.literal('progress'),
-    data: z.object({ percent: z.number().min(0).max(100).optional(), message: z.string().optional() }),
+    data: z.object({
+      percent: z.number().min(0).max(100).optional(),
+      message: z.string().optional(),
+      /** Bytes moved so far and, when known, of how many (streaming tasks: backups, restores). */
+      bytes: z.number().int().nonnegative().optional(),
+      totalBytes: z.number().int().nonnegative().optional(),
+    }),
   }),
 ]);
 

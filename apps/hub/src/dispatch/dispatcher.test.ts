@@ -141,6 +141,7 @@ describe.each(testBackends)('dispatcher on %s', (backend) => {
       await agent.progress(taskId, 'started');
       await waitForState(taskId, 'running');
       expect((await fleet.task(taskId)).started_at).toBeInstanceOf(Date);
+      await agent.progress(taskId, 'progress', { message: 'dumping', bytes: 1_048_576 });
       await agent.progress(taskId, 'progress', { percent: 40, message: 'halfway-ish' });
       await vi.waitFor(async () => expect((await fleet.task(taskId)).progress).toMatchObject({ percent: 40 }), waitOptions);
 
@@ -158,6 +159,8 @@ describe.each(testBackends)('dispatcher on %s', (backend) => {
       expect(await fleet.events(taskId)).toEqual([
         { kind: 'state', data: { state: 'dispatched' } },
         { kind: 'state', data: { state: 'running' } },
+        // A streaming task's bytes reach the event stream (the CLI's bar) as the agent sent them.
+        { kind: 'progress', data: { message: 'dumping', bytes: 1_048_576 } },
         { kind: 'progress', data: { percent: 40, message: 'halfway-ish' } },
         { kind: 'state', data: { state: 'succeeded' } },
       ]);

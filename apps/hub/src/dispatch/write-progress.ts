@@ -71,8 +71,8 @@ export async function writeProgress(
     }
     // In id order, like every multi-row task write, so concurrent batches cannot deadlock.
     for (const { progress: p } of live.toSorted((a, b) => compareIds(a.progress.taskId, b.progress.taskId))) {
-      if (p.percent === undefined && p.message === undefined) continue;
-      const progress = JSON.stringify({ percent: p.percent, message: masked(p) });
+      if (p.percent === undefined && p.message === undefined && p.bytes === undefined) continue;
+      const progress = JSON.stringify({ percent: p.percent, message: masked(p), bytes: p.bytes, totalBytes: p.totalBytes });
       await trx.updateTable('tasks').set({ progress }).where('id', '=', p.taskId).execute();
       await trx
         .insertInto('task_events')

@@ -22,7 +22,7 @@ export interface FakeAgent {
   onCancel: (cancel: Cancel) => boolean;
   hello(overrides?: Partial<Hello>): Promise<HelloReply>;
   heartbeat(): Promise<void>;
-  progress(taskId: string, stage: 'started' | 'progress', extra?: { percent?: number; message?: string }): Promise<void>;
+  progress(taskId: string, stage: 'started' | 'progress', extra?: { percent?: number; message?: string; bytes?: number; totalBytes?: number }): Promise<void>;
   result(taskId: string, outcome: Result['outcome'], extra?: Partial<Result>): Promise<ResultReply>;
   /** A raw request from this agent's credential, for malformed messages. */
   request(subject: string, data: Uint8Array | string): Promise<Msg>;

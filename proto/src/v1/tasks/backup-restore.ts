@@ -16,6 +16,8 @@ export const backupRestore = defineTask({
       keycloakVersion: z.string(),
       /** The dump's sha256 from the manifest; checked before anything is started again. */
       dumpSha256: z.string().regex(/^[0-9a-f]{64}$/),
+      /** The dump's size from the manifest: what the restore's progress counts towards. */
+      dumpBytes: z.number().int().nonnegative().optional(),
     })
     .strict(),
   output: z.object({

@@ -13,6 +13,7 @@ import { secretValue } from '../../secret-value.js';
 import { keycloakStart, keycloakStop, keycloakVerify } from '../keycloak/index.js';
 import { keycloakDatabase } from './keycloak-database.js';
 import { pgBinary } from './pg-binary.js';
+import { PROGRESS_EVERY_MS } from './progress-every-ms.js';
 import { targetUrl } from './upload-target.js';
 
 /** What of the Keycloak home a restore puts back; conf/ is the target's own (Keyfleet writes it from its config). */
@@ -85,6 +86,8 @@ export const backupRestore: TaskHandler<'backup.restore'> = async (input, ctx) =
   const restoreExit = new Promise<number | null>((ok) => restore.once('close', (code) => ok(code)));
 
   const dumpHash = createHash('sha256');
+  let dumpBytes = 0;
+  let lastProgress = 0;
   const staged: Array<{ tmp: string; dest: string }> = [];
   let manifest: BackupManifest | undefined;
   let streamError: Error | undefined;
@@ -98,6 +101,11 @@ export const backupRestore: TaskHandler<'backup.restore'> = async (input, ctx) =
       if (/^database\/keycloak\.dump\.\d{5}$/.test(name)) {
         for await (const chunk of entry) {
           dumpHash.update(chunk as Buffer);
+          dumpBytes += (chunk as Buffer).length;
+          if (Date.now() - lastProgress >= PROGRESS_EVERY_MS) {
+            lastProgress = Date.now();
+            ctx.progress(undefined, 'restoring the database', { bytes: dumpBytes, totalBytes: input.dumpBytes });
+          }
           if (!restore.stdin.write(chunk)) await new Promise<void>((ok) => restore.stdin.once('drain', ok));
         }
       } else if (name === 'manifest.json') {
@@ -139,6 +147,7 @@ export const backupRestore: TaskHandler<'backup.restore'> = async (input, ctx) =
     await keycloakStart({}, ctx).catch((err: Error) => ctx.log.error({ err: err.message }, 'cannot start Keycloak again after a failed restore'));
     throw new TaskFailure('handler_error', `restore of backup ${input.backupId} failed (Keycloak started again): ${problem}`);
   }
+  ctx.progress(undefined, 'database restored', { bytes: dumpBytes, totalBytes: input.dumpBytes ?? dumpBytes });
   for (const { tmp, dest } of staged) await rename(tmp, dest);
   const restoreMs = Date.now() - stopped;
   ctx.progress(70, `database and ${staged.length} files restored; starting Keycloak`);

@@ -10,6 +10,7 @@ import { keycloakDatabase } from './keycloak-database.js';
 import { keycloakFiles } from './keycloak-files.js';
 import { maskedConfig } from './masked-config.js';
 import { pgBinary } from './pg-binary.js';
+import { PROGRESS_EVERY_MS } from './progress-every-ms.js';
 import { TarWriter } from './tar-writer.js';
 import { completeUpload, uploadCiphertext } from './upload-target.js';
 
@@ -81,9 +82,9 @@ export const backupRun: TaskHandler<'backup.run'> = async (input, ctx) => {
         manifestFiles.push({ path: f.path, size: f.size, sha256: digest });
       }
       ctx.progress(5, `${files.length + 1} files; dumping the database`);
-      const dump = await dumpInto(tar, pgDump.path, target, snapshot, abort.signal, (bytes) =>
-        ctx.progress(undefined, `database dump: ${Math.round(bytes / 1024 / 1024)} MiB`),
-      );
+      // The dump's size is not known before it ends (pg_dump compresses): bytes without a total.
+      const dump = await dumpInto(tar, pgDump.path, target, snapshot, abort.signal, (bytes) => ctx.progress(undefined, 'dumping the database', { bytes }));
+      ctx.progress(90, 'database dumped', { bytes: dump.size, totalBytes: dump.size });
       const manifest: BackupManifest = {
         format: 'keyfleet-backup/1',
         backupId: input.backupId,
@@ -148,6 +149,7 @@ async function dumpInto(
   signal: AbortSignal,
   progress: (bytes: number) => void,
 ): Promise<{ size: number; sha256: string; parts: string[] }> {
+  progress(0);
   const child = spawn(pgDump, ['-Fc', '--no-password', `--snapshot=${snapshot}`, '-h', db.host, '-p', String(db.port), '-U', db.user, '-d', db.database], {
     // The password goes by environment, never on the command line.
     env: { ...process.env, PGPASSWORD: db.password, PGCONNECT_TIMEOUT: '10' },
@@ -182,7 +184,7 @@ async function dumpInto(
     pending.push(buf);
     pendingBytes += buf.length;
     if (pendingBytes >= DUMP_PART_BYTES) await flush();
-    if (Date.now() - lastProgress > 2000) {
+    if (Date.now() - lastProgress >= PROGRESS_EVERY_MS) {
       lastProgress = Date.now();
       progress(size);
     }

@@ -1,7 +1,9 @@
 import { bytesText } from '@keyfleet/proto/v1';
 import { Command } from 'commander';
+import { BatchProgress } from '../../batch-progress.js';
 import { cliContext, type CliContext } from '../../cli-context.js';
 import { CliExit } from '../../cli-exit.js';
+import { followEvents } from '../../follow-events.js';
 import { expectOk } from '../../hub-client.js';
 import { parseTarget } from '../../parse-target.js';
 import { positiveInt } from '../../positive-int.js';
@@ -28,6 +30,15 @@ async function waitFor(ctx: CliContext, id: string, done: (b: Backup) => boolean
     if (Date.now() > deadline) throw new CliExit(2, `gave up waiting for ${id}`);
     await new Promise((r) => setTimeout(r, 1000));
   }
+}
+
+/**
+ * The live lines of running backups and restores: on a terminal a bar with bytes and throughput
+ * per host; plain lines on a pipe, and on stderr with `-o json`, so stdout stays one JSON document.
+ */
+function liveProgress(ctx: CliContext, hostIds: string[]): BatchProgress {
+  if (ctx.output.format === 'json') return new BatchProgress({ write: (text: string) => process.stderr.write(text), isTTY: false }, hostIds);
+  return new BatchProgress(process.stdout, hostIds);
 }
 
 const size = (n: number | null) => (n === null ? null : bytesText(n));
@@ -104,6 +115,16 @@ export function backupsCommand(): Command {
         ]);
         return;
       }
+      const live = liveProgress(
+        ctx,
+        started.backups.map((b) => b.hostId),
+      );
+      try {
+        await Promise.all(started.backups.map((b) => followEvents(ctx, b.taskId, [b.hostId], live)));
+      } finally {
+        live.stop();
+      }
+      // The catalog says stored once the hub checked the object: by the task's end, or just after.
       const done = await Promise.all(started.backups.map((b) => waitFor(ctx, b.id, (x) => x.state !== 'running')));
       ctx.output.table(done, done, [
         ['BACKUP', (b) => b.id],
@@ -223,21 +244,19 @@ export function backupsCommand(): Command {
       const started = await expectOk(await backupsClient(ctx).backups[':id'].restore.$post({ param: { id }, json: { hostId: opts.target, ...identity } }));
       ctx.output.line(`restore of ${id} onto ${started.hostId}: task ${started.taskId}`);
       if (!opts.wait) return;
-      const deadline = Date.now() + 4 * 3600_000;
-      for (;;) {
-        const t = await expectOk(await ctx.hub.v1.tasks[':id'].$get({ param: { id: started.taskId } }));
-        if (['succeeded', 'failed', 'cancelled', 'expired'].includes(t.state)) {
-          ctx.output.details(t, [
-            ['task', t.id],
-            ['state', t.state],
-            ['result', t.summary],
-          ]);
-          if (t.state !== 'succeeded') throw new TasksFailed(1);
-          return;
-        }
-        if (Date.now() > deadline) throw new CliExit(2, `gave up waiting for ${started.taskId}`);
-        await new Promise((r) => setTimeout(r, 1000));
+      const live = liveProgress(ctx, [started.hostId]);
+      try {
+        await followEvents(ctx, started.taskId, [started.hostId], live);
+      } finally {
+        live.stop();
       }
+      const t = await expectOk(await ctx.hub.v1.tasks[':id'].$get({ param: { id: started.taskId } }));
+      ctx.output.details(t, [
+        ['task', t.id],
+        ['state', t.state],
+        ['result', t.summary],
+      ]);
+      if (t.state !== 'succeeded') throw new TasksFailed(1);
     });
 
   return backups;

@@ -22,7 +22,9 @@ export const TaskSchema = z
     finishedAt: z.string().nullable(),
     cancelRequestedAt: z.string().nullable(),
     dispatchAttempts: z.number(),
-    progress: z.object({ percent: z.number().optional(), message: z.string().optional() }).nullable(),
+    progress: z
+      .object({ percent: z.number().optional(), message: z.string().optional(), bytes: z.number().optional(), totalBytes: z.number().optional() })
+      .nullable(),
     output: z.unknown(),
     error: z.object({ code: z.string(), message: z.string() }).nullable(),
     summary: z.string().nullable().openapi({ description: 'one line for tables: the declared summary of a succeeded output, or the error' }),

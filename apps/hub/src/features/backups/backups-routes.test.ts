@@ -43,7 +43,7 @@ describe('restore and drill with an identity for one call', () => {
         storage_key: key,
         sha256: 'a'.repeat(64),
         size_bytes: 1,
-        manifest: JSON.stringify({ keycloak: { version: '26.7.4' }, database: { sha256: 'b'.repeat(64) } }),
+        manifest: JSON.stringify({ keycloak: { version: '26.7.4' }, database: { sha256: 'b'.repeat(64), size: 4096 } }),
       } as never)
       .execute();
   };
@@ -75,7 +75,8 @@ describe('restore and drill with an identity for one call', () => {
     const started = await expectStatus(api().restore.$post({ param: { id: 'bk_percall0001' }, json: { hostId, identity: keyFile } }), 201);
     const task = await t.db.selectFrom('tasks').select(['params']).where('id', '=', started.taskId).executeTakeFirstOrThrow();
     const params = task.params as { source: { url: string; token: { $secret: string } } };
-    expect(Object.keys(params).sort()).toEqual(['backupId', 'dumpSha256', 'keycloakVersion', 'source']);
+    expect(Object.keys(params).sort()).toEqual(['backupId', 'dumpBytes', 'dumpSha256', 'keycloakVersion', 'source']);
+    expect((params as unknown as { dumpBytes: number }).dumpBytes).toBe(4096);
     const tokenName = params.source.token.$secret;
     const fileKeyName = `${tokenName}.filekey`;
     const { values } = await t.secrets.reveal([tokenName, fileKeyName]);

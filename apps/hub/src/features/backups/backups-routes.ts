@@ -297,6 +297,7 @@ export function backupsRoutes({ db: coreDb, dispatcher, secrets }: ApiDeps, stor
           source: { url: `/v1/backup-restores/${id}`, token: { $secret: secretName } },
           keycloakVersion: row.manifest.keycloak.version,
           dumpSha256: row.manifest.database.sha256,
+          dumpBytes: row.manifest.database.size,
         },
         expiresInMs: 3600_000,
         createdBy: actor,
