@@ -84,9 +84,11 @@ describe('hardening tasks on a temp root', () => {
       'keycloak.ssl-required': 'not-applicable',
       'keycloak.events': 'not-applicable',
       'keycloak.bootstrap-admin': 'not-applicable',
+      'keycloak.admin-otp': 'not-applicable',
       'keycloak.hostname': 'not-applicable',
       'keycloak.http-off': 'not-applicable',
       'keycloak.management-port': 'not-applicable',
+      'keycloak.admin-console': 'not-applicable',
       'net.firewall': 'fail',
     });
     const conf = report.findings.find((f) => f.rule === 'files.keycloak-conf')!;

@@ -2,6 +2,8 @@ import { join } from 'node:path';
 import type { HardeningRule } from './hardening-rule.js';
 import { dockerDaemonRule } from './rules/docker-daemon-rule.js';
 import { fileModesRule } from './rules/file-modes-rule.js';
+import { keycloakAdminConsoleRule } from './rules/keycloak-admin-console-rule.js';
+import { keycloakAdminOtpRule } from './rules/keycloak-admin-otp-rule.js';
 import { keycloakBootstrapAdminRule } from './rules/keycloak-bootstrap-admin-rule.js';
 import { keycloakConfigRule } from './rules/keycloak-config-rule.js';
 import { keycloakRealmRule } from './rules/keycloak-realm-rule.js';
@@ -125,6 +127,7 @@ export const keycloakHostProfile: readonly HardeningRule[] = [
     pick: (r) => ({ eventsEnabled: r.eventsEnabled ?? false, eventsExpiration: r.eventsExpiration ?? 0 }),
   }),
   keycloakBootstrapAdminRule,
+  keycloakAdminOtpRule,
   keycloakConfigRule({
     id: 'keycloak.hostname',
     title: 'Keycloak: public hostname set',
@@ -164,5 +167,6 @@ export const keycloakHostProfile: readonly HardeningRule[] = [
       fix: `set params.firewall.managementPort: ${config.managementPort} and monitoringCidrs in the profile (net.firewall then admits only those)`,
     }),
   }),
+  keycloakAdminConsoleRule,
   nftFirewallRule,
 ];
