@@ -11,6 +11,7 @@ const descriptions = {
   413: 'The request body is larger than this route accepts',
   415: 'The request body is not JSON (send Content-Type: application/json)',
   500: 'Unexpected server error (logged by the hub)',
+  502: 'A service the hub relies on for this request (e.g. an ACME CA) refused it or could not be reached; the message says which and why',
   503: 'Temporarily unavailable; retry after the Retry-After header’s seconds',
 } as const;
 

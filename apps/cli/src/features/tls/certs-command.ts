@@ -41,6 +41,7 @@ function show(ctx: CliContext, c: Omit<Certificate, 'certificatePem'>): void {
     ['issuer', c.issuer.kind === 'acme' ? `ACME ${c.issuer.directoryUrl}` : 'internal CA'],
     ['challenge', c.dns ? `${c.challenge} via ${c.dns.provider === 'rfc2136' ? `rfc2136 ${c.dns.server}` : 'hook'}` : c.challenge],
     ['state', c.state],
+    ...(c.revokedAt ? ([['revoked', `${date(c.revokedAt)} (${c.revocationReason ?? 'unspecified'})`]] as Array<[string, unknown]>) : []),
     ['serial', c.serial ?? '-'],
     ['not after', date(c.notAfter)],
     ['served', c.servedSerial ? `serial ${c.servedSerial} until ${date(c.servedNotAfter)} (checked ${date(c.servedCheckedAt)})` : '-'],
@@ -78,7 +79,7 @@ function failIfFailed(c: Omit<Certificate, 'certificatePem'>): void {
 }
 
 export function certsCommand(): Command {
-  const certs = new Command('certs').description('TLS certificates of hosts: issue, list, show, renew, delete');
+  const certs = new Command('certs').description('TLS certificates of hosts: issue, list, show, renew, revoke, delete');
 
   certs
     .command('issue')
@@ -187,6 +188,18 @@ export function certsCommand(): Command {
       const done = await waitSettled(ctx, id, due.nextAttemptAt, 15 * 60_000);
       show(ctx, done);
       failIfFailed(done);
+    });
+
+  certs
+    .command('revoke <id>')
+    .description('Revoke at the CA (ACME) or in the internal CA’s CRL, and stop renewing; the host serves it until a new one is installed (certs renew)')
+    .option('--reason <reason>', 'unspecified | keyCompromise | affiliationChanged | superseded | cessationOfOperation', 'unspecified')
+    .action(async (id: string, opts: { reason: string }, cmd: Command) => {
+      const ctx = await cliContext(cmd);
+      const reasons = ['unspecified', 'keyCompromise', 'affiliationChanged', 'superseded', 'cessationOfOperation'] as const;
+      const reason = reasons.find((r) => r === opts.reason);
+      if (!reason) throw new CliExit(2, `--reason ${opts.reason}: use one of ${reasons.join(', ')}`);
+      show(ctx, await expectOk(await certificatesClient(ctx).certificates[':id'].revoke.$post({ param: { id }, json: { reason } })));
     });
 
   certs

@@ -142,6 +142,30 @@ describe('ACME issuance against a real CA (pebble v2.10.3) that validates DNS-01
     expectValidFor(again.certificatePem, domain);
   });
 
+  it('a wildcard name through DNS-01: both authorizations (*.zone and the zone) proved at one record name, one after the other', async () => {
+    const base = `wild.${knot.zone}`;
+    const names = [`*.${base}`, base];
+    const csrPem = (await acme.crypto.createCsr({ commonName: names[0], altNames: names }))[1].toString();
+    const t0 = performance.now();
+    const { certificatePem } = await issuer().issue({ csrPem, domains: names });
+    console.log(`[acme-issuer] wildcard issuance over DNS-01 (2 authorizations) took ${Math.round(performance.now() - t0)} ms`);
+    const leaf = new X509Certificate(splitChain(certificatePem)[0]!);
+    expect(leaf.subjectAltName?.split(', ').toSorted()).toEqual(names.map((n) => `DNS:${n}`).toSorted());
+    // A name one label under it matches the wildcard (checkHost answers with the SAN that matched); two labels do not.
+    expect(leaf.checkHost(`anything.${base}`)).toBe(`*.${base}`);
+    expect(leaf.checkHost(`a.b.${base}`)).toBeUndefined();
+    expect(await resolver.resolveTxt(`_acme-challenge.${base}`).catch(() => [])).toEqual([]);
+  });
+
+  it('revokes at the CA with a reason; the CA recorded it (revoking it again is refused as already revoked)', async () => {
+    const domain = `revoke.${knot.zone}`;
+    const { certificatePem } = await issuer().issue({ csrPem: await csrFor(domain), domains: [domain] });
+    const t0 = performance.now();
+    await issuer().revoke(certificatePem, 'superseded');
+    console.log(`[acme-issuer] revocation at pebble took ${Math.round(performance.now() - t0)} ms`);
+    await expect(issuer().revoke(certificatePem, 'superseded')).rejects.toThrow(/the CA refused to revoke it: .*already.*revoked/i);
+  });
+
   it('a CA without renewalInfo: 2/3 of the lifetime, no re-check', async () => {
     const server: Server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));

@@ -5,6 +5,7 @@ import type { AcmeChallengeSolver } from './acme-challenge-solver.js';
 import { ariCertId } from './ari-cert-id.js';
 import type { CertificateIssuer, IssueRequest, RenewalPlan } from './certificate-issuer.js';
 import { ariRecheckTime, ariRenewalTime, renewalTime } from './renewal-time.js';
+import { type RevocationReason, revocationReasons } from './revocation-reason.js';
 
 interface AcmeDirectory {
   renewalInfo?: string;
@@ -147,6 +148,17 @@ export class AcmeIssuer implements CertificateIssuer {
     }
     const finalized = await client.finalizeOrder(order, csrPem);
     return { certificatePem: await client.getCertificate(finalized), ...(replaces ? { replaces } : {}) };
+  }
+
+  /** RFC 8555 7.6, signed with the fleet's account (which ordered the certificate). */
+  async revoke(certificatePem: string, reason: RevocationReason, signal?: AbortSignal): Promise<void> {
+    await this.directory(signal);
+    const client = await this.opts.client();
+    try {
+      await client.revokeCertificate(certificatePem, { reason: revocationReasons[reason] });
+    } catch (err) {
+      throw new Error(`the CA refused to revoke it: ${(err as Error).message}`);
+    }
   }
 
   async planRenewal(certificatePem: string, signal?: AbortSignal): Promise<RenewalPlan> {

@@ -1,3 +1,5 @@
+import type { RevocationReason } from './revocation-reason.js';
+
 /** What an issuer needs for one certificate: the host's CSR and the names it may carry. */
 export interface IssueRequest {
   csrPem: string;
@@ -31,4 +33,9 @@ export interface CertificateIssuer {
   issue(req: IssueRequest): Promise<{ certificatePem: string /** The ARI id of the certificate the CA was told this one replaces. */; replaces?: string }>;
   /** When `certificatePem` (leaf first) should be renewed. */
   planRenewal(certificatePem: string, signal?: AbortSignal): Promise<RenewalPlan>;
+  /**
+   * Tells the CA that `certificatePem` (leaf first) is revoked; throws with the CA's reason when
+   * it refuses. The hub's own CA has nobody to tell: its CRL is made from the hub's records.
+   */
+  revoke(certificatePem: string, reason: RevocationReason, signal?: AbortSignal): Promise<void>;
 }

@@ -61,6 +61,9 @@ async function runOne(deps: ApiDeps, cert: CertificateRow, signal: AbortSignal):
         attempts: 0,
         last_error: null,
         last_issued_ms: Date.now() - started,
+        // A revoked certificate renewed by the operator is a fresh one.
+        revoked_at: null,
+        revocation_reason: null,
         lease_until: null,
         updated_at: new Date(),
       })
@@ -85,7 +88,7 @@ async function runOne(deps: ApiDeps, cert: CertificateRow, signal: AbortSignal):
       await db
         .updateTable('certificates')
         .set({
-          state: cert.attempts > 0 ? 'failed' : cert.serial ? 'valid' : 'pending',
+          state: cert.attempts > 0 ? 'failed' : cert.revoked_at ? 'revoked' : cert.serial ? 'valid' : 'pending',
           last_error: err.message,
           next_attempt_at: err.retryAt,
           lease_until: null,

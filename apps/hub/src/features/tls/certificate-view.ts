@@ -2,6 +2,7 @@ import { z } from '@hono/zod-openapi';
 import type { Selectable } from 'kysely';
 import type { CertificatesTable } from './certificates-tables.js';
 import { DnsProviderSchema } from './dns-provider-schema.js';
+import { type RevocationReason, revocationReasonNames } from './revocation-reason.js';
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
@@ -15,7 +16,7 @@ export const CertificateSchema = z
     challenge: z.enum(['http-01', 'dns-01', 'none']).openapi({ description: 'How the CA checks the names; none for the internal CA' }),
     dns: DnsProviderSchema.nullable().openapi({ description: 'DNS-01: where the challenge records go' }),
     keyType: z.enum(['ecdsa-p256', 'rsa-2048']),
-    state: z.enum(['pending', 'issuing', 'valid', 'failed']),
+    state: z.enum(['pending', 'issuing', 'valid', 'failed', 'revoked']).openapi({ description: 'revoked: no renewals or retries (renew issues a new one)' }),
     serial: z.string().nullable(),
     notBefore: z.string().nullable(),
     notAfter: z.string().nullable(),
@@ -32,6 +33,8 @@ export const CertificateSchema = z
     lastError: z.string().nullable(),
     lastIssuedMs: z.number().int().nullable(),
     httpsPort: z.number().int(),
+    revokedAt: z.string().nullable(),
+    revocationReason: z.enum(revocationReasonNames).nullable(),
     requestedByConfig: z.boolean().openapi({ description: 'Asked for by the host’s Keycloak config (`tls.certificate` of keycloak.install/update)' }),
     createdAt: z.string(),
     createdBy: z.string(),
@@ -65,6 +68,8 @@ export function certificateView(r: Selectable<CertificatesTable> & { hostname: s
     lastError: r.last_error,
     lastIssuedMs: r.last_issued_ms,
     httpsPort: r.https_port,
+    revokedAt: iso(r.revoked_at),
+    revocationReason: r.revocation_reason as RevocationReason | null,
     requestedByConfig: r.requested_by_config,
     createdAt: r.created_at.toISOString(),
     createdBy: r.created_by,

@@ -1,7 +1,10 @@
 import { X509Certificate } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestContext, type TestContext } from '../../testing/test-context.js';
-import { INTERNAL_CA_SECRET } from './internal-ca.js';
+import * as x509 from '@peculiar/x509';
+import acme from 'acme-client';
+import { tlsDb } from './certificates-tables.js';
+import { INTERNAL_CA_SECRET, InternalCa } from './internal-ca.js';
 
 const TLS_TASKS = ['tls.csr', 'tls.challenge', 'tls.install'];
 
@@ -82,5 +85,47 @@ describe('the certificate request API: issuer and challenge selection', () => {
     const rows = JSON.stringify(await t.db.selectFrom('secrets').selectAll().execute());
     expect(rows).toContain(INTERNAL_CA_SECRET);
     expect(rows).not.toContain(stored.keyPkcs8.slice(20, 60));
+  });
+
+  it('revokes an internal-CA certificate: the row says when and why, renewals stop, the signed CRL lists its serial; documented refusals', async () => {
+    const created = await post({ issuer: 'internal' });
+    const id = (created.json as { id: string }).id;
+    const revoke = (body?: Record<string, unknown>, certId = id) =>
+      t.raw('POST', `/v1/certificates/${certId}/revoke`, { token: t.adminToken, ...(body ? { body } : {}) });
+    const notYet = await revoke();
+    expect([notYet.status, notYet.text]).toEqual([409, expect.stringMatching(/has not been issued yet: nothing to revoke/)]);
+
+    // Issued as the scheduler would have: signed by the hub's CA, recorded on the row.
+    const [, csr] = await acme.crypto.createCsr({ commonName: 'id.example.com', altNames: ['id.example.com'] });
+    const { certificatePem } = await new InternalCa(t.secrets).issue({ csrPem: csr.toString(), domains: ['id.example.com'] });
+    const serial = new X509Certificate(certificatePem).serialNumber.toUpperCase();
+    await tlsDb(t.db)
+      .updateTable('certificates')
+      .set({ state: 'valid', certificate_pem: certificatePem, serial, next_attempt_at: new Date(Date.now() + 86_400_000) })
+      .where('id', '=', id)
+      .execute();
+
+    expect((await revoke({ reason: 'stolen' })).status).toBe(400);
+    expect((await revoke({}, 'crt_nope')).status).toBe(404);
+    const viewer = await t.tokenFor('viewer');
+    expect((await t.raw('POST', `/v1/certificates/${id}/revoke`, { token: viewer, body: {} })).status).toBe(403);
+
+    const done = await revoke({ reason: 'keyCompromise' });
+    expect(done.status, done.text).toBe(200);
+    expect(done.json).toMatchObject({ id, state: 'revoked', revocationReason: 'keyCompromise', nextAttemptAt: null, serial });
+    expect(Date.parse((done.json as { revokedAt: string }).revokedAt)).toBeLessThanOrEqual(Date.now());
+    const again = await revoke();
+    expect([again.status, again.text]).toEqual([409, expect.stringMatching(/already revoked/)]);
+    const listed = (await t.raw('GET', '/v1/certificates', { token: viewer })).json as { items: Array<{ id: string; state: string }> };
+    expect(listed.items.find((c) => c.id === id)?.state).toBe('revoked');
+
+    const crl = await t.raw('GET', '/v1/tls/crl', { token: viewer });
+    expect(crl.status, crl.text).toBe(200);
+    const parsed = new x509.X509Crl(crl.text);
+    const bundle = (await t.raw('GET', '/v1/tls/trust-bundle', { token: viewer })).json as { certificatePem: string };
+    expect(await parsed.verify({ publicKey: new x509.X509Certificate(bundle.certificatePem).publicKey })).toBe(true);
+    const entry = parsed.findRevoked(serial.toLowerCase());
+    expect(entry?.reason).toBe(x509.X509CrlReason.keyCompromise);
+    expect(parsed.entries).toHaveLength(1);
   });
 });

@@ -14,6 +14,8 @@ import { CertificateDomainSchema, DnsProviderSchema } from './dns-provider-schem
 import { dns01HookCommand } from './dns01/create-dns01-provider.js';
 import { defaultAcmeDirectory } from './default-acme-directory.js';
 import { InternalCa } from './internal-ca.js';
+import { certificateIssuerFor } from './certificate-issuer-for.js';
+import { type RevocationReason, revocationReasonNames } from './revocation-reason.js';
 import { tlsDb } from './certificates-tables.js';
 
 const IssueRequest = z
@@ -128,6 +130,47 @@ const renew = createRoute({
   },
 });
 
+const revoke = createRoute({
+  method: 'post',
+  path: '/certificates/{id}/revoke',
+  summary: 'Revoke the certificate at its CA (ACME revokeCert; the internal CA lists it in its CRL) and stop renewing it',
+  description:
+    'The host keeps serving it until a new one is installed (`POST /certificates/{id}/renew` issues a fresh certificate for the same row). 409 while an issuance runs, when nothing was issued yet, or when it is already revoked; 502 when the ACME CA refuses or cannot be reached (the row is unchanged).',
+  request: {
+    params: IdParams,
+    body: {
+      required: false,
+      content: {
+        'application/json': {
+          schema: z
+            .object({
+              reason: z
+                .enum(revocationReasonNames)
+                .default('unspecified')
+                .openapi({ description: 'RFC 5280 reason: unspecified, keyCompromise, affiliationChanged, superseded, cessationOfOperation' }),
+            })
+            .strict()
+            .openapi('CertificateRevokeRequest'),
+        },
+      },
+    },
+  },
+  responses: {
+    200: { description: 'Revoked', content: { 'application/json': { schema: CertificateSchema } } },
+    ...errorResponses(400, 401, 403, 404, 409, 502),
+  },
+});
+
+const crl = createRoute({
+  method: 'get',
+  path: '/tls/crl',
+  summary: 'The internal CA’s certificate revocation list (PEM, signed now, valid a day): every certificate it issued that was revoked',
+  responses: {
+    200: { description: 'CRL', content: { 'application/pkix-crl': { schema: z.string() } } },
+    ...errorResponses(401, 403),
+  },
+});
+
 const remove = createRoute({
   method: 'delete',
   path: '/certificates/{id}',
@@ -209,6 +252,61 @@ export function certificatesRoutes(deps: ApiDeps) {
       if (current.state === 'issuing') throw new ApiError(409, `certificate ${id} is being issued right now`);
       await db.updateTable('certificates').set({ next_attempt_at: sql<Date>`now()`, updated_at: sql<Date>`now()` }).where('id', '=', id).execute();
       return c.json(certificateView(await one(id)), 202);
+    })
+    .openapi({ ...revoke, middleware: [guard('operator', 'certificates.revoke')] }, async (c) => {
+      const { id } = c.req.valid('param');
+      // The body is optional: no body is reason unspecified.
+      const reason = (c.req.valid('json') as { reason?: RevocationReason } | undefined)?.reason ?? 'unspecified';
+      noteAudit(c, { target: id, detail: { reason } });
+      const current = await one(id);
+      if (current.state === 'revoked') throw new ApiError(409, `certificate ${id} is already revoked`);
+      if (!current.certificate_pem) throw new ApiError(409, `certificate ${id} has not been issued yet: nothing to revoke (delete it instead)`);
+      // Held like an issuance, so the scheduler cannot renew it while the CA is told.
+      const held = await db
+        .updateTable('certificates')
+        .set({ lease_until: sql<Date>`now() + interval '5 minutes'` })
+        .where('id', '=', id)
+        .where('state', '!=', 'issuing')
+        .where('state', '!=', 'revoked')
+        .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', sql<Date>`now()`)]))
+        .executeTakeFirst();
+      if (Number(held.numUpdatedRows) === 0) throw new ApiError(409, `certificate ${id} is being issued right now; try again when it is done`);
+      const started = Date.now();
+      try {
+        const issuer = await certificateIssuerFor(deps, current);
+        await issuer.revoke(current.certificate_pem, reason, AbortSignal.timeout(60_000));
+      } catch (err) {
+        await db.updateTable('certificates').set({ lease_until: null }).where('id', '=', id).execute();
+        throw new ApiError(502, `revoking certificate ${id}: ${(err as Error).message}`);
+      }
+      await db
+        .updateTable('certificates')
+        .set({
+          state: 'revoked',
+          revoked_at: sql<Date>`now()`,
+          revocation_reason: reason,
+          next_attempt_at: null,
+          renewal_check_at: null,
+          lease_until: null,
+          updated_at: sql<Date>`now()`,
+        })
+        .where('id', '=', id)
+        .execute();
+      deps.log.info({ certificateId: id, serial: current.serial, reason, ms: Date.now() - started }, 'certificate revoked');
+      return c.json(certificateView(await one(id)), 200);
+    })
+    .openapi({ ...crl, middleware: [guard('viewer', 'certificates.crl')] }, async (c) => {
+      const revoked = await db
+        .selectFrom('certificates')
+        .select(['serial', 'revoked_at', 'revocation_reason'])
+        .where('state', '=', 'revoked')
+        .where(sql<boolean>`issuer->>'kind' = 'internal'`)
+        .where('serial', 'is not', null)
+        .execute();
+      const pem = await new InternalCa(deps.secrets).crl(
+        revoked.map((r) => ({ serial: r.serial!, revokedAt: r.revoked_at!, reason: r.revocation_reason as RevocationReason })),
+      );
+      return c.body(pem, 200, { 'content-type': 'application/pkix-crl' });
     })
     .openapi({ ...remove, middleware: [guard('operator', 'certificates.delete')] }, async (c) => {
       const { id } = c.req.valid('param');

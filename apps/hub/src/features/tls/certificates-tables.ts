@@ -11,7 +11,7 @@ export type CertificateIssuer = { kind: 'acme'; directoryUrl: string } | { kind:
 /** How DNS-01 records are published: RFC 2136 updates (TSIG key by its secret's name) or the hub's hook command. */
 export type DnsProviderConfig = z.output<typeof DnsProviderSchema>;
 
-export type CertificateState = 'pending' | 'issuing' | 'valid' | 'failed';
+export type CertificateState = 'pending' | 'issuing' | 'valid' | 'failed' | 'revoked';
 
 export interface CertificatesTable {
   id: string;
@@ -48,6 +48,9 @@ export interface CertificatesTable {
   renewal_window_end: Timestamp;
   /** When to ask the CA again whether its window moved (its Retry-After). */
   renewal_check_at: Timestamp;
+  /** When the certificate was revoked (state `revoked`), and the reason's name (see revocationReasons). */
+  revoked_at: Timestamp;
+  revocation_reason: string | null;
   /** Asked for by the host's Keycloak config (`tls.certificate`), not by `POST /v1/certificates`: one per host. */
   requested_by_config: Generated<boolean>;
   created_at: ColumnType<Date, Date | string | undefined, never>;

@@ -3,6 +3,7 @@ import * as x509 from '@peculiar/x509';
 import type { SecretStore } from '../../secrets/secret-store.js';
 import type { CertificateIssuer, IssueRequest, RenewalPlan } from './certificate-issuer.js';
 import { renewalTime } from './renewal-time.js';
+import { type RevocationReason, revocationReasons } from './revocation-reason.js';
 
 // @peculiar/x509 signs through WebCrypto; Node's is the one to use (there is no `self.crypto` here).
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
@@ -91,6 +92,28 @@ export class InternalCa implements CertificateIssuer {
       ],
     });
     return { certificatePem: `${leaf.toString('pem')}\n${ca.cert.toString('pem')}\n` };
+  }
+
+  /** Nothing to tell anyone: the hub records the revocation, and `crl` lists it from those records. */
+  async revoke(): Promise<void> {}
+
+  /**
+   * The CA's certificate revocation list (RFC 5280, PEM), signed now, valid for a day: the
+   * revoked certificates the hub recorded for this CA, with when and why.
+   */
+  async crl(revoked: Array<{ serial: string; revokedAt: Date; reason: RevocationReason }>): Promise<string> {
+    const ca = await this.load();
+    const thisUpdate = this.now();
+    const crl = await x509.X509CrlGenerator.create({
+      issuer: ca.cert.subject,
+      thisUpdate,
+      nextUpdate: new Date(thisUpdate.getTime() + DAY_MS),
+      signingKey: ca.key,
+      signingAlgorithm: EC,
+      extensions: [await x509.AuthorityKeyIdentifierExtension.create(ca.cert)],
+      entries: revoked.map((r) => ({ serialNumber: r.serial.toLowerCase(), revocationDate: r.revokedAt, reason: revocationReasons[r.reason] })),
+    });
+    return `${crl.toString('pem')}\n`;
   }
 
   async planRenewal(certificatePem: string): Promise<RenewalPlan> {
