@@ -9,6 +9,14 @@ import { alertsClient } from './alerts-client.js';
 /** The CLI checks only the shape it needs; the hub validates the rule and names a bad field. */
 const ruleFile = z.object({ name: z.string().min(1) }).passthrough();
 
+/** 95 s → "1m35s": how long a stretch lasted, at a glance. */
+function formatSpan(ms: number): string {
+  const sec = Math.round(ms / 1000);
+  const h = Math.floor(sec / 3600);
+  const m = Math.floor((sec % 3600) / 60);
+  return `${h ? `${h}h` : ''}${h || m ? `${m}m` : ''}${sec % 60}s`;
+}
+
 /** `keyfleet alert-rules list|apply|test`. */
 export function alertRulesCommand(): Command {
   const rules = new Command('alert-rules').description('alert rules as data: built-in and applied');
@@ -50,7 +58,7 @@ export function alertRulesCommand(): Command {
   rules
     .command('test <file|rule>')
     .description(
-      'evaluate a rule (a YAML/JSON file, or a stored rule by name) against the fleet’s current data: which hosts would fire and why; stores and notifies nothing',
+      'evaluate a rule (a YAML/JSON file, or a stored rule by name) against the fleet’s data: which hosts would fire now and why, then per host when over the last hour it would have been pending or firing; stores and notifies nothing',
     )
     .option('--host <host>', 'only this host (id or hostname)')
     .action(async (ruleOrFile: string, opts: { host?: string }, cmd: Command) => {
@@ -75,6 +83,21 @@ export function alertRulesCommand(): Command {
       ctx.output.line(
         `${r.rule}: ${firing} of ${r.hosts.length} host(s) would fire${firing > 0 && r.for > 0 ? ` once the breach holds ${r.for}s` : ''} (nothing was stored or sent)`,
       );
+      // The JSON above already holds the intervals; people get them as a second table.
+      if (ctx.output.format === 'json') return;
+      const stretches = r.hosts.flatMap((h) => h.intervals.map((i) => ({ host: h.hostname, ...i })));
+      const hosts = new Set(stretches.filter((s) => s.state === 'firing').map((s) => s.host)).size;
+      ctx.output.line(`\nover the last hour (since ${r.since}): ${hosts} host(s) would have fired`);
+      if (stretches.length === 0) return;
+      ctx.output.table(r, stretches, [
+        ['HOST', (x) => x.host],
+        ['STATE', (x) => x.state],
+        ['FROM', (x) => x.from],
+        ['TO', (x) => x.to ?? 'still open'],
+        ['FOR', (x) => formatSpan(new Date(x.to ?? r.evaluatedAt).getTime() - new Date(x.from).getTime())],
+        ['WORST', (x) => Number(x.value.toPrecision(4))],
+        ['LABELS', (x) => x.labels],
+      ]);
     });
   return rules;
 }

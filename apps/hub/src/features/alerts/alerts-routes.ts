@@ -11,7 +11,7 @@ import { alertChannelInput, channelConfig, channelSecrets, channelTarget } from 
 import { alertRuleInput, duration } from './alert-rule.js';
 import { type AlertsTables, alertsDb } from './alerts-tables.js';
 import { notifyChannel } from './notify-channel.js';
-import { testRule } from './test-rule.js';
+import { RULE_TEST_HISTORY_SEC, testRule } from './test-rule.js';
 
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
 const body = <T extends z.ZodType>(schema: T) => ({ body: { required: true, content: { 'application/json': { schema } } } });
@@ -101,6 +101,7 @@ const RuleTestView = z
     rule: z.string(),
     for: z.number().openapi({ description: 'Seconds a breach must hold before the rule fires' }),
     evaluatedAt: z.string(),
+    since: z.string().openapi({ description: 'Start of the replayed hour (it ends at evaluatedAt)' }),
     hosts: z.array(
       z.object({
         hostId: z.string(),
@@ -108,6 +109,17 @@ const RuleTestView = z
         wouldFire: z.boolean(),
         observations: z.array(z.object({ labels: z.record(z.string(), z.string()), value: z.number(), active: z.boolean(), reason: z.string() })),
         note: z.string().optional(),
+        intervals: z
+          .array(
+            z.object({
+              labels: z.record(z.string(), z.string()),
+              state: z.enum(['pending', 'firing']),
+              from: z.string(),
+              to: z.string().nullable().openapi({ description: 'null: still pending or firing at the end of the hour' }),
+              value: z.number().openapi({ description: 'The worst value while it was open' }),
+            }),
+          )
+          .openapi({ description: 'What the rule would have done over the last hour, oldest first' }),
       }),
     ),
   })
@@ -152,7 +164,8 @@ const routes = {
   testRule: createRoute({
     method: 'post',
     path: '/alert-rules/test',
-    summary: 'Evaluate a rule (given, or stored by name) against the fleet’s current data: which hosts would fire and why; nothing is stored or notified',
+    summary:
+      'Evaluate a rule (given, or stored by name) against the fleet’s data: which hosts would fire now and why, and when over the last hour each would have been pending or firing; nothing is stored or notified',
     request: body(RuleTestInput),
     responses: { 200: json(RuleTestView, 'What the rule sees'), ...errorResponses(400, 401, 403, 404) },
   }),
@@ -333,8 +346,9 @@ export function alertsRoutes({ db: coreDb, secrets }: ApiDeps) {
         if (hosts.length === 0) throw new ApiError(404, `host ${input.host} not found`);
         hostIds = new Set(hosts.map((h) => h.id));
       }
-      const evaluatedAt = new Date().toISOString();
-      return c.json({ rule: rule.name, for: rule.for, evaluatedAt, hosts: await testRule(db, rule, hostIds) }, 200);
+      const now = new Date();
+      const since = new Date(now.getTime() - RULE_TEST_HISTORY_SEC * 1000).toISOString();
+      return c.json({ rule: rule.name, for: rule.for, evaluatedAt: now.toISOString(), since, hosts: await testRule(db, rule, hostIds, now) }, 200);
     })
     .openapi({ ...routes.channels, middleware: [guard('viewer', 'channels.list')] }, async (c) => {
       const rows = await db.selectFrom('alert_channels').selectAll().orderBy('name').execute();
