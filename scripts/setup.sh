@@ -30,8 +30,8 @@ PNPM_MAJOR=10
 # dist; brings a Java 17 runtime), openssl (test certificates), python3-venv (the schemathesis
 # venv), util-linux (setpriv/flock), curl (the demo), prometheus (promtool: checks the fleet exposition
 # and deploy/prometheus rules), knot + knot-dnsutils (the DNS server that takes RFC 2136 updates for
-# the DNS-01 tests, and knsupdate for their hook script).
-APT_PACKAGES=(make postgresql age pebble docker.io debootstrap maven openssl python3-venv util-linux curl prometheus knot knot-dnsutils)
+# the DNS-01 tests, and knsupdate for their hook script), lynis (the maintenance.scan test runs a real, read-only scan).
+APT_PACKAGES=(make postgresql age pebble docker.io debootstrap maven openssl python3-venv util-linux curl prometheus knot knot-dnsutils lynis)
 
 cache="${KEYFLEET_CACHE:-$HOME/.cache/keyfleet}"
 venv="$cache/schemathesis-venv"

@@ -25,7 +25,7 @@ const periodic = (upgrade: '0' | '1') => `APT::Periodic::Update-Package-Lists "1
  * a file changed behind Keyfleet's back is recorded as drift by the next scheduled audit, and
  * the built-in hardening-drift alert fires for that rule, then resolves once the file is put back.
  */
-describe('scheduled hardening audits record drift and raise the hardening-drift alert', () => {
+describe('scheduled hardening audits and maintenance tasks on a real agent', () => {
   let fleet: Fleet;
   let agent: AgentProcess;
   let root: string;
@@ -46,6 +46,12 @@ describe('scheduled hardening audits record drift and raise the hardening-drift 
     await mkdir(join(root, 'etc/apt/apt.conf.d'), { recursive: true });
     await writeFile(join(root, 'var/lib/dpkg/status'), 'Package: unattended-upgrades\nStatus: install ok installed\nVersion: 2.9.1+nmu3\n');
     await writeFile(join(root, AUTO_UPGRADES), periodic('1'));
+    // What apt-get needs to simulate an upgrade under the root (no sources: nothing upgradable), and a pending reboot.
+    for (const d of ['etc/apt/sources.list.d', 'etc/apt/preferences.d', 'var/lib/apt/lists/partial', 'var/cache/apt/archives/partial', 'var/run'])
+      await mkdir(join(root, d), { recursive: true });
+    await writeFile(join(root, 'etc/apt/sources.list'), '');
+    await writeFile(join(root, 'var/run/reboot-required'), '*** System restart required ***\n');
+    await writeFile(join(root, 'var/run/reboot-required.pkgs'), 'libc6\n');
     agent = await enrollAgent({
       hubUrl: fleet.hub.url,
       token: await createEnrollmentToken(fleet.api),
@@ -122,5 +128,41 @@ describe('scheduled hardening audits record drift and raise the hardening-drift 
     await vi.waitFor(async () => expect((await alerts('all')).map((a) => a.state)).toEqual(['resolved']), { timeout: 30_000, interval: 300 });
     expect(await status('updates.unattended')).toBe('pass');
     await cli('schedules', 'pause', 'drift-audit');
+  });
+
+  it('maintenance: a scheduled updates report, a Lynis scan and a version check are kept by the hub and shown by the CLI', async () => {
+    const created = await cli(
+      'schedules',
+      'create',
+      'updates-report',
+      '--kind',
+      'task',
+      '--task',
+      'maintenance.updates',
+      '--cron',
+      '*/2 * * * * *',
+      '--window-seconds',
+      '0',
+    );
+    expect(created.status).toBe(0);
+    const scan = await cli('tasks', 'run', 'maintenance.scan', '--target', agent.hostId, '--param', 'groups=["ssh"]', '--wait');
+    expect(scan.stdout).toMatch(/lynis \d+\.\d+\.\d+: index \d+, \d+ tests; score \d+/);
+    const version = await cli('tasks', 'run', 'maintenance.keycloak-version', '--target', agent.hostId, '--param', 'allowed=["26.4.x"]', '--wait');
+    expect(version.stdout).toContain('no Keycloak installed');
+
+    const maintenance = () => expectStatus(hardening().hosts[':id'].maintenance.$get({ param: { id: agent.hostId } }), 200);
+    await vi.waitFor(async () => expect((await maintenance()).updates).not.toBeNull(), { timeout: 30_000, interval: 300 });
+    await cli('schedules', 'pause', 'updates-report');
+    const body = await maintenance();
+    expect(body.updates!.report).toMatchObject({ packages: [], security: 0, rebootRequired: true, rebootPackages: ['libc6'] });
+    expect(body.keycloakVersion!.report).toMatchObject({ version: null, status: 'not-installed', allowed: ['26.4.x'] });
+    expect(body.scan!.report).toMatchObject({ profile: 'lynis', lynisVersion: expect.stringMatching(/^\d/) });
+
+    const report = await cli('maintenance', 'report');
+    expect(report.stdout).toMatch(new RegExp(`${agent.hostId}\\s+\\S+\\s+0\\s+0\\s+yes\\s+\\d+\\s+\\d+\\s+not-installed`));
+    const shown = await cli('maintenance', 'show', agent.hostId);
+    expect(shown.stdout).toContain('updates:  0 upgradable, 0 security, REBOOT REQUIRED (libc6)');
+    expect(shown.stdout).toContain('keycloak: not installed by the agent (allowed: 26.4.x)');
+    expect(shown.stdout).toMatch(/scan: {5}lynis \d+\.\d+\.\d+, index \d+, score \d+, \d+ tests in \d+ s/);
   });
 });

@@ -12,6 +12,9 @@ import { keycloakVerify } from './keycloak-verify.js';
 import { hardeningApply } from './hardening-apply.js';
 import { hardeningAudit } from './hardening-audit.js';
 import { hardeningRollback } from './hardening-rollback.js';
+import { maintenanceKeycloakVersion } from './maintenance-keycloak-version.js';
+import { maintenanceScan } from './maintenance-scan.js';
+import { maintenanceUpdates } from './maintenance-updates.js';
 import { noop } from './noop.js';
 import { systemInfo } from './system-info.js';
 import { tlsChallenge } from './tls-challenge.js';
@@ -48,6 +51,9 @@ const registered = [
   hardeningAudit,
   hardeningApply,
   hardeningRollback,
+  maintenanceUpdates,
+  maintenanceScan,
+  maintenanceKeycloakVersion,
 ] as const;
 
 type Registered = (typeof registered)[number];

@@ -2,7 +2,17 @@ import type { ColumnType, JSONColumnType, Kysely } from 'kysely';
 import type { Database } from '../../store/database.js';
 import type { HardeningReport, RuleStatusChange } from './hardening-schemas.js';
 
+/** The maintenance task types whose last report the hub keeps per host. */
+export type MaintenanceTask = 'maintenance.updates' | 'maintenance.scan' | 'maintenance.keycloak-version';
+
 export type HardeningTables = {
+  maintenance_reports: {
+    host_id: string;
+    task_type: MaintenanceTask;
+    report: JSONColumnType<object>;
+    task_id: string;
+    checked_at: ColumnType<Date, Date | string, Date | string>;
+  };
   hardening_hosts: {
     host_id: string;
     report: JSONColumnType<HardeningReport>;
