@@ -23,7 +23,7 @@ export type { RealmSpec, RealmSpecInput, GroupSpec } from './realm-spec.js';
 export { keycloakConfig } from './tasks/keycloak-install.js';
 export { keycloakInstance, verifyLogin, verifyReport } from './tasks/keycloak-common.js';
 export { realmChange, realmDiff } from './tasks/keycloak-realm.js';
-export { ageRecipient, backupManifest, bytesText } from './tasks/backup-common.js';
+export { ageRecipient, backupManifest, bytesText, preUpdateBackupTarget } from './tasks/backup-common.js';
 export type { BackupManifest } from './tasks/backup-common.js';
 export { certificateRequest, certificateRequestProblem } from './tasks/tls-certificate-request.js';
 export type { CertificateRequest, CertificateRequestChoices } from './tasks/tls-certificate-request.js';

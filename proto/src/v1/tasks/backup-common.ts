@@ -92,3 +92,18 @@ export const bytesText = (n: number) =>
       : n < 1024 ** 3
         ? `${(n / 1024 ** 2).toFixed(1)} MiB`
         : `${(n / 1024 ** 3).toFixed(2)} GiB`;
+
+/**
+ * What the hub answers an agent that asks, by a host-signed `POST /v1/agent/pre-update-backups`,
+ * where to write the backup unit it takes before a Keycloak version upgrade: a catalog entry of
+ * its own host, the fleet's recipients and a single-use upload target. The upload token travels
+ * in this one answer to the authenticated host (like a task's resolved secret) and is stored by
+ * the hub only as a hash.
+ */
+export const preUpdateBackupTarget = z
+  .object({
+    backupId,
+    recipients: z.array(ageRecipient).min(1),
+    upload: z.object({ url: z.string().min(1), token: z.string().startsWith('kfb_'), mode: z.enum(['stream', 's3-multipart']) }).strict(),
+  })
+  .strict();

@@ -11,7 +11,7 @@ const run = promisify(execFile);
  * (pg_dump refuses newer servers): KEYFLEET_PG_BIN_DIR first, then the newest
  * /usr/lib/postgresql/<n>/bin, then PATH.
  */
-export async function pgBinary(name: 'pg_dump' | 'pg_restore', minMajor: number): Promise<{ path: string; version: string }> {
+export async function pgBinary(name: 'pg_dump' | 'pg_restore' | 'psql', minMajor: number): Promise<{ path: string; version: string }> {
   const candidates: string[] = [];
   if (process.env.KEYFLEET_PG_BIN_DIR) candidates.push(join(process.env.KEYFLEET_PG_BIN_DIR, name));
   const root = '/usr/lib/postgresql';

@@ -11,6 +11,8 @@ export { keycloakBuild } from './runtime/keycloak-build.js';
 export type { KeycloakBuild } from './runtime/keycloak-build.js';
 export { openRuntime } from './runtime/open-runtime.js';
 export { serveCertificate } from './runtime/serve-certificate.js';
+// ACME HTTP-01 answers the front serves on the public HTTP port it owns (the tls feature writes them).
+export { frontChallenges } from './front/front-challenges.js';
 // For scratch Keycloaks outside the instance (the backups drill): loopback ports and the readiness wait.
 export { freePort } from './runtime/free-port.js';
 export { waitReady } from './runtime/wait-ready.js';
@@ -19,3 +21,6 @@ export type { KeycloakRuntime } from './runtime/keycloak-runtime.js';
 export { keycloakStart } from './tasks/keycloak-start.js';
 export { keycloakStop } from './tasks/keycloak-stop.js';
 export { keycloakVerify } from './tasks/keycloak-verify.js';
+// keycloak.update with the backups feature's hooks around a version upgrade (pre-update backup, database rollback).
+export { updateKeycloak } from './tasks/keycloak-update.js';
+export type { UpgradeHookContext, UpgradeHooks } from './runtime/upgrade-hooks.js';

@@ -3,7 +3,10 @@ import { lazyHandler } from '../../lazy-handler.js';
 import { frontCommand } from './front/front-command.js';
 import { frontWatchdog } from './front/front-watchdog.js';
 
-/** Keycloak on this host: install, lifecycle, update, verify and realms as code; the front of a docker-runtime Keycloak. */
+/**
+ * Keycloak on this host: install, lifecycle, verify and realms as code; the front of a docker-runtime Keycloak.
+ * keycloak.update is registered by the backups feature, which wraps this feature's update with the pre-update backup.
+ */
 export const keycloakFeature = defineFeature({
   name: 'keycloak',
   handlers: {
@@ -13,7 +16,6 @@ export const keycloakFeature = defineFeature({
     'keycloak.restart': lazyHandler(() => import('./tasks/keycloak-restart.js').then((m) => m.keycloakRestart)),
     'keycloak.status': lazyHandler(() => import('./tasks/keycloak-status.js').then((m) => m.keycloakStatus)),
     'keycloak.verify': lazyHandler(() => import('./tasks/keycloak-verify.js').then((m) => m.keycloakVerify)),
-    'keycloak.update': lazyHandler(() => import('./tasks/keycloak-update.js').then((m) => m.keycloakUpdate)),
     'keycloak.realm.plan': lazyHandler(() => import('./tasks/keycloak-realm.js').then((m) => m.keycloakRealmPlan)),
     'keycloak.realm.apply': lazyHandler(() => import('./tasks/keycloak-realm.js').then((m) => m.keycloakRealmApply)),
   },

@@ -6,6 +6,7 @@ import { registerBackupMetrics } from './backup-metrics.js';
 import { backupsProjections } from './backups-projections.js';
 import { backupsRoutes } from './backups-routes.js';
 import { backupsStorage } from './backups-storage.js';
+import { preUpdateBackupRoutes } from './pre-update-backup-routes.js';
 import { sweepBackups } from './backups-sweeper.js';
 import * as m0010 from './migrations/0010-backups.js';
 import * as m0011 from './migrations/0011-backup-restores.js';
@@ -22,6 +23,7 @@ export function backupsApi(deps: ApiDeps) {
     .route('/', backupKeysRoutes(deps))
     .route('/', backupsRoutes(deps, storage))
     .route('/', uploadRoutes(deps, storage))
+    .route('/', preUpdateBackupRoutes(deps, storage))
     .route('/', schedulesRoutes(deps));
 }
 

@@ -1,12 +1,11 @@
 import type { Kysely } from 'kysely';
 import type { ApiDeps } from '../../api/api-deps.js';
-import { ApiError } from '../../api/api-error.js';
 import { createTaskBatch } from '../../api/tasks/create-task-batch.js';
 import type { Database } from '../../store/database.js';
-import { newBackupId, newBackupToken, uploadSecretName } from './backup-token.js';
+import { uploadSecretName } from './backup-token.js';
 import { backupsDb } from './backups-tables.js';
+import { activeRecipients, openBackupEntry } from './open-backup-entry.js';
 import type { BackupStorage } from './storage/backup-storage.js';
-import { localBackupKey } from './storage/local-dir-storage.js';
 
 export interface StartedBackup {
   id: string;
@@ -35,36 +34,11 @@ export async function startBackups(
   opts: StartBackupsOptions,
 ): Promise<StartedBackup[]> {
   const db = backupsDb(coreDb);
-  const keys = await db.selectFrom('backup_keys').select(['id', 'name', 'recipient']).where('retired_at', 'is', null).orderBy('created_at').execute();
-  if (keys.length === 0) throw new ApiError(409, 'no backup recipients: add the public key of an offline age identity first (keyfleet backup-keys add)');
+  const recipients = await activeRecipients(coreDb);
   const store = await storage();
   const started: StartedBackup[] = [];
   for (const hostId of hostIds) {
-    const id = newBackupId();
-    const { token, hash } = newBackupToken();
-    const key = localBackupKey(hostId, id);
-    const uploadId =
-      store.uploadMode === 's3-multipart'
-        ? await store.startMultipart(key).catch((err: Error) => {
-            throw new ApiError(503, `backup storage is unavailable: ${err.message}`);
-          })
-        : null;
-    const expiresAt = new Date(Date.now() + opts.expiresInMs + 2 * 3600_000);
-    await db
-      .insertInto('backups')
-      .values({
-        id,
-        host_id: hostId,
-        schedule_id: opts.scheduleId ?? null,
-        state: 'running',
-        recipients: JSON.stringify(keys.map((k) => ({ keyId: k.id, name: k.name, recipient: k.recipient }))),
-        storage_kind: store.kind,
-        storage_key: key,
-        upload_token_hash: hash,
-        upload_expires_at: expiresAt,
-        upload_id: uploadId,
-      })
-      .execute();
+    const { id, token } = await openBackupEntry(coreDb, store, hostId, recipients, opts);
     // The token reaches the agent through the secret store: only its reference is stored with the task.
     await secrets.put(uploadSecretName(id), token, opts.actor);
     try {
@@ -73,7 +47,7 @@ export async function startBackups(
         target: { hostId },
         params: {
           backupId: id,
-          recipients: keys.map((k) => k.recipient),
+          recipients: recipients.map((k) => k.recipient),
           upload: { url: `/v1/backup-uploads/${id}`, token: { $secret: uploadSecretName(id) }, mode: store.uploadMode },
         },
         expiresInMs: opts.expiresInMs,

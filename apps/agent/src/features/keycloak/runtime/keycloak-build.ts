@@ -8,6 +8,21 @@ export interface KeycloakBuild {
   key: string;
 }
 
+const HISTOGRAMS_AT_BUILD_SINCE = [26, 7] as const;
+
+/**
+ * Whether `kc.sh build` of this Keycloak version takes `http-metrics-histograms-enabled`. It is a
+ * runtime option (`start --help-all` of 26.4.7 and 26.5.0 lists it, `build` does not), and
+ * 26.4.7's build refuses it ("Run time option … not usable with build") where 26.7's accepts it.
+ * Before 26.7 it is given at start instead (keycloakEnv), which every 26.x takes; 26.7+ keeps the
+ * build it had, so existing installs keep their build key.
+ */
+export function histogramsAtBuild(version: string): boolean {
+  const [major = 0, minor = 0] = version.split('.').map(Number);
+  const [sinceMajor, sinceMinor] = HISTOGRAMS_AT_BUILD_SINCE;
+  return major > sinceMajor || (major === sinceMajor && minor >= sinceMinor);
+}
+
 /** Keycloak's build-time options for a config (database vendor, health, metrics, features). */
 export function keycloakBuild(config: KeycloakConfig): KeycloakBuild {
   const args = [
@@ -16,7 +31,7 @@ export function keycloakBuild(config: KeycloakConfig): KeycloakBuild {
     '--metrics-enabled=true',
     // What the metrics feature reads: logins and failures per realm, and HTTP latency percentiles.
     '--event-metrics-user-enabled=true',
-    '--http-metrics-histograms-enabled=true',
+    ...(histogramsAtBuild(config.version) ? ['--http-metrics-histograms-enabled=true'] : []),
     ...(config.features.length > 0 ? [`--features=${[...config.features].sort().join(',')}`] : []),
   ];
   return {

@@ -1,5 +1,6 @@
 import type { KeycloakConfig } from '../keycloak-types.js';
 import { secretValue } from '../../../secret-value.js';
+import { histogramsAtBuild } from './keycloak-build.js';
 
 export interface KeycloakPlacement {
   /** Address Keycloak binds (its management interface inherits it); undefined: Keycloak's default, all addresses. */
@@ -33,6 +34,8 @@ export function keycloakEnv(config: KeycloakConfig, placement: KeycloakPlacement
     KC_BOOTSTRAP_ADMIN_PASSWORD: secretValue(config.bootstrapAdmin.password),
   };
   if (placement.httpHost) env.KC_HTTP_HOST = placement.httpHost;
+  // HTTP latency percentiles: at start where `kc.sh build` refuses the option (before 26.7, see keycloakBuild).
+  if (!histogramsAtBuild(config.version)) env.KC_HTTP_METRICS_HISTOGRAMS_ENABLED = 'true';
   const tls = config.tls;
   // Behind the front, the front terminates TLS: Keycloak stays on HTTP, sees the scheme in
   // X-Forwarded-Proto, and needs neither the PEMs (nor a mount of them in a container) nor a port of its own.

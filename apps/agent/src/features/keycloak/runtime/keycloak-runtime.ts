@@ -1,12 +1,22 @@
 import type { Logger } from '@keyfleet/log';
 import type { KeycloakInstanceRecord } from '../instance/instance-store.js';
 import type { KeycloakConfig, VerifyReport } from '../keycloak-types.js';
+import type { CompatVerdict } from './compat-verdict.js';
 
 export interface RuntimeContext {
   signal: AbortSignal;
   log: Logger;
   /** Records a step for the task result: install steps, the update timeline. */
   note(step: string, detail?: string): void;
+  /** Update: what `kc.sh update-compatibility` said, for the task result. */
+  compatibility?(verdict: CompatVerdict): void;
+  /**
+   * Update, recreate only: the old instance has stopped, so its database is quiet; runs before
+   * the new one starts (and migrates it). Throwing rolls the update back.
+   */
+  oldStopped?(): Promise<void>;
+  /** Update rollback: the new instance has stopped; runs before the old one starts again (puts its database back). */
+  beforeOldRestarts?(): Promise<void>;
 }
 
 /** Where a candidate instance answers before it takes over (the docker runtime verifies its new container there). */

@@ -356,7 +356,7 @@ export class DockerRuntime implements KeycloakRuntime {
       'compatibility check',
       verdict === 'unavailable' ? 'update-compatibility unavailable in this Keycloak' : verdict === 'rolling' ? 'rolling update possible' : 'recreate needed',
     );
-    ctx.note('pre-update backup', 'skipped: this agent has no backup task yet');
+    ctx.compatibility?.(verdict);
     const { sideBySide, reason: strategy } = updateStrategy(verdict, config.database.kind, 'container');
     ctx.note('strategy', strategy);
 
@@ -375,6 +375,7 @@ export class DockerRuntime implements KeycloakRuntime {
     }
     let backend: PortPair | undefined;
     try {
+      if (!sideBySide) await ctx.oldStopped?.();
       backend = await this.createKeycloak(nextName, nextSlot, image, config, db);
       ctx.note('started the new container', `${nextName} on 127.0.0.1:${backend.httpPort}/${backend.managementPort}`);
       const ms = await this.waitContainerReady(nextName, backend, ctx.signal);
@@ -425,6 +426,7 @@ export class DockerRuntime implements KeycloakRuntime {
       await this.removeContainer(nextName, nextVolume);
       ctx.note('removed the new container', nextName);
       if (restart) {
+        await ctx.beforeOldRestarts?.();
         await this.docker.getContainer(restart).start();
         await this.waitContainerReady(restart, oldBackend, signal, ROLLBACK_TIMEOUT_MS);
         ctx.note('old container running again', restart);

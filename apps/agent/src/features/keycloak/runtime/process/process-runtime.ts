@@ -258,7 +258,7 @@ export class ProcessRuntime implements KeycloakRuntime {
       'compatibility check',
       verdict === 'unavailable' ? 'update-compatibility unavailable in this Keycloak' : verdict === 'rolling' ? 'rolling update possible' : 'recreate needed',
     );
-    ctx.note('pre-update backup', 'skipped: this agent has no backup task yet');
+    ctx.compatibility?.(verdict);
     const { sideBySide, reason: strategy } = updateStrategy(verdict, config.database.kind, 'instance');
     ctx.note('strategy', strategy);
 
@@ -278,6 +278,7 @@ export class ProcessRuntime implements KeycloakRuntime {
     }
     const at = this.listener(next);
     try {
+      if (oldStopped) await ctx.oldStopped?.();
       const ms = await this.run(next, ctx.signal);
       ctx.note('new instance ready', `${(ms / 1000).toFixed(1)}s on 127.0.0.1:${next.process!.backendHttpPort}/${next.process!.backendManagementPort}`);
       const report = await verify({ baseUrl: at.baseUrl, managementUrl: at.managementUrl });
@@ -310,6 +311,7 @@ export class ProcessRuntime implements KeycloakRuntime {
       await this.supervisorOf(next).stop();
       ctx.note('stopped the new instance');
       if (restart) {
+        await ctx.beforeOldRestarts?.();
         const ms = await this.launch(record, signal);
         ctx.note('rolled back: old instance ready', `${(ms / 1000).toFixed(1)}s`);
       }
