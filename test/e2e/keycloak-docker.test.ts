@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { request } from 'node:http';
 import { join } from 'node:path';
@@ -10,11 +10,14 @@ import {
   ensureKeycloakImage,
   ensurePostgresImage,
   KEYCLOAK_VERSION,
+  repoRoot,
   startDockerd,
   startFleet,
+  startPebble,
   type AgentProcess,
   type DockerEngine,
   type Fleet,
+  type PebbleServer,
   testPort,
 } from '@keyfleet/test-harness';
 import {
@@ -28,7 +31,19 @@ import {
   runTask,
   type TaskParams,
 } from './keycloak-e2e.js';
-import { handshake, httpsLogin, httpsLoginProbe, throwawayCa } from './tls-e2e.js';
+import { runCli } from './run-cli.js';
+import { handshake, httpsLogin, httpsLoginProbe } from './tls-e2e.js';
+
+/** A certificate as GET /v1/certificates shows it (the fields this file reads). */
+interface Cert {
+  id: string;
+  state: string;
+  serial: string;
+  servedSerial: string | null;
+  lastIssuedMs: number;
+  requestedByConfig: boolean;
+  revocationReason: string | null;
+}
 
 /** A client-credentials login sent from `localAddress`, with whatever extra headers a client may invent. */
 function loginFrom(localAddress: string, url: string, form: Record<string, string>, headers: Record<string, string>): Promise<number> {
@@ -53,23 +68,29 @@ describe('keycloak docker runtime through the hub (real dockerd, locally built i
   let install: TaskParams<'keycloak.install'>;
   let httpsPort: number;
   let caDir: string;
-  let ca: Awaited<ReturnType<typeof throwawayCa>>;
+  /** A real ACME CA whose HTTP-01 validator connects to the Keycloak's public HTTP port: the front's. */
+  let pebble: PebbleServer;
+  let issuerRoot: string;
   const adminPassword = randomBytes(18).toString('base64url');
   const clientSecret = randomBytes(18).toString('base64url');
 
   beforeAll(async () => {
     caDir = await mkdtemp(join(tmpdir(), 'tls-docker-'));
-    engine = await startDockerd();
+    httpPort = testPort();
+    httpsPort = testPort();
+    [engine, pebble] = await Promise.all([startDockerd(), startPebble({ httpPort })]);
+    issuerRoot = await readFile(pebble.issuerRootFile, 'utf8');
     const [image, dbImage] = [await ensureKeycloakImage(engine.dockerHost), await ensurePostgresImage(engine.dockerHost)];
-    fleet = await startFleet();
+    // The hub trusts pebble's own TLS certificate to talk ACME and looks for due certificates often.
+    fleet = await startFleet({ hubEnv: { NODE_EXTRA_CA_CERTS: pebble.caFile, KEYFLEET_CERT_SCAN_MS: '500' } });
     agent = await keycloakAgent(fleet, {
       DOCKER_HOST: engine.dockerHost,
       KEYFLEET_DOCKER_NAME_PREFIX: prefix,
       KEYFLEET_KEYCLOAK_DB_IMAGE: dbImage,
       KEYFLEET_KEYCLOAK_DB_PORT: String(testPort()),
+      // The host trusts pebble's issuing root, as a host trusts a public CA: verify checks the chain.
+      NODE_EXTRA_CA_CERTS: pebble.issuerRootFile,
     });
-    httpPort = testPort();
-    httpsPort = testPort();
     await putSecret(fleet, 'kc-admin', adminPassword);
     await putSecret(fleet, 'kc-db', randomBytes(18).toString('base64url'));
     await putSecret(fleet, 'kc-probe-secret', clientSecret);
@@ -78,11 +99,13 @@ describe('keycloak docker runtime through the hub (real dockerd, locally built i
       runtime: 'docker',
       image,
       database: { kind: 'bundled', password: { $secret: 'kc-db' } },
-      hostname: `http://127.0.0.1:${httpPort}`,
+      // The public HTTPS URL from the start, so the certificate asked for later changes nothing in Keycloak.
+      hostname: `https://localhost:${httpsPort}`,
       httpPort,
       managementPort: testPort(),
       memoryLimitMb: 1536,
       bootstrapAdmin: { username: 'admin', password: { $secret: 'kc-admin' } },
+      tls: { httpsPort },
     };
   }, 40 * 60_000);
 
@@ -92,6 +115,7 @@ describe('keycloak docker runtime through the hub (real dockerd, locally built i
       await removeDockerInstance(engine.dockerHost, prefix);
       await engine.stop();
     }
+    await pebble?.stop();
     if (caDir) await rm(caDir, { recursive: true, force: true });
     console.log(`[keycloak-docker] file took ${((Date.now() - started) / 1000).toFixed(0)}s`);
   }, 180_000);
@@ -166,21 +190,11 @@ describe('keycloak docker runtime through the hub (real dockerd, locally built i
   );
 
   it(
-    'HTTPS on the public port (the front terminates TLS, nothing mounted in the container): plain HTTP closed; a renewal is served with no container restart and no failed HTTPS login',
+    'keycloak install with a tls: block asks for a certificate: pebble validates HTTP-01 through the front on the public HTTP port; HTTPS serves it (handshake), plain HTTP closed, no container restart, verify passes with TLS; a renewal swaps with no failed login; certs revoke at the CA',
     async () => {
-      ca = await throwawayCa(caDir);
-      const install = async (certificateId: string) => {
-        const csr = await runTask(fleet, agent.hostId, 'tls.csr', { certificateId, domains: ['localhost'] }, 60_000);
-        expectSucceeded(csr);
-        const installed = await runTask(
-          fleet,
-          agent.hostId,
-          'tls.install',
-          { certificateId, certificatePem: await ca.sign(csr.output.csrPem), httpsPort },
-          120_000,
-        );
-        expectSucceeded(installed);
-        return installed.output;
+      const call = async (method: string, path: string, body?: unknown) => {
+        const res = await fleet.api.raw(method, path, body === undefined ? {} : { body });
+        return { status: res.status, body: res.json as Cert & { items: Cert[] } };
       };
       const startedAt = async () =>
         (
@@ -189,26 +203,79 @@ describe('keycloak docker runtime through the hub (real dockerd, locally built i
           })
         ).stdout.trim();
       const before = await startedAt();
-      const first = await install('crt_docker_1');
-      expect(first.restarted).toBe(false);
-      const seen = await handshake(httpsPort, ca.rootPem);
-      expect(seen).toMatchObject({ authorized: true, fingerprint256: first.installed.fingerprint256 });
-      expect(await httpsLogin(httpsPort, ca.rootPem, clientSecret)).toBe(true);
+      // The operator's config file: the install above plus the certificate to ask for.
+      const configFile = join(caDir, 'keycloak.json');
+      await writeFile(
+        configFile,
+        JSON.stringify({ ...install, tls: { httpsPort, certificate: { domains: ['localhost'], ca: pebble.directoryUrl, http01Port: httpPort } } }),
+      );
+      const t0 = Date.now();
+      const installed = await runCli(
+        repoRoot,
+        fleet.hub.url,
+        fleet.hub.adminToken,
+        'keycloak',
+        'install',
+        '--target',
+        agent.hostId,
+        '--config',
+        configFile,
+        '--wait',
+      );
+      expect(installed.status, installed.stdout + installed.stderr).toBe(0);
+      expect(installed.stdout).toMatch(/already installed, no change/);
+      const cert = await vi.waitFor(
+        async () => {
+          const found = (await call('GET', `/v1/certificates?host=${agent.hostId}`)).body.items.find((c) => c.requestedByConfig);
+          expect(found?.state).toBe('valid');
+          return found!;
+        },
+        { timeout: 180_000, interval: 500 },
+      );
+      console.log(
+        `[keycloak-docker] certificate asked for by keycloak install: valid and served ${((Date.now() - t0) / 1000).toFixed(1)}s after the CLI started; issuance (HTTP-01 through the front) took ${(cert.lastIssuedMs / 1000).toFixed(1)}s`,
+      );
+      expect(cert.servedSerial).toBe(cert.serial);
+      // The front answered pebble's validation itself (it owns the public HTTP port), not a listener of the agent.
+      expect(await readFile(join(agent.stateDir, 'keycloak-front.log'), 'utf8')).toContain('answered an ACME HTTP-01 challenge');
+      // The proof from outside: a client trusting the CA gets this very certificate on the public HTTPS port.
+      expect(await handshake(httpsPort, issuerRoot)).toMatchObject({ authorized: true, serial: cert.serial });
+      expect(await httpsLogin(httpsPort, issuerRoot, clientSecret)).toBe(true);
       await expect(fetch(`http://127.0.0.1:${httpPort}/realms/master`)).rejects.toThrow();
+      expect(await startedAt()).toBe(before);
+      const verified = await runTask(fleet, agent.hostId, 'keycloak.verify', {}, 120_000);
+      expectSucceeded(verified);
+      expect(verified.output.checks.find((c) => c.name === 'tls')?.detail).toMatch(/^certificate of localhost:\d+ valid until/);
 
-      const probe = httpsLoginProbe(httpsPort, ca.rootPem, clientSecret);
+      // Renewal now, under HTTPS logins every 200 ms: HTTP is closed by the front, so the agent's own
+      // short-lived listener answers this HTTP-01 challenge on the same port.
+      const probe = httpsLoginProbe(httpsPort, issuerRoot, clientSecret);
       await vi.waitFor(() => expect(probe.count()).toBeGreaterThanOrEqual(5), { timeout: 30_000 });
-      const second = await install('crt_docker_2');
+      expect((await call('POST', `/v1/certificates/${cert.id}/renew`)).status).toBe(202);
+      const renewed = await vi.waitFor(
+        async () => {
+          const c = (await call('GET', `/v1/certificates/${cert.id}`)).body;
+          expect(c.state).toBe('valid');
+          expect(c.servedSerial).not.toBe(cert.serial);
+          return c;
+        },
+        { timeout: 180_000, interval: 500 },
+      );
       const afterSwap = probe.count();
       await vi.waitFor(() => expect(probe.count()).toBeGreaterThanOrEqual(afterSwap + 5), { timeout: 30_000 });
       const { total, failed } = await probe.stop();
-      console.log(`[keycloak-docker] certificate swap served after ${second.servedAfterSec.toFixed(1)}s; ${total} HTTPS logins around it, ${failed} failed`);
-      expect(second.installed.serial).not.toBe(first.installed.serial);
-      expect((await handshake(httpsPort, ca.rootPem)).fingerprint256).toBe(second.installed.fingerprint256);
+      console.log(`[keycloak-docker] renewal took ${(renewed.lastIssuedMs / 1000).toFixed(1)}s; ${total} HTTPS logins around it, ${failed} failed`);
+      expect((await handshake(httpsPort, issuerRoot)).serial).toBe(renewed.serial);
       expect(failed).toBe(0);
       expect(await startedAt()).toBe(before);
-      // The agent reaches Keycloak on its loopback port now: verify still passes end to end.
-      expectSucceeded(await runTask(fleet, agent.hostId, 'keycloak.verify', {}, 120_000));
+
+      // Revoked at the CA through the CLI; the row says so, and the CA refuses to revoke it twice.
+      const t1 = Date.now();
+      const revoked = await runCli(repoRoot, fleet.hub.url, fleet.hub.adminToken, 'certs', 'revoke', cert.id, '--reason', 'superseded', '--output', 'json');
+      expect(revoked.status, revoked.stdout + revoked.stderr).toBe(0);
+      console.log(`[keycloak-docker] certs revoke (CLI → hub → pebble) took ${((Date.now() - t1) / 1000).toFixed(1)}s`);
+      expect(JSON.parse(revoked.stdout)).toMatchObject({ id: cert.id, state: 'revoked', revocationReason: 'superseded' });
+      expect((await call('POST', `/v1/certificates/${cert.id}/revoke`, {})).status).toBe(409);
     },
     10 * 60_000,
   );
@@ -218,7 +285,7 @@ describe('keycloak docker runtime through the hub (real dockerd, locally built i
     async () => {
       await agent.kill('SIGKILL');
       // No agent now: the public HTTPS port must still lead to Keycloak.
-      expect(await httpsLogin(httpsPort, ca.rootPem, clientSecret)).toBe(true);
+      expect(await httpsLogin(httpsPort, issuerRoot, clientSecret)).toBe(true);
       await agent.start();
       expect(agent.proc.output.join('\n')).toContain('Keycloak front still serving');
 
@@ -227,8 +294,8 @@ describe('keycloak docker runtime through the hub (real dockerd, locally built i
       const frontPid = (JSON.parse(frontLog.filter((l) => l.includes('front control listening')).at(-1)!) as { pid: number }).pid;
       process.kill(frontPid, 'SIGKILL');
       // Started again from the instance record: with its certificate, on the HTTPS port.
-      await vi.waitFor(async () => expect(await httpsLogin(httpsPort, ca.rootPem, clientSecret)).toBe(true), { timeout: 30_000, interval: 250 });
-      expect((await handshake(httpsPort, ca.rootPem)).authorized).toBe(true);
+      await vi.waitFor(async () => expect(await httpsLogin(httpsPort, issuerRoot, clientSecret)).toBe(true), { timeout: 30_000, interval: 250 });
+      expect((await handshake(httpsPort, issuerRoot)).authorized).toBe(true);
       await agent.proc.waitFor(/the Keycloak front was not serving; started it again/, 5_000);
       const after = await runTask(fleet, agent.hostId, 'keycloak.verify', {}, 120_000);
       expectSucceeded(after);

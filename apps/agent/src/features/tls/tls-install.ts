@@ -1,7 +1,7 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { installedInstance, serveCertificate } from '../keycloak/index.js';
+import { frontChallenges, installedInstance, serveCertificate } from '../keycloak/index.js';
 import type { TaskHandler } from '../../task-handler.js';
 import { TaskFailure } from '../../task-failure.js';
 import { writeFileAtomic } from '../../write-file-atomic.js';
@@ -71,6 +71,7 @@ export const tlsInstall: TaskHandler<'tls.install'> = async (input, ctx) => {
       if (facts.fingerprint256 === installed.fingerprint256) {
         await rm(dirname(pendingPath), { recursive: true, force: true });
         ChallengeResponder.forget(input.certificateId);
+        await frontChallenges.forget(ctx.stateDir, input.certificateId);
         return { installed, served: facts, restarted, servedAfterSec: (Date.now() - written) / 1000 };
       }
       lastSeen = `serial ${facts.serial}`;

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { Logger } from '@keyfleet/log';
 import type { FrontTls } from './front-control.js';
 import type { UpstreamHeaders } from './forwarded-headers.js';
-import { FrontProxy, type FrontCredentials } from './front-proxy.js';
+import { type ChallengeAnswers, FrontProxy, type FrontCredentials } from './front-proxy.js';
 
 /** An HTTP port and a management port: the public pair the front listens on, or a container's backend pair. */
 export interface PortPair {
@@ -34,7 +34,11 @@ export class FrontPair {
   /** What the last open asked for, so a new certificate can be served without naming the backends again. */
   private serving: { ports: PortPair; backends: PortPair; upstream: UpstreamHeaders } | undefined;
 
-  constructor(private readonly log: Logger) {}
+  constructor(
+    private readonly log: Logger,
+    /** ACME HTTP-01 answers the plain-HTTP port serves itself (see frontChallenges). */
+    private readonly challenges?: ChallengeAnswers,
+  ) {}
 
   get isOpen(): boolean {
     return !!this.proxies.get('management')?.proxy.listening;
@@ -67,7 +71,7 @@ export class FrontPair {
     const started: Array<{ name: ListenerName; proxy: FrontProxy; port: number }> = [];
     try {
       for (const w of fresh) {
-        const proxy = new FrontProxy(w.name, w.backend, this.log, upstream);
+        const proxy = new FrontProxy(w.name, w.backend, this.log, upstream, w.name === 'http' ? this.challenges : undefined);
         await proxy.listen(w.port, undefined, w.name === 'https' ? credentials : undefined);
         started.push({ name: w.name, proxy, port: w.port });
       }

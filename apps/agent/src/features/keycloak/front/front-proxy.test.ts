@@ -126,4 +126,17 @@ describe('FrontProxy', () => {
     const proxy = new FrontProxy('http', a.port, log);
     await expect(proxy.listen(a.port, '127.0.0.1')).rejects.toThrow(`port ${a.port} is already in use (the http front of Keycloak needs it)`);
   });
+
+  it('answers ACME HTTP-01 challenges itself on plain HTTP (never forwarded); everything else still reaches Keycloak', async () => {
+    const a = await backend('a');
+    cleanup.push(() => new Promise((r) => a.server.close(r)));
+    const proxy = new FrontProxy('http', a.port, log, 'none', async (token) => (token === 'tok-1' ? 'tok-1.thumb' : undefined));
+    const port = await freePort();
+    await proxy.listen(port, '127.0.0.1');
+    cleanup.push(() => proxy.close());
+    const good = await fetch(`http://127.0.0.1:${port}/.well-known/acme-challenge/tok-1`);
+    expect([good.status, await good.text()]).toEqual([200, 'tok-1.thumb']);
+    expect((await fetch(`http://127.0.0.1:${port}/.well-known/acme-challenge/other`)).status).toBe(404);
+    expect(((await (await fetch(`http://127.0.0.1:${port}/realms/x`)).json()) as { name: string }).name).toBe('a');
+  });
 });

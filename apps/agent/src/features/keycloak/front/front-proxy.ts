@@ -32,6 +32,11 @@ export interface FrontCredentials {
   key: string;
 }
 
+/** The key authorization for an ACME HTTP-01 token, when one is waiting (see frontChallenges). */
+export type ChallengeAnswers = (token: string) => Promise<string | undefined>;
+
+const ACME_CHALLENGE = '/.well-known/acme-challenge/';
+
 /**
  * A minimal HTTP reverse proxy on a public port in front of a Keycloak backend on loopback.
  * Routing is per request, not per connection: after `switchTo`, every new request goes to
@@ -52,6 +57,8 @@ export class FrontProxy {
     backendPort: number,
     private readonly log: Logger,
     private upstream: UpstreamHeaders = 'none',
+    /** Plain-HTTP fronts answer ACME HTTP-01 challenges themselves: the CA connects to the public HTTP port the front owns. */
+    private readonly challenges?: ChallengeAnswers,
   ) {
     this.target = backendPort;
   }
@@ -72,6 +79,20 @@ export class FrontProxy {
   async listen(port: number, host = '0.0.0.0', credentials?: FrontCredentials): Promise<void> {
     const proto = credentials ? 'https' : 'http';
     const handler: RequestListener = (req, res) => {
+      const challenges = this.challenges;
+      if (challenges && !credentials && req.method === 'GET' && req.url?.startsWith(ACME_CHALLENGE)) {
+        // Answered here, never forwarded: Keycloak has nothing under this path, and an unknown token is a plain 404.
+        const token = req.url.slice(ACME_CHALLENGE.length).split('?')[0] ?? '';
+        challenges(token).then(
+          (answer) => {
+            if (answer === undefined) return void res.writeHead(404).end();
+            this.log.info({ front: this.name }, 'answered an ACME HTTP-01 challenge');
+            res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(answer);
+          },
+          () => res.writeHead(500).end(),
+        );
+        return;
+      }
       const backend = this.target;
       const headers = forwardedHeaders(endToEnd(req.headers), { remoteAddress: req.socket.remoteAddress, proto }, this.upstream);
       this.inFlight.set(backend, (this.inFlight.get(backend) ?? 0) + 1);

@@ -2,6 +2,7 @@ import { chmod, unlink } from 'node:fs/promises';
 import { connect, createServer, type Socket } from 'node:net';
 import type { Logger } from '@keyfleet/log';
 import { frontControl, type FrontCommand, type FrontReply } from './front-control.js';
+import { frontChallenges } from './front-challenges.js';
 import { FrontPair } from './front-pair.js';
 
 const MAX_LINE = 4096;
@@ -24,7 +25,7 @@ function answers(path: string): Promise<boolean> {
  * one at a time. Resolves once told to close (or on SIGTERM/SIGINT), with the ports released.
  */
 export async function serveFront(stateDir: string, log: Logger): Promise<void> {
-  const pair = new FrontPair(log);
+  const pair = new FrontPair(log, async (token) => (await frontChallenges.answer(stateDir, token))?.keyAuthorization);
   let queue = Promise.resolve();
   let finish!: () => void;
   const finished = new Promise<void>((r) => (finish = r));
