@@ -11,6 +11,7 @@ import {
   type Fleet,
   repoRoot,
   startFleet,
+  waitForTask,
 } from '@keyfleet/test-harness';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { HardeningRoutes } from '../../apps/hub/src/features/hardening/index.js';
@@ -130,7 +131,7 @@ describe('scheduled hardening audits and maintenance tasks on a real agent', () 
     await cli('schedules', 'pause', 'drift-audit');
   });
 
-  it('maintenance: a scheduled updates report, a Lynis scan and a version check are kept by the hub and shown by the CLI', async () => {
+  it('maintenance: a scheduled updates report, a Lynis scan, a version check and log rotation are kept by the hub and shown by the CLI', async () => {
     const created = await cli(
       'schedules',
       'create',
@@ -145,10 +146,19 @@ describe('scheduled hardening audits and maintenance tasks on a real agent', () 
       '0',
     );
     expect(created.status).toBe(0);
-    const scan = await cli('tasks', 'run', 'maintenance.scan', '--target', agent.hostId, '--param', 'groups=["ssh"]', '--wait');
-    expect(scan.stdout).toMatch(/lynis \d+\.\d+\.\d+: index \d+, \d+ tests; score \d+/);
+    // A real, read-only Lynis scan of this machine (one test group: seconds, not minutes); waited for
+    // through the API, since under load it may outlast the CLI helper's 60 s.
+    const { tasks } = await expectStatus(
+      fleet.api.api.v1.tasks.$post({ json: { type: 'maintenance.scan', target: { hostId: agent.hostId }, params: { groups: ['ssh'] } } }),
+      201,
+    );
+    const scan = await waitForTask(fleet.api, tasks[0]!.id, ['succeeded', 'failed'], 300_000);
+    expect(scan.error).toBeNull();
+    expect(scan.summary).toMatch(/^lynis \d+\.\d+\.\d+: index \d+, \d+ tests; score \d+/);
     const version = await cli('tasks', 'run', 'maintenance.keycloak-version', '--target', agent.hostId, '--param', 'allowed=["26.4.x"]', '--wait');
     expect(version.stdout).toContain('no Keycloak installed');
+    const logs = await cli('tasks', 'run', 'maintenance.logs', '--target', agent.hostId, '--wait');
+    expect(logs.stdout).toMatch(/\d+ of \d+ log files rotated, \d+ MiB freed/);
 
     const maintenance = () => expectStatus(hardening().hosts[':id'].maintenance.$get({ param: { id: agent.hostId } }), 200);
     await vi.waitFor(async () => expect((await maintenance()).updates).not.toBeNull(), { timeout: 30_000, interval: 300 });
@@ -163,6 +173,7 @@ describe('scheduled hardening audits and maintenance tasks on a real agent', () 
     const shown = await cli('maintenance', 'show', agent.hostId);
     expect(shown.stdout).toContain('updates:  0 upgradable, 0 security, REBOOT REQUIRED (libc6)');
     expect(shown.stdout).toContain('keycloak: not installed by the agent (allowed: 26.4.x)');
+    expect(shown.stdout).toMatch(/logs: {5}0 of \d+ rotated, 0 MiB freed/);
     expect(shown.stdout).toMatch(/scan: {5}lynis \d+\.\d+\.\d+, index \d+, score \d+, \d+ tests in \d+ s/);
-  });
+  }, 400_000);
 });

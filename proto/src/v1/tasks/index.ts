@@ -13,6 +13,7 @@ import { hardeningApply } from './hardening-apply.js';
 import { hardeningAudit } from './hardening-audit.js';
 import { hardeningRollback } from './hardening-rollback.js';
 import { maintenanceKeycloakVersion } from './maintenance-keycloak-version.js';
+import { maintenanceLogs } from './maintenance-logs.js';
 import { maintenanceScan } from './maintenance-scan.js';
 import { maintenanceUpdates } from './maintenance-updates.js';
 import { noop } from './noop.js';
@@ -54,6 +55,7 @@ const registered = [
   maintenanceUpdates,
   maintenanceScan,
   maintenanceKeycloakVersion,
+  maintenanceLogs,
 ] as const;
 
 type Registered = (typeof registered)[number];

@@ -17,7 +17,7 @@ const maintenanceLoaded = () =>
 
 /**
  * Host hardening: audit against the `keycloak-host` profile, apply with a saved before-state, roll
- * back; and the host's upkeep: OS updates, a Lynis scan, the Keycloak version check.
+ * back; and the host's upkeep: OS updates, a Lynis scan, the Keycloak version check, log rotation.
  */
 export const hardeningFeature = defineFeature({
   name: 'hardening',
@@ -28,5 +28,6 @@ export const hardeningFeature = defineFeature({
     'maintenance.updates': lazyHandler(() => maintenanceLoaded().then((h) => h['maintenance.updates'])),
     'maintenance.scan': lazyHandler(() => maintenanceLoaded().then((h) => h['maintenance.scan'])),
     'maintenance.keycloak-version': lazyHandler(() => maintenanceLoaded().then((h) => h['maintenance.keycloak-version'])),
+    'maintenance.logs': lazyHandler(() => maintenanceLoaded().then((h) => h['maintenance.logs'])),
   },
 });

@@ -8,7 +8,7 @@ import { printFindings } from './render-hardening.js';
 async function show(ctx: CliContext, hostId: string, all: boolean): Promise<void> {
   const body = await expectOk(await hardeningClient(ctx).hosts[':id'].maintenance.$get({ param: { id: hostId } }));
   if (ctx.output.format === 'json') return ctx.output.json(body);
-  const { updates, scan, keycloakVersion } = body;
+  const { updates, scan, keycloakVersion, logs } = body;
   ctx.output.line(`${body.hostname} (${body.hostId})`);
   const never = (task: string) =>
     `never reported; run keyfleet tasks run ${task} --target ${body.hostId}, or schedule it (keyfleet schedules create --kind task)`;
@@ -36,6 +36,14 @@ async function show(ctx: CliContext, hostId: string, all: boolean): Promise<void
       `keycloak: ${r.status === 'not-installed' ? 'not installed by the agent' : `${r.version} ${r.status === 'allowed' ? 'allowed' : 'NOT ALLOWED'}`} (allowed: ${r.allowed.join(', ')}), checked ${r.checkedAt}`,
     );
   }
+  if (!logs) ctx.output.line(`logs:     ${never('maintenance.logs')}`);
+  else {
+    const r = logs.report;
+    const rotated = r.files.filter((f) => f.rotated).map((f) => f.path);
+    ctx.output.line(
+      `logs:     ${rotated.length} of ${r.files.length} rotated${rotated.length ? ` (${rotated.join(', ')})` : ''}, ${Math.round(r.freedBytes / 1024 / 1024)} MiB freed, checked ${r.checkedAt}`,
+    );
+  }
   if (!scan) ctx.output.line(`scan:     ${never('maintenance.scan')}`);
   else {
     const r = scan.report;
@@ -51,7 +59,7 @@ async function show(ctx: CliContext, hostId: string, all: boolean): Promise<void
 /** `keyfleet maintenance report|show`: the hub's last maintenance reports (the tasks themselves run and are scheduled like any task). */
 export function maintenanceCommand(): Command {
   const maintenance = new Command('maintenance').description(
-    'host upkeep reports kept by the hub: OS updates (maintenance.updates), Lynis scans (maintenance.scan), Keycloak version checks (maintenance.keycloak-version)',
+    'host upkeep reports kept by the hub: OS updates (maintenance.updates), Lynis scans (maintenance.scan), Keycloak version checks (maintenance.keycloak-version), log rotation (maintenance.logs)',
   );
   maintenance
     .command('show <host>')

@@ -3,7 +3,7 @@ import type { Database } from '../../store/database.js';
 import type { HardeningReport, RuleStatusChange } from './hardening-schemas.js';
 
 /** The maintenance task types whose last report the hub keeps per host. */
-export type MaintenanceTask = 'maintenance.updates' | 'maintenance.scan' | 'maintenance.keycloak-version';
+export type MaintenanceTask = 'maintenance.updates' | 'maintenance.scan' | 'maintenance.keycloak-version' | 'maintenance.logs';
 
 export type HardeningTables = {
   maintenance_reports: {

@@ -26,4 +26,5 @@ export const maintenanceProjections: ResultProjections = {
   'maintenance.updates': keepLast<'maintenance.updates'>(),
   'maintenance.scan': keepLast<'maintenance.scan'>(),
   'maintenance.keycloak-version': keepLast<'maintenance.keycloak-version'>(),
+  'maintenance.logs': keepLast<'maintenance.logs'>(),
 };

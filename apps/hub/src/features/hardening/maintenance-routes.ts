@@ -13,10 +13,12 @@ import { hardeningDb, type MaintenanceTask } from './hardening-tables.js';
 const Updates = taskDefinitions['maintenance.updates'].output;
 const Scan = taskDefinitions['maintenance.scan'].output;
 const KeycloakVersion = taskDefinitions['maintenance.keycloak-version'].output;
+const Logs = taskDefinitions['maintenance.logs'].output;
 type Reports = {
   updates: z.infer<typeof Updates> | null;
   scan: z.infer<typeof Scan> | null;
   keycloakVersion: z.infer<typeof KeycloakVersion> | null;
+  logs: z.infer<typeof Logs> | null;
 };
 
 const withTask = <T extends z.ZodType>(s: T) => z.object({ taskId: z.string(), report: s }).nullable();
@@ -28,6 +30,7 @@ const HostMaintenance = z
     updates: withTask(Updates),
     scan: withTask(Scan),
     keycloakVersion: withTask(KeycloakVersion),
+    logs: withTask(Logs),
   })
   .openapi('HostMaintenance');
 
@@ -44,6 +47,7 @@ const MaintenanceSummary = z
     scannedAt: z.string().nullable(),
     keycloakVersion: z.string().nullable(),
     versionStatus: z.enum(['allowed', 'not-allowed', 'not-installed']).nullable(),
+    logsRotatedAt: z.string().nullable().openapi({ description: 'when the last log rotation ran' }),
   })
   .openapi('MaintenanceSummary');
 
@@ -61,7 +65,7 @@ const list = createRoute({
 const get = createRoute({
   method: 'get',
   path: '/hosts/{id}/maintenance',
-  summary: 'One host’s last report of each maintenance task: OS updates, Lynis scan, Keycloak version',
+  summary: 'One host’s last report of each maintenance task: OS updates, Lynis scan, Keycloak version, log rotation',
   request: { params: z.object({ id: z.string().min(1).max(64) }) },
   responses: {
     200: { description: 'Host maintenance', content: { 'application/json': { schema: HostMaintenance } } },
@@ -73,6 +77,7 @@ const KEYS: Record<MaintenanceTask, keyof Reports> = {
   'maintenance.updates': 'updates',
   'maintenance.scan': 'scan',
   'maintenance.keycloak-version': 'keycloakVersion',
+  'maintenance.logs': 'logs',
 };
 
 /** The maintenance read model: the fleet table and one host's last reports. */
@@ -84,7 +89,7 @@ export function maintenanceRoutes({ db: coreDb }: ApiDeps) {
     const out = new Map<string, { [K in keyof Reports]: { taskId: string; report: NonNullable<Reports[K]> } | null }>();
     if (hostIds.length === 0) return out;
     const rows = await db.selectFrom('maintenance_reports').select(['host_id', 'task_type', 'report', 'task_id']).where('host_id', 'in', hostIds).execute();
-    for (const id of hostIds) out.set(id, { updates: null, scan: null, keycloakVersion: null });
+    for (const id of hostIds) out.set(id, { updates: null, scan: null, keycloakVersion: null, logs: null });
     for (const r of rows) Object.assign(out.get(r.host_id)!, { [KEYS[r.task_type]]: { taskId: r.task_id, report: r.report } });
     return out;
   };
@@ -96,7 +101,7 @@ export function maintenanceRoutes({ db: coreDb }: ApiDeps) {
       const hosts = await q.execute();
       const reports = await reportsOf(hosts.map((h) => h.id));
       const items = hosts.map((h) => {
-        const { updates, scan, keycloakVersion } = reports.get(h.id)!;
+        const { updates, scan, keycloakVersion, logs } = reports.get(h.id)!;
         return {
           hostId: h.id,
           hostname: h.hostname,
@@ -109,6 +114,7 @@ export function maintenanceRoutes({ db: coreDb }: ApiDeps) {
           scannedAt: scan?.report.checkedAt ?? null,
           keycloakVersion: keycloakVersion?.report.version ?? null,
           versionStatus: keycloakVersion?.report.status ?? null,
+          logsRotatedAt: logs?.report.checkedAt ?? null,
         };
       });
       return c.json({ items }, 200);
