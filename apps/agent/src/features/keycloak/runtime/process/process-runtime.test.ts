@@ -148,6 +148,31 @@ describe('ProcessRuntime with a stand-in Keycloak dist (real processes, real fro
     expect(await served()).toBe(record.process!.installDir);
   });
 
+  it('recreate: the upgrade hooks run once the old instance stopped (before the new one starts) and, in a rollback, before the old one starts again', async () => {
+    const current = record!;
+    steps.length = 0;
+    const events: string[] = [];
+    const oldRunning = async () => (await runtime.status(current)).running;
+    const hooked: RuntimeContext = {
+      ...ctx,
+      compatibility: (verdict) => void events.push(`compatibility: ${verdict}`),
+      oldStopped: async () => void events.push(`oldStopped (old running: ${await oldRunning()})`),
+      beforeOldRestarts: async () => void events.push(`beforeOldRestarts (old running: ${await oldRunning()})`),
+    };
+    const refused = async (): Promise<VerifyReport> => ({
+      ok: false,
+      checkedAt: new Date().toISOString(),
+      checks: [{ name: 'login', ok: false, detail: 'refused', ms: 1 }],
+    });
+    const err = await runtime.update(current, { ...current.config, features: [] }, hooked, refused).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UpdateRolledBack);
+    expect(events).toEqual(['compatibility: rolling', 'oldStopped (old running: false)', 'beforeOldRestarts (old running: false)']);
+    expect(steps.join('\n')).toMatch(
+      /stopped the old instance[\s\S]*new instance ready[\s\S]*update failed[\s\S]*stopped the new instance[\s\S]*rolled back: old instance ready/,
+    );
+    expect(await served()).toBe(current.process!.installDir);
+  });
+
   it('stop closes the front and stops Keycloak; start brings both back', async () => {
     expect(await runtime.stop(record!)).toBe(true);
     await expect(fetch(publicUrl())).rejects.toThrow();
