@@ -17,7 +17,7 @@ import { testPort } from '@keyfleet/test-harness';
 const run = promisify(execFile);
 
 /** A certificate for `csr` signed by a throwaway CA (openssl), as a CA would return it. */
-async function sign(dir: string, csrPem: string): Promise<string> {
+async function sign(dir: string, csrPem: string, names = ['localhost']): Promise<string> {
   const p = (n: string) => join(dir, n);
   await writeFile(p('req.csr'), csrPem);
   await run('openssl', [
@@ -37,7 +37,7 @@ async function sign(dir: string, csrPem: string): Promise<string> {
     '-out',
     p('ca.pem'),
   ]);
-  await writeFile(p('ext'), 'subjectAltName=DNS:localhost\n');
+  await writeFile(p('ext'), `subjectAltName=${names.map((n) => `DNS:${n}`).join(',')}\n`);
   await run('openssl', [
     'x509',
     '-req',
@@ -129,5 +129,23 @@ describe('tls.install', () => {
       message: expect.stringMatching(/not for the key generated on this host; refused/),
     });
     await expect(readdir(tlsPaths.keycloakDir(stateDir))).rejects.toThrow();
+  });
+
+  it('installs a wildcard certificate and proves it served with a name under it (a wildcard is no SNI name)', async () => {
+    const ctx = testTaskContext({ stateDir });
+    const csr = await tlsCsr({ certificateId: 'crt_wild', domains: ['*.example.test'], keyType: 'ecdsa-p256' }, ctx);
+    const certificatePem = await sign(stateDir, csr.csrPem, ['*.example.test']);
+    const names: string[] = [];
+    server = createServer({
+      SNICallback: (name, cb) => {
+        names.push(name);
+        cb(null, createSecureContext({ cert: readFileSync(tlsPaths.certificate(stateDir)), key: readFileSync(tlsPaths.key(stateDir)) }));
+      },
+    });
+    await new Promise<void>((r) => server!.listen(httpsPort, '127.0.0.1', () => r()));
+    const out = await tlsInstall({ certificateId: 'crt_wild', certificatePem, httpsPort, reloadPeriod: '31s' }, ctx);
+    expect(out.served.domains).toEqual(['*.example.test']);
+    expect(out.served.serial).toBe(out.installed.serial);
+    expect(names).toContain('keyfleet-probe.example.test');
   });
 });

@@ -62,7 +62,8 @@ export const tlsInstall: TaskHandler<'tls.install'> = async (input, ctx) => {
   // Wait for the handshake on the public port to show the new certificate, and fail if it does
   // not: "renewed but still serving the old one" is the outage.
   const deadline = written + servedWithinMs + 30_000;
-  const servername = installed.domains[0];
+  // SNI with a name the certificate covers; a wildcard is not a host name, one label under it is.
+  const servername = installed.domains.find((d) => !d.startsWith('*.')) ?? installed.domains[0]?.replace(/^\*\./, 'keyfleet-probe.');
   let lastSeen = 'nothing yet';
   for (;;) {
     ctx.signal.throwIfAborted();

@@ -40,6 +40,9 @@ describe('the certificate request API: issuer and challenge selection', () => {
       [{ dns: { ...rfc2136, algorithm: 'hmac-md5' } }, /algorithm/],
       [{ dns: { ...rfc2136, secret: 'in-clear' } }, /secret/],
       [{ challenge: 'tls-alpn-01' }, /challenge/],
+      [{ domains: ['*.example.com'] }, /\*\.example\.com: a wildcard name can only be proved with DNS-01/],
+      [{ domains: ['*.example.com'], challenge: 'http-01' }, /a wildcard name can only be proved with DNS-01/],
+      [{ domains: ['*.*.example.com'] }, /a DNS name like id\.example\.com, or a wildcard/],
       [{ issuer: 'vault' }, /issuer/],
     ];
     for (const [body, message] of cases) {
@@ -64,6 +67,10 @@ describe('the certificate request API: issuer and challenge selection', () => {
     const internal = await post({ issuer: 'internal' });
     expect(internal.status, internal.text).toBe(201);
     expect(internal.json).toMatchObject({ issuer: { kind: 'internal' }, challenge: 'none', dns: null, renewalWindow: null });
+
+    const wildcard = await post({ domains: ['*.example.com', 'example.com'], dns: rfc2136 });
+    expect(wildcard.status, wildcard.text).toBe(201);
+    expect(wildcard.json).toMatchObject({ domains: ['*.example.com', 'example.com'], challenge: 'dns-01' });
 
     const plain = await post({});
     expect(plain.json).toMatchObject({ challenge: 'http-01', dns: null, issuer: { kind: 'acme' } });
