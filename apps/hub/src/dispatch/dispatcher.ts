@@ -15,6 +15,7 @@ import { createSerialRunner } from './serial-runner.js';
 import { createSweeper } from './sweeper.js';
 import type { ResultProjections } from './result-projection.js';
 import { writeResults } from './write-results.js';
+import { type HeartbeatItem, writeHeartbeats } from './write-heartbeats.js';
 
 export interface Dispatcher {
   /** Subscribes to agent messages and starts the dispatch loop and the sweeper. */
@@ -88,6 +89,8 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   });
 
   const progress = createBatchWriter((items: ProgressItem[]) => writeProgress(db, log, deps.secrets, items), { maxDelayMs: 5, maxItems: 500 });
+  // Nothing waits on a heartbeat: a longer delay than results' makes fuller batches at fleet scale.
+  const heartbeats = createBatchWriter((items: HeartbeatItem[]) => writeHeartbeats(db, items), { maxDelayMs: 50, maxItems: 500 });
 
   const background = new Set<Promise<unknown>>();
   const track = (p: Promise<unknown>): void => {
@@ -101,6 +104,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     hubVersion: pkg.version,
     results,
     progress,
+    heartbeats,
     onOnline: (hostId, via) => {
       dispatchRunner.kick();
       if (via === 'hello') track(canceller.resendForHost(hostId));
@@ -134,6 +138,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       while (background.size > 0) await Promise.allSettled([...background]);
       await results.close();
       await progress.close();
+      await heartbeats.close();
       await loop.drain();
       log.info('dispatcher stopped');
     },

@@ -3,13 +3,13 @@ import type { Msg } from '@nats-io/transport-node';
 import type { Logger } from '@keyfleet/log';
 import { AGENT_LIMITS } from '@keyfleet/nats-auth';
 import { DecodeError, decode, encode, messages, parseHubSubject } from '@keyfleet/proto/v1';
-import type { Database } from '../store/database.js';
+import type { Database, HostStatus } from '../store/database.js';
 import type { BatchWriter } from './batch-writer.js';
 import { HostDataRate } from './host-data-rate.js';
-import { handleHeartbeat } from './handle-heartbeat.js';
 import { handleHello } from './handle-hello.js';
 import type { ProgressItem, ProgressVerdict } from './write-progress.js';
 import { MessageRejected } from './message-rejected.js';
+import type { HeartbeatItem } from './write-heartbeats.js';
 import type { ResultItem, ResultVerdict } from './write-results.js';
 
 /**
@@ -25,6 +25,8 @@ export function createMessageHandler(deps: {
   hubVersion: string;
   results: BatchWriter<ResultItem, ResultVerdict>;
   progress: BatchWriter<ProgressItem, ProgressVerdict>;
+  /** Heartbeats, written in batches; each resolves with the host's status before it (undefined: unknown host). */
+  heartbeats: BatchWriter<HeartbeatItem, HostStatus | undefined>;
   /** The host just came online (hello, or a heartbeat after being away) and may have work waiting. */
   onOnline(hostId: string, via: 'hello' | 'heartbeat'): void;
   /** Finished tasks free agent slots for queued ones. */
@@ -70,7 +72,8 @@ export function createMessageHandler(deps: {
         case 'heartbeat': {
           const hb = decode(messages.heartbeat, msg.data);
           sameHost(hostId, hb.hostId);
-          const previous = await handleHeartbeat(db, hostId, hb);
+          const previous = await deps.heartbeats.add({ hostId, heartbeat: hb });
+          if (!previous) throw new MessageRejected(`unknown host ${hostId}`);
           if (previous !== 'online') {
             log.info({ hostId, previous }, 'host back online');
             deps.onOnline(hostId, 'heartbeat');

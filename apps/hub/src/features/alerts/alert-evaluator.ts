@@ -6,17 +6,27 @@ import { applyObservations } from './alert-lifecycle.js';
 import { type AlertsDb, alertsDb } from './alerts-tables.js';
 import { BUILTIN_RULES } from './builtin-rules.js';
 import { evaluateCondition } from './evaluate-rule.js';
-import { factObservations, isFactCondition } from './fact-observations.js';
+import type { Observation } from './evaluate-rule.js';
+import { factObservations, isFactCondition, type MetricCondition } from './fact-observations.js';
 import { queueRepeats } from './queue-repeats.js';
-import { sampleBefore } from './sample-before.js';
+import { metricNamesOf } from './metric-names-of.js';
+import { samplesBefore } from './samples-before.js';
 
 /** How often rules, hosts and host-offline are re-read (KEYFLEET_ALERTS_EVAL_MS, default 5 s). */
 const evalMs = () => Number(process.env.KEYFLEET_ALERTS_EVAL_MS) || 5_000;
+/** Rate rules are evaluated on the samples of this long at once: one query a window, not one a sample. */
+const RATE_BATCH_MS = 1_000;
 
 /**
- * Evaluates rules as data arrives: metric rules on every sample this hub ingests, rules on facts
- * (host-offline against the heartbeat deadline) on every tick. Every hub runs it; the lifecycle's conditional
- * writes make each transition happen once.
+ * Evaluates rules as data arrives: threshold rules on every sample this hub ingests, rate rules on
+ * the samples of each second together, rules on facts (host-offline against the heartbeat
+ * deadline) on every tick. Every hub runs it; the lifecycle's conditional writes make each
+ * transition happen once.
+ *
+ * A quiet fleet costs no write: an evaluation where nothing breaches touches the database only if
+ * an alert of that rule is open on the host. Which are open is re-read every tick and kept up to
+ * date by this hub's own writes, so an alert another hub opened since the last tick resolves at
+ * the first sample after the next one (≤ one tick later than it could).
  */
 export const alertEvaluator: HubService = {
   name: 'alert-evaluator',
@@ -25,11 +35,14 @@ export const alertEvaluator: HubService = {
     const log = deps.log.child({ service: 'alert-evaluator' });
     await seedBuiltins(db);
     let rules: AlertRule[] = [];
-    const hosts = new Map<string, AlertHost>();
+    let hosts = new Map<string, AlertHost>();
+    /** `rule|hostId` of every pending or firing alert, as far as this hub knows. */
+    let openAlerts = new Set<string>();
+    const openKey = (rule: string, hostId: string) => `${rule}|${hostId}`;
     const refresh = async () => {
       rules = (await db.selectFrom('alert_rules').select('spec').execute()).map((r) => r.spec).filter((r) => r.enabled);
-      hosts.clear();
-      for (const h of await alertHosts(db)) hosts.set(h.id, h);
+      // Swapped whole, not cleared then filled: a sample arriving during the read would find no host and go unevaluated.
+      hosts = new Map((await alertHosts(db)).map((h) => [h.id, h]));
     };
     const channels = async () => (await db.selectFrom('alert_channels').select('name').execute()).map((c) => c.name);
 
@@ -51,6 +64,7 @@ export const alertEvaluator: HubService = {
       for (const rule of rules) await queueRepeats(db, rule, channels);
       // Open alerts are few (the partial index alerts_open holds just them): one read for every rule.
       const open = await db.selectFrom('alerts').select(['rule', 'host_id']).where('state', 'in', ['pending', 'firing']).execute();
+      openAlerts = new Set(open.map((a) => openKey(a.rule, a.host_id)));
       for (const rule of rules) {
         if (!isFactCondition(rule.condition)) continue;
         const selected = [...hosts.values()].filter((h) => selectsHost(rule, h));
@@ -66,19 +80,63 @@ export const alertEvaluator: HubService = {
     };
     await tick();
 
+    /** Stores what an evaluation saw, unless nothing breaches and nothing is open to resolve. */
+    const apply = (rule: AlertRule, host: AlertHost, observations: Observation[]) => {
+      const key = openKey(rule.name, host.id);
+      const breaching = observations.some((o) => o.active);
+      if (!breaching && !openAlerts.has(key)) return;
+      void perHost(host.id, async () => {
+        await applyObservations(db, rule, host, observations, channels);
+        if (breaching) openAlerts.add(key);
+        else openAlerts.delete(key);
+      });
+    };
+
+    let rateQueue: Array<{ host: AlertHost; at: Date; series: Record<string, number> }> = [];
     const unsubscribe = onMetricSample((hostId, at, series) => {
       const host = hosts.get(hostId);
       if (!host) return;
-      void perHost(hostId, async () => {
-        for (const rule of rules) {
-          const { condition } = rule;
-          if (isFactCondition(condition) || !selectsHost(rule, host)) continue;
-          const before = condition.kind === 'rate-ratio' ? await sampleBefore(db, hostId, at, condition.window) : undefined;
-          const observations = evaluateCondition(condition, series, before);
-          if (observations) await applyObservations(db, rule, host, observations, channels);
-        }
-      });
+      let rated = false;
+      for (const rule of rules) {
+        const { condition } = rule;
+        if (isFactCondition(condition) || !selectsHost(rule, host)) continue;
+        if (condition.kind === 'rate-ratio') rated = true;
+        else apply(rule, host, evaluateCondition(condition, series, undefined) ?? []);
+      }
+      if (rated) rateQueue.push({ host, at, series });
     });
+
+    // Rate rules need the sample a window before each one: fetched for a second's samples at once, per window.
+    const evaluateRates = async () => {
+      const batch = rateQueue;
+      rateQueue = [];
+      const byWindow = new Map<number, AlertRule[]>();
+      for (const rule of rules) {
+        if (rule.condition.kind !== 'rate-ratio') continue;
+        byWindow.set(rule.condition.window, [...(byWindow.get(rule.condition.window) ?? []), rule]);
+      }
+      if (batch.length === 0) return;
+      for (const [windowSec, windowRules] of byWindow) {
+        const names = [...new Set(windowRules.flatMap((r) => metricNamesOf(r.condition as MetricCondition)))];
+        const befores = await samplesBefore(
+          db,
+          batch.map((b) => ({ hostId: b.host.id, at: b.at })),
+          windowSec,
+          names,
+        );
+        for (const [i, b] of batch.entries()) {
+          for (const rule of windowRules) {
+            if (!selectsHost(rule, b.host)) continue;
+            const observations = evaluateCondition(rule.condition as MetricCondition, b.series, befores[i]);
+            if (observations) apply(rule, b.host, observations);
+          }
+        }
+      }
+    };
+    let rating: Promise<unknown> = Promise.resolve();
+    const rateTimer = setInterval(() => {
+      rating = rating.then(evaluateRates).catch((err: unknown) => log.warn({ err }, 'rate rule evaluation failed'));
+    }, RATE_BATCH_MS);
 
     let running: Promise<unknown> = Promise.resolve();
     const timer = setInterval(() => {
@@ -88,7 +146,9 @@ export const alertEvaluator: HubService = {
       async stop() {
         unsubscribe();
         clearInterval(timer);
+        clearInterval(rateTimer);
         await running;
+        await rating;
         await Promise.all(chains.values());
       },
     };
