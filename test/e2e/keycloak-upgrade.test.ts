@@ -40,10 +40,11 @@ const USERS = 20;
 
 /**
  * Keycloak version upgrades made reversible by backups (issue 11), on the process runtime: one
- * Keycloak 26.4.7 on a real Postgres, first a failing upgrade to the current release (the new
- * version starts and migrates the schema, then fails its verification) that must end on 26.4.7
- * with its data, then the good upgrade of the same install, which keeps users, clients and
- * signing keys. Both take their pre-update backup unit into the hub's catalog.
+ * Keycloak 26.4.7 on a real Postgres for every case. Refused while the fleet has no backup
+ * recipient; then a failing upgrade to the current release (the new version starts and migrates
+ * the schema, then fails its verification) that must end on 26.4.7 with its data; then the good
+ * upgrade of the same install, which keeps users, clients and signing keys. Both take their
+ * pre-update backup unit into the hub's catalog.
  */
 describe('keycloak.update across versions (real Keycloak 26.4.7 → current, real Postgres, hub and agent)', () => {
   const started = Date.now();
@@ -106,12 +107,6 @@ describe('keycloak.update across versions (real Keycloak 26.4.7 → current, rea
     await putSecret(fleet, 'kc-wrong-secret', 'not-the-secret');
     // The test cluster trusts local connections: any password will do.
     await putSecret(fleet, 'kc-db', 'unused-with-trust-auth');
-    // The fleet's backup recipient; its identity stays in this test, as an operator's would offline.
-    const keyFile = join(work, 'backup-key.txt');
-    await run('age-keygen', ['-o', keyFile]);
-    const recipient = /public key: (age1\S+)/.exec(await readFile(keyFile, 'utf8'))![1]!;
-    const key = await fleet.api.raw('POST', '/v1/backup-keys', { body: { name: 'upgrade-e2e', recipient } });
-    expect(key.status, key.text).toBe(201);
     const db = new URL(kcDb.url);
     config = {
       version: OLD_VERSION,
@@ -144,6 +139,27 @@ describe('keycloak.update across versions (real Keycloak 26.4.7 → current, rea
     if (work) await rm(work, { recursive: true, force: true });
     console.log(`[keycloak-upgrade] file took ${((Date.now() - started) / 1000).toFixed(0)}s`);
   }, 120_000);
+
+  it('refuses an upgrade while the fleet has no backup recipient, before it touches anything', async () => {
+    const pidFile = join(agent.stateDir, 'keycloak', 'keycloak-a.pid');
+    const pidBefore = JSON.parse(await readFile(pidFile, 'utf8')).pid as number;
+    const refused = await runTask(fleet, agent.hostId, 'keycloak.update', { ...config, version: newDist.version, distUrl: newDist.tarball }, 120_000);
+    expectFailed(refused);
+    expect(refused.error.message).toMatch(
+      new RegExp(`^upgrade to ${newDist.version} failed: the pre-update backup could not start: HTTP 409: no backup recipients: .*; timeline: `),
+    );
+    expect(refused.error.message).not.toMatch(/compatibility check|stopped the old instance/);
+    // The same Keycloak process still serves, with its login.
+    expect(JSON.parse(await readFile(pidFile, 'utf8')).pid).toBe(pidBefore);
+    expect(await login(baseUrl, REALM, 'kf-probe', clientSecret)).toBe(true);
+
+    // The fleet's backup recipient, for the upgrades below; its identity stays here, as an operator's would offline.
+    const keyFile = join(work, 'backup-key.txt');
+    await run('age-keygen', ['-o', keyFile]);
+    const recipient = /public key: (age1\S+)/.exec(await readFile(keyFile, 'utf8'))![1]!;
+    const key = await fleet.api.raw('POST', '/v1/backup-keys', { body: { name: 'upgrade-e2e', recipient } });
+    expect(key.status, key.text).toBe(201);
+  });
 
   it(
     `an upgrade to ${KEYCLOAK_VERSION} that fails its verification ends on ${OLD_VERSION} with its data, the pre-update database restored and a real login`,
