@@ -1,6 +1,6 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -136,7 +136,12 @@ describe('hardening firewall with a dead-man switch, agent in a network namespac
   it('keeps a ruleset through which the agent reaches NATS, records the drift an audit finds in it, and rollback removes it', async () => {
     const { out } = await apply(firewall);
     expect(out.refused).toEqual([]);
-    expect(out.changes.map((c) => c.rule)).toEqual(['net.firewall']);
+    // The table, and the boot config (under the agent's hardening root) that brings it back after a reboot.
+    expect(out.changes.map((c) => [c.rule, c.target])).toEqual([
+      ['net.firewall', 'nft table inet keyfleet'],
+      ['net.firewall', '/etc/nftables.conf'],
+    ]);
+    expect(await readFile(join(root, 'etc/nftables.conf'), 'utf8')).toContain(`ip daddr ${hostIp} tcp dport ${relayPort} accept`);
     expect(out.report.findings.find((f) => f.rule === 'net.firewall')?.status).toBe('pass');
     const table = (await nsRun('nft', 'list', 'table', 'inet', 'keyfleet')).stdout;
     expect(table).toContain(`ip daddr ${hostIp} tcp dport ${relayPort} accept`);
@@ -152,6 +157,7 @@ describe('hardening firewall with a dead-man switch, agent in a network namespac
     const done = await waitForTask(fleet.api, rolled.tasks[0]!.id, ['succeeded', 'failed'], 60_000);
     expect(done.state).toBe('succeeded');
     expect(await keyfleetTable()).toBe(false);
+    await expect(readFile(join(root, 'etc/nftables.conf'), 'utf8')).rejects.toThrow(/ENOENT/);
   });
 
   it('puts the old ruleset back by itself when the new one blocks NATS', async () => {
@@ -163,6 +169,8 @@ describe('hardening firewall with a dead-man switch, agent in a network namespac
     expect(out.changes).toEqual([]);
     expect(out.rollbackId).toBeUndefined();
     expect(await keyfleetTable()).toBe(false);
+    // A ruleset the switch reverted never reaches the boot config.
+    await expect(readFile(join(root, 'etc/nftables.conf'), 'utf8')).rejects.toThrow(/ENOENT/);
     expect(ms).toBeGreaterThanOrEqual(5_000);
     expect(ms).toBeLessThan(30_000);
     // Through the reverted firewall a fresh connection from the namespace reaches NATS again.

@@ -134,6 +134,20 @@ describe('hardening tasks on a temp root', () => {
     expect((await run('nft', ['list', 'table', 'inet', 'keyfleet'])).stdout).toContain('policy drop');
     expect(reloads).toContainEqual(['try-reload-or-restart', 'ssh.service']);
 
+    // Saved for boot: a reboot (the namespace's ruleset flushed, then nftables.service's `nft -f
+    // /etc/nftables.conf`) brings the same table back, and the audit still passes.
+    const bootConf = await readFile(join(root, 'etc/nftables.conf'), 'utf8');
+    expect(bootConf).toMatch(
+      /^#!\/usr\/sbin\/nft -f\n# BEGIN keyfleet net\.firewall[^\n]*\nadd table inet keyfleet\ndelete table inet keyfleet\ntable inet keyfleet \{/,
+    );
+    expect((await stat(join(root, 'etc/nftables.conf'))).mode & 0o777).toBe(0o755);
+    await run('nft', ['flush', 'ruleset']);
+    expect((await run('nft', ['list', 'tables'])).stdout).not.toContain('keyfleet');
+    expect((await run('nft', ['-f', join(root, 'etc/nftables.conf')])).code).toBe(0);
+    // Loading it twice (a reload) replaces the table rather than failing on it.
+    expect((await run('nft', ['-f', join(root, 'etc/nftables.conf')])).code).toBe(0);
+    expect((await audit()).findings.find((f) => f.rule === 'net.firewall')).toMatchObject({ status: 'pass', current: 'table inet keyfleet as applied' });
+
     const rolled = await handlers()['hardening.rollback']({ rollbackId: applied.rollbackId }, ctx());
     expect(rolled.restored).toEqual([
       'files.agent-state',
@@ -153,7 +167,9 @@ describe('hardening tasks on a temp root', () => {
       taskDefinitions['hardening.apply'].input.parse({ params: params(), disabled, rules: ['net.firewall', 'sysctl.network'] }),
       ctx(),
     );
-    expect(applied.changes.map((c) => c.rule).toSorted()).toEqual(['net.firewall', ...Array(applied.changes.length - 1).fill('sysctl.network')]);
+    // The firewall: its table, and the boot config that brings it back after a reboot.
+    expect(applied.changes.filter((c) => c.rule === 'net.firewall').map((c) => c.target)).toEqual(['nft table inet keyfleet', '/etc/nftables.conf']);
+    expect(applied.changes.filter((c) => c.rule !== 'net.firewall').every((c) => c.rule === 'sysctl.network')).toBe(true);
     expect(status(await audit())).toMatchObject({ 'net.firewall': 'pass', 'sysctl.network': 'pass', 'ssh.daemon': 'fail' });
     await run('nft', ['add', 'rule', 'inet', 'keyfleet', 'input', 'tcp', 'dport', '5432', 'accept']);
     await run('sysctl', ['-q', '-w', 'net.ipv4.conf.all.rp_filter=0']);

@@ -1,6 +1,6 @@
 import { lookup } from 'node:dns/promises';
 import { isIPv6 } from 'node:net';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../../write-file-atomic.js';
 import { mustRun } from '../command-runner.js';
@@ -15,6 +15,61 @@ const files = (env: RuleEnv) => {
   const dir = join(env.root, env.params.paths.agentStateDir, 'hardening');
   return { dir, source: join(dir, 'firewall.nft'), listing: join(dir, 'firewall.listing'), load: join(dir, 'load.nft'), revert: join(dir, 'revert.nft') };
 };
+
+/** Where Debian's nftables.service loads the ruleset from at boot (`nft -f /etc/nftables.conf`). */
+const BOOT_CONF = 'etc/nftables.conf';
+const BEGIN = '# BEGIN keyfleet net.firewall (managed by keyfleet-agent; changes here are overwritten)';
+const END = '# END keyfleet net.firewall';
+
+/**
+ * The boot config with Keyfleet's block set to `source` (removed when null): the operator's own
+ * content around it stays as it is. The block replaces the table as a load does, so loading the
+ * file again (a reload of nftables.service) does not fail on an existing table.
+ */
+export function withBootBlock(conf: string | null, source: string | null): string | null {
+  const text = conf ?? '';
+  const start = text.indexOf(BEGIN);
+  const end = text.indexOf(END, start);
+  const outside = start >= 0 && end >= 0 ? text.slice(0, start) + text.slice(end + END.length).replace(/^\n/, '') : text;
+  if (source === null) return conf === null ? null : outside;
+  const head = outside === '' ? '#!/usr/sbin/nft -f\n' : outside.endsWith('\n') ? outside : `${outside}\n`;
+  return `${head}${BEGIN}\n${replaceTable(source)}${END}\n`;
+}
+
+/** The block as saved in the boot config, or null. */
+function bootBlock(conf: string | null): string | null {
+  if (conf === null) return null;
+  const start = conf.indexOf(BEGIN);
+  const end = conf.indexOf(END, start);
+  return start >= 0 && end >= 0 ? conf.slice(start + BEGIN.length + 1, end) : null;
+}
+
+const readBootConf = (env: RuleEnv) =>
+  readFile(join(env.root, BOOT_CONF), 'utf8').catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return null;
+    throw err;
+  });
+
+async function writeBootConf(env: RuleEnv, conf: string | null): Promise<void> {
+  const path = join(env.root, BOOT_CONF);
+  if (conf === null) return rm(path, { force: true });
+  // Debian ships it executable (`#!/usr/sbin/nft -f`); an existing file keeps its own mode.
+  const mode = await stat(path).then(
+    (st) => st.mode & 0o7777,
+    () => 0o755,
+  );
+  await mkdir(join(env.root, 'etc'), { recursive: true });
+  await writeFileAtomic(path, conf, mode);
+}
+
+/**
+ * Whether nftables.service loads the boot config at boot. Only asked on the real root: under
+ * another root (tests, chroots) the unit's state is not the host's to judge; undefined then.
+ */
+async function loadedAtBoot(env: RuleEnv): Promise<boolean | undefined> {
+  if (env.root !== '/') return undefined;
+  return (await env.run('systemctl', ['is-enabled', '--quiet', 'nftables.service'])).code === 0;
+}
 
 /** How much longer than the in-process switch the backstop waits: it only acts when the agent died in the window. */
 const BACKSTOP_MARGIN_SEC = 10;
@@ -133,6 +188,10 @@ interface Before {
   /** nft's listing of the table before (null: there was none), and what Keyfleet had saved. */
   table: string | null;
   saved: { source: string; listing: string } | null;
+  /** /etc/nftables.conf before (null: absent); undefined in records from before the ruleset was saved for boot. */
+  bootConf?: string | null;
+  /** Whether apply enabled nftables.service (so rollback disables it again). */
+  enabledAtBoot?: boolean;
 }
 
 /** The nftables firewall, applied behind a dead-man switch so a ruleset that cuts the agent off from NATS undoes itself. */
@@ -144,29 +203,39 @@ export const nftFirewallRule = defineRule<Before>({
     const fw = env.params.firewall;
     if (!fw) return { status: 'not-applicable', current: '-', wanted: '-', reason: 'no firewall parameters given (params.firewall)', changes: [] };
     const wanted = await renderFirewall(fw, env.params.natsEndpoints);
-    const [live, kept] = await Promise.all([listing(env), saved(env)]);
+    const [live, kept, conf, atBoot] = await Promise.all([listing(env), saved(env), readBootConf(env), loadedAtBoot(env)]);
     const applied = live !== null && kept !== null && kept.source === wanted;
     const drifted = applied && kept.listing !== live;
-    const status = applied && !drifted ? 'pass' : 'fail';
+    // The ruleset survives a reboot only when the boot config holds it and nftables.service loads it.
+    const persisted = bootBlock(conf) === replaceTable(wanted) && atBoot !== false;
+    const status = applied && !drifted && persisted ? 'pass' : 'fail';
+    const table =
+      live === null
+        ? `no table ${TABLE}`
+        : !applied
+          ? `table ${TABLE} from other parameters`
+          : drifted
+            ? `table ${TABLE} changed since it was applied`
+            : `table ${TABLE} as applied`;
+    const boot = !persisted ? (atBoot === false ? '; nftables.service not enabled: not loaded at boot' : `; not saved in /${BOOT_CONF}: lost at reboot`) : '';
+    const changes = [];
+    if (!(applied && !drifted)) changes.push({ target: `nft table ${TABLE}`, before: live ?? '(absent)', after: wanted });
+    if (!persisted) {
+      changes.push({ target: `/${BOOT_CONF}`, before: conf ?? '(absent)', after: withBootBlock(conf, wanted)! });
+      if (atBoot === false) changes.push({ target: 'nftables.service', before: 'disabled', after: 'enabled (loads the ruleset at boot)' });
+    }
     return {
       status,
-      current:
-        live === null
-          ? `no table ${TABLE}`
-          : !applied
-            ? `table ${TABLE} from other parameters`
-            : drifted
-              ? `table ${TABLE} changed since it was applied`
-              : `table ${TABLE} as applied`,
-      wanted: `table ${TABLE}: ssh ${fw.sshPort} from ${fw.sshCidrs.join(',')}, public ${fw.publicPorts.join(',')}, management ${fw.managementPort} from ${fw.monitoringCidrs.join(',') || 'nowhere'}, NATS out`,
-      changes: status === 'pass' ? [] : [{ target: `nft table ${TABLE}`, before: live ?? '(absent)', after: wanted }],
+      current: `${table}${boot}`,
+      wanted: `table ${TABLE}: ssh ${fw.sshPort} from ${fw.sshCidrs.join(',')}, public ${fw.publicPorts.join(',')}, management ${fw.managementPort} from ${fw.monitoringCidrs.join(',') || 'nowhere'}, NATS out; saved for boot`,
+      changes,
     };
   },
   async apply(env) {
     const fw = env.params.firewall;
     if (!fw) throw new RuleRefused('refused: no firewall parameters given (params.firewall)');
     const wanted = await renderFirewall(fw, env.params.natsEndpoints);
-    const before: Before = { table: await listing(env), saved: await saved(env) };
+    const before: Before = { table: await listing(env), saved: await saved(env), bootConf: await readBootConf(env) };
     const backstop = await startBackstop(env, before.table, fw.confirmSeconds + BACKSTOP_MARGIN_SEC);
     let kept: boolean;
     try {
@@ -183,10 +252,18 @@ export const nftFirewallRule = defineRule<Before>({
     if (!kept)
       throw new RuleRefused(`reverted: the agent could not reach NATS through the new ruleset within ${fw.confirmSeconds}s, so the previous one is back`);
     await remember(env, wanted, await listing(env));
+    // Saved for boot only once the switch kept it: a ruleset that cut the agent off never reaches the boot config.
+    await writeBootConf(env, withBootBlock(before.bootConf ?? null, wanted));
+    if ((await loadedAtBoot(env)) === false) {
+      await mustRun(env.run, 'systemctl', ['enable', 'nftables.service']);
+      before.enabledAtBoot = true;
+    }
     return before;
   },
   async rollback(env, before) {
     await load(env, before.table);
     await remember(env, before.saved?.source ?? null, before.saved?.listing ?? null);
+    if (before.bootConf !== undefined) await writeBootConf(env, before.bootConf);
+    if (before.enabledAtBoot) await env.run('systemctl', ['disable', 'nftables.service']);
   },
 });
