@@ -224,6 +224,7 @@ describe('keycloak docker runtime through the hub (real dockerd, locally built i
       );
       expect(installed.status, installed.stdout + installed.stderr).toBe(0);
       expect(installed.stdout).toMatch(/already installed, no change/);
+      expect(installed.stdout).toMatch(/certificate for localhost on port \d+: the hub issues it once Keycloak is installed/);
       const cert = await vi.waitFor(
         async () => {
           const found = (await call('GET', `/v1/certificates?host=${agent.hostId}`)).body.items.find((c) => c.requestedByConfig);

@@ -40,7 +40,14 @@ export function keycloakCommand(): Command {
       .requiredOption('--config <file>', CONFIG_HELP)
       .option('--wait', WAIT_HELP)
       .action(async (opts: { target: string; config: string; wait?: boolean }, cmd: Command) => {
-        await run(cmd, type, opts, await readConfigFile(opts.config, 'Keycloak config', keycloakConfig));
+        const config = await readConfigFile(opts.config, 'Keycloak config', keycloakConfig);
+        await run(cmd, type, opts, config);
+        const certificate = config.tls?.certificate;
+        // The hub asks for it once the task succeeds (see the tls feature): say where to watch it.
+        if (certificate)
+          (await cliContext(cmd)).output.line(
+            `certificate for ${certificate.domains.join(', ')} on port ${config.tls?.httpsPort}: the hub issues it once Keycloak is ${type === 'keycloak.install' ? 'installed' : 'updated'}; follow with \`keyfleet certs list --host <host>\``,
+          );
       });
   }
 
