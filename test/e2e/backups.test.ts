@@ -351,9 +351,11 @@ describe('backups of a real Keycloak (local storage on the hub)', () => {
       // The second host has a Keycloak of its own, without the backed-up realm.
       expect((await fetch(`${second}/realms/kf-backup`)).status).toBe(404);
 
-      // Both at once: independent hosts, and the hub decrypts for two restores side by side.
+      // Both at once: independent hosts, and the hub decrypts for two restores side by side: one
+      // with the identity the hub keeps, one with an identity given for this call only.
       const restore = async (host: AgentProcess) => {
-        const r = await cli(['backups', 'restore', backupId, '--target', host.hostId, '--identity-secret', 'backup-identity', '--wait', '-o', 'json']);
+        const identity = host === agent ? ['--identity-secret', 'backup-identity'] : ['--identity-file', keyFile];
+        const r = await cli(['backups', 'restore', backupId, '--target', host.hostId, ...identity, '--wait', '-o', 'json']);
         expect(r.code, r.stdout + r.stderr).toBe(0);
         const task = JSON.parse(r.stdout.slice(r.stdout.indexOf('{')));
         expect(task.state).toBe('succeeded');
@@ -361,6 +363,11 @@ describe('backups of a real Keycloak (local storage on the hub)', () => {
         console.log(`[backups] restore of ${backupId} onto ${host === agent ? 'the host' : 'a second host'}: ${task.summary}`);
       };
       await Promise.all([restore(agent), restore(drillHost)]);
+      // The per-call identity left nothing behind: its file key went with the fetch.
+      const secretNames = (await (await fetch(`${fleet.hub.url}/v1/secrets`, { headers: { authorization: `Bearer ${fleet.hub.adminToken}` } })).json()) as {
+        items: Array<{ name: string }>;
+      };
+      expect(secretNames.items.map((s) => s.name).filter((n) => n.endsWith('.filekey'))).toEqual([]);
 
       expect(await adminCall(base, adminPassword, 'GET', '/realms/kf-backup/users/count')).toBe(USERS);
       expect(await adminCall(base, adminPassword, 'GET', '/realms/kf-backup/users?username=after-backup&exact=true')).toEqual([]);
