@@ -17,4 +17,13 @@ describe('updateStrategy', () => {
     });
     expect(updateStrategy('recreate', 'external', 'container')).toEqual({ sideBySide: false, reason: 'recreate: Keycloak needs the old container stopped' });
   });
+
+  it('stops first for a new version when Keycloak cannot tell (no update-compatibility), side by side for a config change', () => {
+    expect(updateStrategy('unavailable', 'external', 'instance', true)).toEqual({
+      sideBySide: false,
+      reason: 'recreate: a new version Keycloak cannot check may migrate the schema, so the old instance stops first',
+    });
+    expect(updateStrategy('unavailable', 'external', 'instance', false).sideBySide).toBe(true);
+    expect(updateStrategy('rolling', 'bundled', 'container', true).sideBySide).toBe(true);
+  });
 });

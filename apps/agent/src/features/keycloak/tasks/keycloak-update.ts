@@ -93,7 +93,7 @@ export async function updateKeycloak(
       const parts = [
         `upgrade to ${config.version} failed: ${err.reason}`,
         `rolled back to ${record.version}, ${old.ok ? 'verified' : verifyFailure(old, 'but its verification failed')}`,
-        restored ?? (compatibility === 'recreate' ? 'the pre-update database was not restored' : 'database untouched (the new version never ran on it alone)'),
+        restored ?? databaseAfterRollback(record, compatibility),
         backup?.backupId ? `pre-update backup ${backup.backupId}` : backup && `no pre-update backup: ${backup.detail}`,
       ];
       const [headline, ...details] = parts.filter(Boolean).join('; ').split('\n');
@@ -124,4 +124,12 @@ export async function updateKeycloak(
     ...(backup ? { preUpdateBackup: backup } : {}),
     rolledBack: false,
   };
+}
+
+/** What a rollback that restored no copy left of the database, for the failed task's message. */
+function databaseAfterRollback(record: { config: { database: { kind: string } } }, compatibility: CompatVerdict | undefined): string {
+  if (record.config.database.kind === 'dev-file') return 'the dev-file database was not restored (it cannot be copied)';
+  if (compatibility === 'rolling') return 'database kept (a rolling update: the old version ran on it throughout)';
+  // Recreate: the copy is taken before the new version starts, so without one it never did.
+  return 'database untouched (the new version did not start on it)';
 }

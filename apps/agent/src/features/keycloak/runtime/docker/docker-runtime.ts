@@ -357,7 +357,7 @@ export class DockerRuntime implements KeycloakRuntime {
       verdict === 'unavailable' ? 'update-compatibility unavailable in this Keycloak' : verdict === 'rolling' ? 'rolling update possible' : 'recreate needed',
     );
     ctx.compatibility?.(verdict);
-    const { sideBySide, reason: strategy } = updateStrategy(verdict, config.database.kind, 'container');
+    const { sideBySide, reason: strategy } = updateStrategy(verdict, config.database.kind, 'container', config.version !== record.version);
     ctx.note('strategy', strategy);
 
     const nextName = `${this.prefix}-next`;

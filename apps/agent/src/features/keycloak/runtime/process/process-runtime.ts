@@ -259,7 +259,7 @@ export class ProcessRuntime implements KeycloakRuntime {
       verdict === 'unavailable' ? 'update-compatibility unavailable in this Keycloak' : verdict === 'rolling' ? 'rolling update possible' : 'recreate needed',
     );
     ctx.compatibility?.(verdict);
-    const { sideBySide, reason: strategy } = updateStrategy(verdict, config.database.kind, 'instance');
+    const { sideBySide, reason: strategy } = updateStrategy(verdict, config.database.kind, 'instance', config.version !== record.version);
     ctx.note('strategy', strategy);
 
     let oldStopped = false;
