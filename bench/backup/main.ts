@@ -10,11 +10,12 @@
  *  - the agent's peak RSS during each backup, read from /proc every 250 ms (target ≤ 150 MB);
  *  - `backup.restore` onto the same host (Keycloak stopped, pg_restore, started, verified);
  *  - `backup.drill` on that host (decrypt, restore into a scratch database, boot a scratch
- *    Keycloak on it, drill-client tokens) for the realm (target ≤ 3 min).
+ *    Keycloak on it, drill-client tokens) for the realm (target ≤ 3 min), BENCH_DRILLS times.
  *
  * The agent is the bundled one (`pnpm build`), run with the systemd unit's node flags, as on a host.
  * Usage: pnpm build && pnpm --filter @keyfleet/bench backup
- * Env: BENCH_USERS (100000), BENCH_ATTRS per user (12), BENCH_EVENTS (2000000), BENCH_ROUNDS (2).
+ * Env: BENCH_USERS (100000), BENCH_ATTRS per user (12), BENCH_EVENTS (2000000), BENCH_ROUNDS (2),
+ * BENCH_DRILLS (2: the first on a host builds its scratch Keycloak, the second reuses it).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -32,6 +33,7 @@ const USERS = Number(process.env.BENCH_USERS ?? 100_000);
 const ATTRS = Number(process.env.BENCH_ATTRS ?? 12);
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 2_000_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const DRILLS = Number(process.env.BENCH_DRILLS ?? 2);
 const REALM = 'bench';
 
 const bundle = process.env.AGENT_BUNDLE ?? join(repoRoot, 'apps/agent/dist/keyfleet-agent.mjs');
@@ -202,16 +204,20 @@ try {
     `restore: task ${secs(wall(restore))}, database + files ${secs(r.restoreMs)}, Keycloak down ${secs(r.downtimeMs)}, verify ${r.verify.ok ? 'ok' : 'FAILED'}`,
   );
 
-  log(`drilling ${backupId} on ${hostId}`);
-  const drill = await runTask(`/v1/backups/${backupId}/drill`, {
-    hostId,
-    identitySecret: 'bench-identity',
-    scratchUrl: kcDb.url.replace(/\/[^/]*$/, '/postgres'),
-  });
-  const dr = drill.output as { ok: boolean; restoreMs: number; rtoMs?: number; checks: Array<{ name: string; ok: boolean }> };
-  log(
-    `drill: ${dr.ok ? 'verified' : 'FAILED'}, task ${secs(wall(drill))}, database restored ${secs(dr.restoreMs)}, RTO ${dr.rtoMs === undefined ? '—' : secs(dr.rtoMs)}`,
-  );
+  // The first drill on a host copies and builds its scratch Keycloak; later ones reuse that copy.
+  const drills: string[] = [];
+  for (let n = 1; n <= DRILLS; n++) {
+    log(`drill ${n} of ${backupId} on ${hostId}`);
+    const drill = await runTask(`/v1/backups/${backupId}/drill`, {
+      hostId,
+      identitySecret: 'bench-identity',
+      scratchUrl: kcDb.url.replace(/\/[^/]*$/, '/postgres'),
+    });
+    const dr = drill.output as { ok: boolean; restoreMs: number; rtoMs?: number; keycloak?: { readyMs: number } };
+    const line = `drill ${n}: ${dr.ok ? 'verified' : 'FAILED'} in ${secs(wall(drill))} (database ${secs(dr.restoreMs)}, scratch Keycloak ready in ${dr.keycloak ? secs(dr.keycloak.readyMs) : '—'}, RTO ${dr.rtoMs === undefined ? '—' : secs(dr.rtoMs)}; target ≤ 180 s); load ${loadavg()[0]!.toFixed(1)}`;
+    drills.push(line);
+    log(line);
+  }
 
   console.log('\n== bench/backup ==');
   console.log(`database: ${(dbBytes / 1024 ** 3).toFixed(2)} GiB, ${users} users in realm ${REALM}; backup object ${(sizeBytes / 1024 ** 2).toFixed(0)} MiB`);
@@ -219,7 +225,7 @@ try {
   console.log(`backup.run ÷ pg_dump: ${(backupMs / dumpMs).toFixed(3)} (${secs(backupMs)} / ${secs(dumpMs)} over ${ROUNDS} rounds; target ≤ 1.10)`);
   console.log(`agent peak RSS during backups: ${peakRss.toFixed(1)} MB (target ≤ 150 MB)`);
   console.log(`restore: ${secs(wall(restore))} (database + files ${secs(r.restoreMs)}, Keycloak down ${secs(r.downtimeMs)})`);
-  console.log(`drill: ${secs(wall(drill))} (database ${secs(dr.restoreMs)}, RTO ${dr.rtoMs === undefined ? '—' : secs(dr.rtoMs)}; target ≤ 180 s)`);
+  for (const line of drills) console.log(line);
   console.log(
     `load average at the end: ${loadavg()
       .map((l) => l.toFixed(1))
