@@ -168,14 +168,20 @@ async function dumpInto(
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   let lastProgress = Date.now();
+  // One entry goes through tar, age and the upload while the next one is read: pg_dump keeps
+  // dumping instead of waiting on its 64 KiB pipe (at most two entries, 8 MiB, in memory).
+  let sending: Promise<void> = Promise.resolve();
   const flush = async () => {
     const name = `database/keycloak.dump.${String(parts.length).padStart(5, '0')}`;
     const chunks = pending;
     const size = pendingBytes;
     pending = [];
     pendingBytes = 0;
-    await tar.addChunks(name, chunks, size);
     parts.push(name);
+    await sending;
+    sending = tar.addChunks(name, chunks, size);
+    // Seen by the next flush or the end; marked handled so a failure meanwhile is not "unhandled".
+    sending.catch(() => undefined);
   };
   for await (const chunk of child.stdout) {
     const buf = chunk as Buffer;
@@ -192,5 +198,6 @@ async function dumpInto(
   const code = await exited;
   if (code !== 0) throw new TaskFailure('handler_error', `pg_dump failed (exit ${code}): ${stderr.trim().split('\n').slice(-3).join(' ')}`);
   if (pendingBytes > 0 || parts.length === 0) await flush();
+  await sending;
   return { size, sha256: hash.digest('hex'), parts };
 }
