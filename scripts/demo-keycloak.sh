@@ -180,6 +180,14 @@ if [ "${KF_DEMO_DB:-dev-file}" = postgres ]; then
   backup_note="$backup_id verified by a restore drill; schedule demo-nightly backs up env=demo at 03:00 UTC"
 fi
 
+# --- hardening: a read-only audit of this host against the keycloak-host profile ---------------
+say "auditing this host against the keycloak-host profile (read-only): ./keyfleet hardening audit --target env=demo"
+# Failing rules are findings, not a failed demo: the score below says how far the host is.
+kf hardening audit --target env=demo || true
+score=$(kf -o json hardening show "$host_id" | node -e 'let s="";process.stdin.on("data",(d)=>(s+=d)).on("end",()=>{console.log(JSON.parse(s).report?.score??"")})') || score=""
+hardening_note="no report (the audit's output is above)"
+[ -z "$score" ] || hardening_note="score $score; ./keyfleet hardening plan --target env=demo shows what apply would change (nothing changed yet)"
+
 took=""
 [ -n "${KF_DEMO_STARTED:-}" ] && took=" ($(($(date +%s) - KF_DEMO_STARTED))s after the demo started)"
 if [ "$runtime" = process ]; then
@@ -198,6 +206,7 @@ cat <<EOF
     realm demo     $base_url/realms/demo/account/   (spec: $rel/demo/realm.yaml)
     runtime        $runtime, database $([ "${KF_DEMO_DB:-}" = postgres ] && echo "Postgres 127.0.0.1:$KF_DEMO_DB_PORT (user keycloak, password in $rel/postgres-password)" || echo "dev-file (fallback: ${KF_DEMO_DB_NOTE:-no Postgres})")
     backups        $backup_note
+    hardening      $hardening_note
     logs           $rel/logs/keycloak-setup.log, Keycloak: $kc_log
 
   Next, in another terminal:
