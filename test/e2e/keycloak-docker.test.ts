@@ -90,6 +90,7 @@ describe('keycloak docker runtime through the hub (real dockerd, locally built i
       KEYFLEET_KEYCLOAK_DB_PORT: String(testPort()),
       // The host trusts pebble's issuing root, as a host trusts a public CA: verify checks the chain.
       NODE_EXTRA_CA_CERTS: pebble.issuerRootFile,
+      KEYFLEET_LOGS_INTERVAL_MS: '1000',
     });
     await putSecret(fleet, 'kc-admin', adminPassword);
     await putSecret(fleet, 'kc-db', randomBytes(18).toString('base64url'));
@@ -154,6 +155,26 @@ describe('keycloak docker runtime through the hub (real dockerd, locally built i
     },
     40 * 60_000,
   );
+
+  it('ships the container’s Keycloak log to the hub (docker logs it, not a file)', async () => {
+    const shipped = await vi.waitFor(
+      async () => {
+        const res = await fetch(`${fleet.hub.url}/v1/hosts/${agent.hostId}/logs?since=1h&grep=${encodeURIComponent('started in')}`, {
+          headers: { authorization: `Bearer ${fleet.hub.adminToken}` },
+        });
+        expect(res.status).toBe(200);
+        const { items } = (await res.json()) as { items: Array<{ id: string; source: string; level: string; line: string }> };
+        expect(items.length).toBeGreaterThan(0);
+        return items;
+      },
+      { timeout: 60_000, interval: 1_000 },
+    );
+    expect(shipped[0]).toMatchObject({ source: 'keycloak', level: 'info' });
+    expect(shipped[0]!.id).toMatch(/^keycloak-docker\.log:/);
+    // As Keycloak printed it: docker's own timestamp is not part of the line.
+    expect(shipped[0]!.line).toMatch(/Keycloak \S+ on JVM .*started in/);
+    expect(shipped[0]!.line).not.toMatch(/^\d{4}-\d\d-\d\dT/);
+  });
 
   it(
     "records the client's own address in Keycloak's login events, not the front's, and ignores the one a client claims",

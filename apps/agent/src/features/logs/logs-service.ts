@@ -2,18 +2,23 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FeatureService } from '../../agent-feature.js';
-import { keycloakStateDir } from '../keycloak/index.js';
+import { keycloakStateDir, loadInstance } from '../keycloak/index.js';
+import { DOCKER_LOG_FILE, DockerLogMirror } from './docker-log-mirror.js';
 import type { LogShipper, ShippedFile } from './log-shipper.js';
 
 const DEFAULT_INTERVAL_MS = 5_000;
 
 /**
- * The files shipped: the agent's own log (written there when `keyfleet-agent supervise` runs it)
- * and the logs of the process runtime's Keycloak, one per slot. A docker Keycloak logs to docker.
+ * The files shipped: the agent's own log (written there when `keyfleet-agent supervise` runs it),
+ * the logs of the process runtime's Keycloak, one per slot, and a docker Keycloak's, which logs to
+ * the engine and is mirrored into a file first (DockerLogMirror).
  */
 export const shippedFiles = (stateDir: string): ShippedFile[] => [
   { path: join(stateDir, 'agent.log'), source: 'agent' },
-  ...['keycloak.log', 'keycloak-a.log', 'keycloak-b.log'].map((name) => ({ path: join(keycloakStateDir(stateDir), name), source: 'keycloak' as const })),
+  ...['keycloak.log', 'keycloak-a.log', 'keycloak-b.log', DOCKER_LOG_FILE].map((name) => ({
+    path: join(keycloakStateDir(stateDir), name),
+    source: 'keycloak' as const,
+  })),
 ];
 
 /**
@@ -32,8 +37,14 @@ export const logsService: FeatureService = {
     const loop = (async () => {
       // The shipper loads with the first log file: an agent with none stays small.
       let shipper: LogShipper | undefined;
+      let mirror: DockerLogMirror | undefined;
       while (!signal.aborted) {
         try {
+          const record = await loadInstance(ctx.stateDir);
+          if (record?.runtime === 'docker') {
+            mirror ??= new DockerLogMirror(ctx.stateDir, ctx.log);
+            await mirror.pullOnce();
+          }
           if (
             !shipper &&
             (

@@ -40,6 +40,8 @@ export interface KeycloakRuntime {
   stop(record: KeycloakInstanceRecord, ctx: RuntimeContext): Promise<boolean>;
   status(record: KeycloakInstanceRecord): Promise<RuntimeStatus>;
   logs(record: KeycloakInstanceRecord, lines: number): Promise<string>;
+  /** Lines from a second on, each prefixed with an RFC 3339 timestamp: a runtime whose Keycloak logs to no file the agent can tail (docker). */
+  logsSince?(record: KeycloakInstanceRecord, sinceSec: number): Promise<string>;
   /**
    * Moves the instance to `config`, verifying the new one with `verify` before it serves;
    * on failure restores the old one and throws UpdateRolledBack. Returns the new record.

@@ -297,6 +297,11 @@ export class DockerRuntime implements KeycloakRuntime {
     return containerLogs(this.docker.getContainer(deployment(record).containerName), lines);
   }
 
+  /** The container's log lines from a second on, each prefixed with docker's timestamp (what the logs feature ships). */
+  async logsSince(record: KeycloakInstanceRecord, sinceSec: number): Promise<string> {
+    return containerLogs(this.docker.getContainer(deployment(record).containerName), 0, { sinceSec });
+  }
+
   /** `update-compatibility metadata` with the running image and config, `check` with the new ones, each in a throwaway container. */
   private async compatibility(
     record: KeycloakInstanceRecord,
