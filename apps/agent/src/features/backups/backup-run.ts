@@ -60,7 +60,7 @@ export const backupRun: TaskHandler<'backup.run'> = async (input, ctx) => {
       })),
     );
     const pgDump = await pgBinary('pg_dump', Number(serverVersion.split('.')[0]));
-    const files = await keycloakFiles(record);
+    const files = await keycloakFiles(record, ctx.stateDir);
 
     const encrypter = new Encrypter();
     for (const r of input.recipients) encrypter.addRecipient(r);

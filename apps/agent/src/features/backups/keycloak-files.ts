@@ -1,6 +1,6 @@
 import { lstat, readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import type { KeycloakInstanceRecord } from '../keycloak/index.js';
+import { type KeycloakInstanceRecord, keycloakStateDir } from '../keycloak/index.js';
 
 export interface KeycloakFile {
   /** Where the file is on this host. */
@@ -18,25 +18,31 @@ export interface KeycloakFile {
  */
 const HOME_DIRS = ['conf', 'providers', 'themes'];
 
-/** The installed Keycloak's files, sorted; regular files only (symlinks would leave the home). */
-export async function keycloakFiles(record: KeycloakInstanceRecord): Promise<KeycloakFile[]> {
-  const home = record.process?.installDir;
-  if (!home) return [];
+/**
+ * The installed Keycloak's files, sorted; regular files only (symlinks would leave the home).
+ * With them the certificate and key the agent's front serves (`<state dir>/keycloak/tls`, as
+ * `tls/…`): they are kept outside the home on both runtimes, and a docker Keycloak has no home
+ * on the host at all.
+ */
+export async function keycloakFiles(record: KeycloakInstanceRecord, stateDir: string): Promise<KeycloakFile[]> {
   const files: KeycloakFile[] = [];
-  const walk = async (dir: string) => {
+  const walk = async (dir: string, root: string, prefix: string) => {
     const entries = await readdir(dir, { withFileTypes: true }).catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT') return [];
       throw err;
     });
     for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
       const source = join(dir, entry.name);
-      if (entry.isDirectory()) await walk(source);
+      if (entry.isDirectory()) await walk(source, root, prefix);
       else if (entry.isFile()) {
         const st = await lstat(source);
-        files.push({ source, path: `keycloak/${relative(home, source)}`, size: st.size, mode: st.mode & 0o777 });
+        files.push({ source, path: `${prefix}/${relative(root, source)}`, size: st.size, mode: st.mode & 0o777 });
       }
     }
   };
-  for (const dir of HOME_DIRS) await walk(join(home, dir));
+  const home = record.process?.installDir;
+  if (home) for (const dir of HOME_DIRS) await walk(join(home, dir), home, 'keycloak');
+  const tls = join(keycloakStateDir(stateDir), 'tls');
+  await walk(tls, tls, 'tls');
   return files;
 }
