@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
@@ -34,6 +35,22 @@ function getPem(url: string, ca: string): Promise<string> {
       .on('error', reject)
       .end();
   });
+}
+
+/**
+ * pebble prints "ACME directory available" before its listeners are bound (the management one is
+ * bound in another goroutine): a first answer is the signal it is ready, refused connections until then.
+ */
+async function whenListening<T>(call: () => Promise<T>, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await call();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ECONNREFUSED' || Date.now() > deadline) throw err;
+      await sleep(50);
+    }
+  }
 }
 
 function postJson(url: string, ca: string, body: unknown): Promise<void> {
@@ -123,7 +140,7 @@ export async function startPebble(
     await ready;
     const ca = await readFile(certs.caFile, 'utf8');
     const issuerRootFile = join(dir, 'issuer-root.pem');
-    await writeFile(issuerRootFile, await getPem(`https://127.0.0.1:${management}/roots/0`, ca));
+    await writeFile(issuerRootFile, await whenListening(() => getPem(`https://127.0.0.1:${management}/roots/0`, ca)));
     const setRenewalInfo = (certificatePem: string, window: { start: Date; end: Date }) =>
       postJson(`https://127.0.0.1:${management}/set-renewal-info/`, ca, {
         Certificate: certificatePem,
