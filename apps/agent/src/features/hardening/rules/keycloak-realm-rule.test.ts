@@ -3,12 +3,12 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLogger } from '@keyfleet/log';
 import { type KeycloakServer, startKeycloak } from '@keyfleet/test-harness';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HardeningRule, RuleEnv } from '../hardening-rule.js';
 import { type KeycloakAdminApi, keycloakAdminApi } from '../keycloak-admin-api.js';
 import { keycloakHostProfile } from '../keycloak-host-profile.js';
+import { testRuleEnv } from '../testing/rule-env.js';
 
 /**
  * The Keycloak posture rules against a real Keycloak: a realm set up the careless way, fixed,
@@ -25,22 +25,10 @@ describe('Keycloak posture rules against a real Keycloak', () => {
   beforeAll(async () => {
     server = await startKeycloak();
     const keycloak = { baseUrl: server.baseUrl, adminUser: server.adminUser, adminPassword: server.adminPassword };
-    env = {
-      root: '/nonexistent',
+    env = testRuleEnv('/nonexistent', {
       run: async () => ({ code: 1, stdout: '', stderr: 'no commands in this test' }),
-      sshd: 'sshd',
-      log: createLogger('test', { level: 'silent' }),
-      signal: new AbortController().signal,
-      reachesHub: async () => true,
-      params: {
-        runtime: 'process',
-        fileOwner: { name: 'root', uid: 0 },
-        ssh: { access: [] },
-        paths: { agentStateDir: '/x', keycloakConfDir: undefined, keycloakTlsDir: '/x', keycloakInstanceFile: '/x' },
-        natsEndpoints: [],
-        keycloak,
-      },
-    };
+      params: { ssh: { access: [] }, paths: { agentStateDir: '/x', keycloakConfDir: undefined, keycloakTlsDir: '/x', keycloakInstanceFile: '/x' }, keycloak },
+    });
     api = await keycloakAdminApi(keycloak, env.signal);
     const res = await fetch(`${server.baseUrl}/admin/realms`, {
       method: 'POST',
