@@ -48,6 +48,8 @@ export { buildAgentArtifact } from './agent-artifact.js';
 export type { AgentArtifact } from './agent-artifact.js';
 export { startS3Server } from './s3-server.js';
 export type { S3Server } from './s3-server.js';
+export { smallTmpfs } from './small-tmpfs.js';
+export type { SmallTmpfs } from './small-tmpfs.js';
 export { startPebble } from './pebble-server.js';
 export type { PebbleServer } from './pebble-server.js';
 export { startKnot } from './knot-server.js';

@@ -3,6 +3,7 @@ import { chmod, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { smallTmpfs } from '@keyfleet/test-harness';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LocalDirStorage } from './local-dir-storage.js';
 
@@ -44,5 +45,20 @@ describe('LocalDirStorage', () => {
     await expect(storage.writePartial('h_1/bk_2.tar.age', broken)).rejects.toThrow(/connection reset/);
     expect(await readdir(join(root, 'h_1'))).toEqual([]);
     await expect(storage.writePartial('../escape', Readable.from([Buffer.from('x')]))).rejects.toThrow(/leaves the storage directory/);
+  });
+
+  it('storage that fills up mid-upload (a real 1 MiB tmpfs): a clear "full" error and no partial object left', async () => {
+    const fs = await smallTmpfs(1024 * 1024);
+    try {
+      const storage = new LocalDirStorage(fs.dir);
+      const chunks = Array.from({ length: 8 }, () => Buffer.alloc(256 * 1024, 7));
+      await expect(storage.writePartial('h_1/bk_3.tar.age', Readable.from(chunks))).rejects.toThrow(`backup storage ${fs.dir} is full (ENOSPC)`);
+      expect(await readdir(join(fs.dir, 'h_1'))).toEqual([]);
+      // The space is given back: a backup that fits is stored right after.
+      const small = Buffer.alloc(100_000, 1);
+      expect((await storage.writePartial('h_1/bk_4.tar.age', Readable.from([small]))).size).toBe(small.length);
+    } finally {
+      await fs.close();
+    }
   });
 });
