@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +10,7 @@ import { createLogger } from '@keyfleet/log';
 import { keycloakConfig } from '@keyfleet/proto/v1';
 import type { KeycloakInstanceRecord } from '../../instance/instance-store.js';
 import type { KeycloakConfig, VerifyReport } from '../../keycloak-types.js';
-import { freePort } from '../free-port.js';
+import { freePort, freePorts } from '../free-port.js';
 import type { RuntimeContext } from '../keycloak-runtime.js';
 import { UpdateRolledBack } from '../update-rolled-back.js';
 import { ProcessRuntime } from './process-runtime.js';
@@ -19,7 +21,7 @@ const log = createLogger('process-runtime-test', { level: 'silent' });
  * Stands in for the Keycloak dist: `build` and `update-compatibility` succeed; `start` serves the
  * public and management listeners the way Keycloak does (health UP), answering with the dist it
  * runs from, and exits at once when its database URL points at port 1, as Keycloak does when it
- * cannot reach its database.
+ * cannot reach its database, or when a port it should listen on is taken, with Keycloak's words.
  */
 const fakeKcSh = (node: string) => `#!/bin/sh
 case "$1" in
@@ -30,14 +32,19 @@ exec ${node} -e '
 const http = require("node:http");
 const dist = require("node:path").resolve(process.argv[1], "..", "..");
 const host = process.env.KC_HTTP_HOST || "0.0.0.0";
-http.createServer((req, res) => res.end(JSON.stringify({ dist, xff: req.headers["x-forwarded-for"] ?? null }))).listen(Number(process.env.KC_HTTP_PORT), host);
-http.createServer((req, res) => res.end(JSON.stringify({ status: "UP" }))).listen(Number(process.env.KC_HTTP_MANAGEMENT_PORT), host);
+const listen = (server, port) => server.once("error", (err) => {
+  console.error("ERROR [org.keycloak.quarkus.runtime.cli.ExecutionExceptionHandler] (main) ERROR: Port(s) already bound: " + port + ": " + (err.code === "EADDRINUSE" ? "Address already in use" : err.message));
+  process.exit(1);
+}).listen(Number(port), host);
+listen(http.createServer((req, res) => res.end(JSON.stringify({ dist, xff: req.headers["x-forwarded-for"] ?? null }))), process.env.KC_HTTP_PORT);
+listen(http.createServer((req, res) => res.end(JSON.stringify({ status: "UP" }))), process.env.KC_HTTP_MANAGEMENT_PORT);
 process.on("SIGTERM", () => process.exit(0));
 ' "$0"
 `;
 
 describe('ProcessRuntime with a stand-in Keycloak dist (real processes, real front)', () => {
   let dir: string;
+  let jdk: string;
   let stateDir: string;
   let runtime: ProcessRuntime;
   let base: KeycloakConfig;
@@ -60,7 +67,7 @@ describe('ProcessRuntime with a stand-in Keycloak dist (real processes, real fro
     await chmod(join(src, 'bin', 'kc.sh'), 0o755);
     await writeFile(join(src, 'version.txt'), 'Keycloak - Version 26.7.4\n');
     await promisify(execFile)('tar', ['-czf', join(dir, 'keycloak-26.7.4.tar.gz'), '-C', join(dir, 'dist'), 'keycloak-26.7.4']);
-    const jdk = join(dir, 'jdk');
+    jdk = join(dir, 'jdk');
     await mkdir(join(jdk, 'bin'), { recursive: true });
     await writeFile(join(jdk, 'bin', 'java'), '#!/bin/sh\n');
     await chmod(join(jdk, 'bin', 'java'), 0o755);
@@ -192,5 +199,46 @@ describe('ProcessRuntime with a stand-in Keycloak dist (real processes, real fro
     expect(steps.join('\n')).toMatch(/verified the new instance\nstopped the old instance: it listened on the public ports itself[^\n]*\nswitched traffic/);
     expect(await served()).toBe(record.process!.installDir);
     expect((await runtime.status(legacy)).running).toBe(false);
+  });
+
+  it('starts a new Keycloak again on new ports when another process took a backend port before it bound it', async () => {
+    // Chosen free, then taken before Keycloak binds it: what another process or an outgoing connection does at random.
+    const thief = createServer();
+    thief.listen(0, '127.0.0.1');
+    await once(thief, 'listening');
+    const takenPort = (thief.address() as { port: number }).port;
+    const chosen: number[][] = [];
+    const taking = (index: 0 | 1) => async () => {
+      const ports = await freePorts(2);
+      if (chosen.length === 0) ports[index] = takenPort;
+      chosen.push(ports);
+      return ports;
+    };
+    try {
+      steps.length = 0;
+      const updating = new ProcessRuntime(stateDir, log, { JAVA_HOME: jdk }, taking(0));
+      const old = record!;
+      record = await updating.update(old, { ...base, features: ['token-exchange'] }, ctx, verifyAt);
+      expect(chosen).toHaveLength(2);
+      expect(steps.join('\n')).toMatch(
+        new RegExp(
+          `backend port taken: Keycloak exited: port ${takenPort} was taken by another process[^\\n]*start 2 of 3\\)\\nnew instance ready[\\s\\S]*switched traffic`,
+        ),
+      );
+      expect(record.process).toMatchObject({ backendHttpPort: chosen[1]![0], backendManagementPort: chosen[1]![1] });
+      expect(await served()).toBe(record.process!.installDir);
+      expect((await runtime.status(old)).running).toBe(false);
+
+      // A fresh install re-points the front it opened to the new ports too.
+      chosen.length = 0;
+      steps.length = 0;
+      record = await new ProcessRuntime(stateDir, log, { JAVA_HOME: jdk }, taking(1)).install(base, record, ctx);
+      expect(steps.join('\n')).toMatch(new RegExp(`backend port taken: Keycloak exited: port ${takenPort} was taken`));
+      expect(record.process).toMatchObject({ backendHttpPort: chosen[1]![0], backendManagementPort: chosen[1]![1] });
+      expect(await served()).toBe(record.process!.installDir);
+      expect((await fetch(`http://127.0.0.1:${base.managementPort}/health/ready`)).status).toBe(200);
+    } finally {
+      thief.close();
+    }
   });
 });

@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import type { Logger } from '@keyfleet/log';
 import { TaskFailure } from '../../../../task-failure.js';
 import { KeycloakFront } from '../../front/keycloak-front.js';
+import { agentBaseUrl } from '../../instance/agent-base-url.js';
 import { frontBackends } from '../../instance/front-backends.js';
 import { frontOptions } from '../../front/front-options.js';
 import { keycloakStateDir, saveInstance, type KeycloakInstanceRecord, type ProcessDeployment } from '../../instance/instance-store.js';
@@ -10,7 +11,7 @@ import { newInstanceRecord } from '../../instance/new-instance-record.js';
 import type { KeycloakConfig, VerifyReport } from '../../keycloak-types.js';
 import { verifyFailure } from '../../verify/verify-failure.js';
 import { compatVerdict, type CompatVerdict } from '../compat-verdict.js';
-import { freePort } from '../free-port.js';
+import { freePorts } from '../free-port.js';
 import { keycloakBuild } from '../keycloak-build.js';
 import { keycloakEnv, type KeycloakPlacement } from '../keycloak-env.js';
 import type { KeycloakRuntime, RuntimeContext, RuntimeStatus, VerifyEndpoints } from '../keycloak-runtime.js';
@@ -27,6 +28,8 @@ import { SystemdSupervisor } from './systemd-supervisor.js';
 const READY_TIMEOUT_MS = 5 * 60_000;
 const ROLLBACK_TIMEOUT_MS = 5 * 60_000;
 const DRAIN_TIMEOUT_MS = 30_000;
+/** Starts of a new Keycloak, each on new backend ports, while the one before lost a port to another process. */
+const PORT_ATTEMPTS = 3;
 
 type Slot = 'a' | 'b';
 const other = (slot: Slot): Slot => (slot === 'a' ? 'b' : 'a');
@@ -56,6 +59,8 @@ export class ProcessRuntime implements KeycloakRuntime {
     stateDir: string,
     private readonly log: Logger,
     private readonly env: NodeJS.ProcessEnv = process.env,
+    /** Chooses a new Keycloak's two loopback backend ports (HTTP, management). */
+    private readonly backendPorts: () => Promise<number[]> = () => freePorts(2),
   ) {
     // Absolute whatever the caller passed: kc.sh runs with its dist as working directory, and the
     // dists and their data symlink are recorded and compared as paths.
@@ -171,7 +176,38 @@ export class ProcessRuntime implements KeycloakRuntime {
   }
 
   private async deploymentFor(part: Omit<ProcessDeployment, 'backendHttpPort' | 'backendManagementPort'>): Promise<ProcessDeployment> {
-    return { ...part, backendHttpPort: await freePort(), backendManagementPort: await freePort() };
+    const [backendHttpPort, backendManagementPort] = await this.backendPorts();
+    return { ...part, backendHttpPort: backendHttpPort!, backendManagementPort: backendManagementPort! };
+  }
+
+  /**
+   * Starts a new Keycloak on the backend ports of its record. They were free when chosen, but
+   * Keycloak binds them seconds later and another process, or an outgoing connection given the
+   * same ephemeral port, can take one meanwhile: Keycloak then exits with "Address already in
+   * use". That start is repeated on new ports (up to PORT_ATTEMPTS starts, each said in the
+   * timeline) instead of failing the install or update; `moved` re-points what already knows the
+   * old ports. Resolves with the record as it runs.
+   */
+  private async runNew(
+    record: KeycloakInstanceRecord,
+    ctx: RuntimeContext,
+    moved: (record: KeycloakInstanceRecord) => Promise<void> = async () => undefined,
+  ): Promise<{ record: KeycloakInstanceRecord; ms: number }> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return { record, ms: await this.run(record, ctx.signal) };
+      } catch (err) {
+        const taken = takenPort((err as Error).message, deployment(record));
+        if (taken === undefined || attempt === PORT_ATTEMPTS || ctx.signal.aborted) throw err;
+        await this.supervisorOf(record).stop();
+        const d = await this.deploymentFor(deployment(record));
+        const why = `Keycloak exited: ${taken} was taken by another process before Keycloak bound it; starting it again on ports ${d.backendHttpPort}/${d.backendManagementPort} (start ${attempt + 1} of ${PORT_ATTEMPTS})`;
+        ctx.note('backend port taken', why);
+        this.log.warn({ slot: d.slot }, why);
+        record = { ...record, process: d, baseUrl: agentBaseUrl(record.config, { runtime: 'process', process: d }) };
+        await moved(record);
+      }
+    }
   }
 
   async install(config: KeycloakConfig, previous: KeycloakInstanceRecord | undefined, ctx: RuntimeContext): Promise<KeycloakInstanceRecord> {
@@ -183,8 +219,10 @@ export class ProcessRuntime implements KeycloakRuntime {
     const installDir = await this.prepare(config, ctx, java.path, slot);
     if (before && (await this.supervisorOf(before).stop())) ctx.note('stopped the running Keycloak to apply the new config');
     const d = await this.deploymentFor({ installDir, supervisor: kind, javaHome: java.path, slot });
-    const record = newInstanceRecord(config, { runtime: 'process', process: d }, previous);
-    const ms = await this.launch(record, ctx.signal);
+    const openFront = (r: KeycloakInstanceRecord) => this.front.open(config, frontBackends(r)!, frontOptions(config));
+    const first = newInstanceRecord(config, { runtime: 'process', process: d }, previous);
+    await openFront(first);
+    const { record, ms } = await this.runNew(first, ctx, openFront);
     ctx.note(
       `started Keycloak ${config.version} (${kind === 'systemd' ? 'systemd unit' : 'supervised process'}); ready in ${(ms / 1000).toFixed(1)}s behind the agent's front on ports ${config.httpPort}/${config.managementPort}`,
     );
@@ -248,7 +286,7 @@ export class ProcessRuntime implements KeycloakRuntime {
     const java = await findJavaHome(this.log, this.env);
     const slot = old.slot ? other(old.slot) : 'a';
     const installDir = await this.prepare(config, ctx, java.path, slot);
-    const next = newInstanceRecord(
+    let next = newInstanceRecord(
       config,
       { runtime: 'process', process: await this.deploymentFor({ installDir, supervisor: old.supervisor, javaHome: java.path, slot }) },
       record,
@@ -276,10 +314,11 @@ export class ProcessRuntime implements KeycloakRuntime {
     } else {
       await stopOld();
     }
-    const at = this.listener(next);
     try {
       if (oldStopped) await ctx.oldStopped?.();
-      const ms = await this.run(next, ctx.signal);
+      const { record: running, ms } = await this.runNew(next, ctx);
+      next = running;
+      const at = this.listener(next);
       ctx.note('new instance ready', `${(ms / 1000).toFixed(1)}s on 127.0.0.1:${next.process!.backendHttpPort}/${next.process!.backendManagementPort}`);
       const report = await verify({ baseUrl: at.baseUrl, managementUrl: at.managementUrl });
       if (!report.ok) throw new Error(verifyFailure(report, 'verification failed'));
@@ -337,6 +376,16 @@ export class ProcessRuntime implements KeycloakRuntime {
     await this.prune([]);
     for (const dir of ['data', 'data-a', 'data-b', 'downloads']) await rm(join(this.installRoot, dir), { recursive: true, force: true });
   }
+}
+
+/**
+ * Which backend port Keycloak found taken, when its failure says so (Quarkus: "Port(s) already
+ * bound: 8080: Address already in use") and it exited; undefined for any other failure.
+ */
+function takenPort(failure: string, d: ProcessDeployment): string | undefined {
+  if (!/the Keycloak process exited/.test(failure) || !/address already in use|already bound/i.test(failure)) return undefined;
+  const port = [d.backendHttpPort, d.backendManagementPort].find((p) => new RegExp(`\\b${p}\\b`).test(failure));
+  return port ? `port ${port}` : `port ${d.backendHttpPort} or ${d.backendManagementPort}`;
 }
 
 function deployment(record: KeycloakInstanceRecord): ProcessDeployment {
