@@ -1,12 +1,13 @@
 import { z } from 'zod';
 import { defineTask } from '../define-task.js';
 import { backupId, downloadSource } from './backup-common.js';
-import { verifyReport } from './keycloak-common.js';
+import { keycloakInstance, verifyReport } from './keycloak-common.js';
+import { keycloakConfig } from './keycloak-install.js';
 
 export const backupRestore = defineTask({
   name: 'backup.restore',
   description:
-    'Puts a backup back onto this host’s installed Keycloak of the same version: stops it, replaces its database in one transaction (pg_restore --clean), restores providers and themes, starts it and verifies it. The hub decrypts; this host never gets an identity.',
+    'Puts a backup back onto this host’s installed Keycloak of the same version: stops it, replaces its database in one transaction (pg_restore --clean), restores providers and themes, starts it and verifies it. On a host without Keycloak it first installs the backup’s version with `install`. The hub decrypts; this host never gets an identity.',
   input: z
     .object({
       backupId,
@@ -18,6 +19,11 @@ export const backupRestore = defineTask({
       dumpSha256: z.string().regex(/^[0-9a-f]{64}$/),
       /** The dump's size from the manifest: what the restore's progress counts towards. */
       dumpBytes: z.number().int().nonnegative().optional(),
+      /**
+       * The Keycloak to install first when this host has none (the disaster case: a fresh host
+       * with only the agent); its version is the backup's. A host that has Keycloak ignores it.
+       */
+      install: keycloakConfig.optional(),
     })
     .strict(),
   output: z.object({
@@ -27,8 +33,11 @@ export const backupRestore = defineTask({
     restoreMs: z.number().nonnegative(),
     files: z.number().int().nonnegative(),
     verify: verifyReport,
+    /** Keycloak was installed by this restore (the host had none); `instance` is what runs now. */
+    installed: z.boolean().optional(),
+    instance: keycloakInstance.optional(),
   }),
   defaultTimeoutMs: 2 * 3600_000,
   summary: (o) =>
-    `restored ${o.backupId}: database and ${o.files} files in ${(o.restoreMs / 1000).toFixed(1)}s, Keycloak down ${(o.downtimeMs / 1000).toFixed(1)}s, ${o.verify.ok ? 'verified' : 'verify FAILED'}`,
+    `${o.installed ? `installed Keycloak ${o.instance?.version ?? ''} and ` : ''}restored ${o.backupId}: database and ${o.files} files in ${(o.restoreMs / 1000).toFixed(1)}s, Keycloak down ${(o.downtimeMs / 1000).toFixed(1)}s, ${o.verify.ok ? 'verified' : 'verify FAILED'}`,
 });

@@ -15,6 +15,7 @@ import { fileKeySecretName, identityForCall } from './identity-for-call.js';
 import { backupsDb } from './backups-tables.js';
 import type { BackupStorage } from './storage/backup-storage.js';
 import { pruneBackups } from './prune-backups.js';
+import { restoreInstallConfig } from './restore-install-config.js';
 import { startBackups } from './start-backups.js';
 import { startDrill } from './start-drill.js';
 import { secretRef } from '@keyfleet/proto/v1';
@@ -126,6 +127,8 @@ const drill = createRoute({
               scratchPasswordSecret: SecretName.optional(),
               /** `skip`: a database-level drill, for a drill host without the backup's Keycloak version. */
               keycloak: z.enum(['boot', 'skip']).optional(),
+              /** Also export the realms (with users) from the scratch copy once tokens are proven: age-encrypted to the fleet's recipients, kept with the backup. */
+              export: z.boolean().optional(),
             })
             .strict(),
         },
@@ -142,7 +145,8 @@ const drill = createRoute({
     },
     404: { description: 'No such backup, or no hub secret of that name', content: { 'application/json': { schema: ErrorBody } } },
     409: {
-      description: 'The backup is not stored or verified, or it is in another storage than this hub uses',
+      description:
+        'The backup is not stored or verified, or it is in another storage than this hub uses; or an export is asked for and there is no backup recipient (fail closed)',
       content: { 'application/json': { schema: ErrorBody } },
     },
   },
@@ -151,7 +155,8 @@ const drill = createRoute({
 const restore = createRoute({
   method: 'post',
   path: '/backups/{id}/restore',
-  summary: 'Put a backup back onto a host’s Keycloak (same or another host): a backup.restore task; the hub decrypts with the named identity',
+  summary:
+    'Put a backup back onto a host’s Keycloak (same or another host): a backup.restore task; the hub decrypts with the named identity. Onto a host without Keycloak, the same task first installs Keycloak of the backup’s version (the backup’s host’s config, installConfig over it)',
   request: {
     params: IdParam,
     body: {
@@ -164,6 +169,10 @@ const restore = createRoute({
               /** Name of the hub secret holding the age identity; the target host never receives it. */
               identitySecret: SecretName.optional(),
               identity: PerCallIdentity,
+              installConfig: z.record(z.string(), z.unknown()).optional().openapi({
+                description:
+                  'Only for a host without Keycloak: fields of a keycloak.install config (e.g. database, distUrl, image, ports) over the backup’s host’s last applied config, whole fields replaced; the whole config when the hub knows none. Secrets as references ({ "$secret": name }). Its version must be the backup’s.',
+              }),
             })
             .strict(),
         },
@@ -171,16 +180,20 @@ const restore = createRoute({
     },
   },
   responses: {
-    201: { description: 'Restore started', content: { 'application/json': { schema: z.object({ taskId: z.string(), hostId: z.string() }) } } },
+    201: {
+      description: 'Restore started (installing Keycloak first when `install` is true)',
+      content: { 'application/json': { schema: z.object({ taskId: z.string(), hostId: z.string(), install: z.boolean() }) } },
+    },
     ...errorResponses(401, 403),
     400: {
       description:
-        'Invalid input; neither or both of identitySecret and identity; or the identity given for this call is not an age identity or does not open this backup (nothing was started)',
+        'Invalid input; neither or both of identitySecret and identity; the identity given for this call is not an age identity or does not open this backup; or, for a host without Keycloak, the Keycloak to install is not a valid config, is not of the backup’s version, or is unknown (the hub has no config of the backup’s host: give installConfig) (nothing was started)',
       content: { 'application/json': { schema: ErrorBody } },
     },
-    404: { description: 'No such backup, or no hub secret of that name', content: { 'application/json': { schema: ErrorBody } } },
+    404: { description: 'No such backup or host, or no hub secret of that name', content: { 'application/json': { schema: ErrorBody } } },
     409: {
-      description: 'The backup is not stored or verified, or it is in another storage than this hub uses',
+      description:
+        'The backup is not stored or verified, or it is in another storage than this hub uses; installConfig for a host that runs Keycloak; the Keycloak to install would use the database the backup’s host’s Keycloak still runs on; or the host’s agent cannot restore',
       content: { 'application/json': { schema: ErrorBody } },
     },
   },
@@ -273,12 +286,27 @@ export function backupsRoutes({ db: coreDb, dispatcher, secrets }: ApiDeps, stor
       // The audit names how the backup is opened, never the identity itself.
       noteAudit(c, {
         target: id,
-        detail: { hostId: body.hostId, identity: body.identity === undefined ? `secret ${body.identitySecret}` : 'given for this call' },
+        detail: {
+          hostId: body.hostId,
+          identity: body.identity === undefined ? `secret ${body.identitySecret}` : 'given for this call',
+          // Its field names only: a value the task validation refuses (an inline secret) must not reach the audit.
+          ...(body.installConfig ? { installConfig: Object.keys(body.installConfig) } : {}),
+        },
       });
-      const row = await db.selectFrom('backups').select(['state', 'manifest']).where('id', '=', id).executeTakeFirst();
+      const row = await db.selectFrom('backups').select(['state', 'manifest', 'host_id']).where('id', '=', id).executeTakeFirst();
       if (!row) throw new ApiError(404, `backup ${id} not found`);
       if ((row.state !== 'stored' && row.state !== 'verified') || !row.manifest)
         throw new ApiError(409, `backup ${id} is ${row.state}: only stored or verified backups can be restored`);
+      if (!(await db.selectFrom('hosts').select('id').where('id', '=', body.hostId).executeTakeFirst()))
+        throw new ApiError(404, `target host ${body.hostId} not found`);
+      // Checked before the identity is used and a download token exists: a refused install config starts nothing.
+      const install = await restoreInstallConfig(coreDb, {
+        backupId: id,
+        sourceHostId: row.host_id,
+        targetHostId: body.hostId,
+        version: row.manifest.keycloak.version,
+        override: body.installConfig,
+      });
       const actor = c.get('actor')?.label ?? 'unknown';
       const { token, hash } = newBackupToken();
       const secretName = downloadSecretName(id, randomBytes(6).toString('hex'));
@@ -298,6 +326,7 @@ export function backupsRoutes({ db: coreDb, dispatcher, secrets }: ApiDeps, stor
           keycloakVersion: row.manifest.keycloak.version,
           dumpSha256: row.manifest.database.sha256,
           dumpBytes: row.manifest.database.size,
+          ...(install ? { install } : {}),
         },
         expiresInMs: 3600_000,
         createdBy: actor,
@@ -308,14 +337,18 @@ export function backupsRoutes({ db: coreDb, dispatcher, secrets }: ApiDeps, stor
         throw err;
       });
       dispatcher.kick();
-      return c.json({ taskId: tasks[0]!.id, hostId: body.hostId }, 201);
+      return c.json({ taskId: tasks[0]!.id, hostId: body.hostId, install: install !== undefined }, 201);
     })
     .openapi({ ...drill, middleware: [guard('operator', 'backups.drill')] }, async (c) => {
       const { id } = c.req.valid('param');
       const body = c.req.valid('json');
       noteAudit(c, {
         target: id,
-        detail: { hostId: body.hostId, identity: body.identity === undefined ? `secret ${body.identitySecret}` : 'given for this call' },
+        detail: {
+          hostId: body.hostId,
+          identity: body.identity === undefined ? `secret ${body.identitySecret}` : 'given for this call',
+          ...(body.export ? { export: true } : {}),
+        },
       });
       const started = await startDrill(coreDb, secrets, id, body, c.get('actor')?.label ?? 'unknown', storage);
       dispatcher.kick();

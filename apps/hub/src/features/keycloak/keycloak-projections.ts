@@ -162,4 +162,10 @@ export const keycloakProjections: ResultProjections = {
     }
   },
   'keycloak.realm.apply': recordRealmSpec,
+  // A restore starts Keycloak on the restored data (and, on a host without one, installed it first).
+  'backup.restore': async (trx, r) => {
+    if (r.outcome !== 'succeeded' || !r.output) return;
+    if (r.output.instance) await setKeycloak(trx, r, r.output.instance);
+    await setVerification(trx, r, r.output.verify);
+  },
 };
