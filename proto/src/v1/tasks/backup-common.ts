@@ -4,6 +4,9 @@ import { secretRef } from '../secret-ref.js';
 /** A backup's id in the hub's catalog (`bk_…`). */
 export const backupId = z.string().regex(/^bk_[a-z0-9]{8,40}$/, 'a backup id like bk_…');
 
+/** A realm export's id in the hub's catalog (`bx_…`): the byproduct of a drill, kept with its backup. */
+export const backupExportId = z.string().regex(/^bx_[a-z0-9]{8,40}$/, 'a backup export id like bx_…');
+
 /** An age X25519 recipient (public key). Identities (AGE-SECRET-KEY-…) are never accepted here. */
 export const ageRecipient = z.string().regex(/^age1[02-9ac-hj-np-z]{58}$/, 'an age X25519 recipient (age1…, 62 characters)');
 

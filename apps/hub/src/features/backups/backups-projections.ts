@@ -4,6 +4,7 @@ import type { Database } from '../../store/database.js';
 import { uploadSecretName } from './backup-token.js';
 import { backupsDb, type DrillRecord } from './backups-tables.js';
 import { fileKeySecretName } from './identity-for-call.js';
+import { settleDrillExport } from './settle-drill-export.js';
 
 /**
  * The `$secret` names in a task's params that die with the task: its single-use token and, when
@@ -53,6 +54,7 @@ export const backupsProjections: ResultProjections = {
     if (typeof backupId !== 'string') return;
     const names = tokenSecrets(r.params);
     if (names.length > 0) await trx.deleteFrom('secrets').where('name', 'in', names).execute();
+    await settleDrillExport(trx, r);
     const ok = r.outcome === 'succeeded' && r.output?.ok === true;
     const drill: DrillRecord = {
       ok,

@@ -1,6 +1,7 @@
 import type { ApiDeps } from '../../api/api-deps.js';
 import { createRouter } from '../../api/create-router.js';
 import type { HubFeature } from '../../hub-feature.js';
+import { backupExportRoutes } from './backup-export-routes.js';
 import { backupKeysRoutes } from './backup-keys-routes.js';
 import { registerBackupMetrics } from './backup-metrics.js';
 import { backupsProjections } from './backups-projections.js';
@@ -8,12 +9,15 @@ import { backupsRoutes } from './backups-routes.js';
 import { backupsStorage } from './backups-storage.js';
 import { preUpdateBackupRoutes } from './pre-update-backup-routes.js';
 import { sweepBackups } from './backups-sweeper.js';
+import { exportUploadRoutes } from './export-upload-routes.js';
 import * as m0010 from './migrations/0010-backups.js';
 import * as m0011 from './migrations/0011-backup-restores.js';
 import * as m0012 from './migrations/0012-backup-schedules.js';
 import * as m0013 from './migrations/0013-schedule-tasks.js';
+import * as m0017 from './migrations/0017-backup-exports.js';
 import { scheduleTick } from './schedules/schedule-tick.js';
 import { schedulesRoutes } from './schedules/schedules-routes.js';
+import { sweepBackupExports } from './sweep-backup-exports.js';
 import { uploadRoutes } from './upload-routes.js';
 
 /** Every backups route under /v1; its type gives the CLI a typed client of just these. */
@@ -23,6 +27,8 @@ export function backupsApi(deps: ApiDeps) {
     .route('/', backupKeysRoutes(deps))
     .route('/', backupsRoutes(deps, storage))
     .route('/', uploadRoutes(deps, storage))
+    .route('/', backupExportRoutes(deps, storage))
+    .route('/', exportUploadRoutes(deps, storage))
     .route('/', preUpdateBackupRoutes(deps, storage))
     .route('/', schedulesRoutes(deps));
 }
@@ -38,7 +44,13 @@ const scheduleTickMs = () => Number(process.env.KEYFLEET_BACKUP_SCHEDULE_TICK_MS
 /** Backups on the hub: recipients, the catalog, storage, the single-use upload targets and the fleet-wide schedules. */
 export const backupsFeature: HubFeature = {
   name: 'backups',
-  migrations: { '0010-backups': m0010, '0011-backup-restores': m0011, '0012-backup-schedules': m0012, '0013-schedule-tasks': m0013 },
+  migrations: {
+    '0010-backups': m0010,
+    '0011-backup-restores': m0011,
+    '0012-backup-schedules': m0012,
+    '0013-schedule-tasks': m0013,
+    '0017-backup-exports': m0017,
+  },
   projections: backupsProjections,
   routes: backupsApi,
   services: [
@@ -49,7 +61,9 @@ export const backupsFeature: HubFeature = {
         const storage = backupsStorage(deps);
         let running: Promise<unknown> = Promise.resolve();
         const timer = setInterval(() => {
-          running = sweepBackups(deps.db, storage, deps.log).catch((err: unknown) => deps.log.warn({ err }, 'backup sweep failed'));
+          running = sweepBackups(deps.db, storage, deps.log)
+            .then(() => sweepBackupExports(deps.db, storage, deps.log))
+            .catch((err: unknown) => deps.log.warn({ err }, 'backup sweep failed'));
         }, sweepMs());
         return {
           async stop() {
