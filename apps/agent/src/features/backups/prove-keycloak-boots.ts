@@ -60,7 +60,7 @@ async function prove(opts: KeycloakProofOptions): Promise<KeycloakProof> {
     await rm(data, { recursive: true, force: true });
     await mkdir(data, { mode: 0o700 });
     opts.progress(65, `starting a scratch Keycloak ${version} on the restored database (loopback only)`);
-    keycloak = await ScratchKeycloak.start({ home, javaHome, db: opts.db, signal });
+    keycloak = await ScratchKeycloak.start({ home, javaHome, db: opts.db, stateDir: opts.stateDir, signal });
     checks.push({
       name: 'keycloak',
       ok: true,

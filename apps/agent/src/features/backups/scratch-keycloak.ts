@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort, waitReady } from '../keycloak/index.js';
+import { scratchLeftovers } from './scratch-leftovers.js';
 
 const run = promisify(execFile);
 const READY_TIMEOUT_MS = 5 * 60_000;
@@ -16,6 +17,8 @@ export interface ScratchKeycloakOptions {
   javaHome: string;
   /** The scratch database: JDBC URL and credentials. */
   db: { url: string; username: string; password: string };
+  /** Where it is recorded while it runs, so that after an agent crash the next start reaps it. */
+  stateDir: string;
   signal: AbortSignal;
 }
 
@@ -28,6 +31,7 @@ export interface ScratchKeycloakOptions {
 export class ScratchKeycloak {
   private constructor(
     private readonly child: ChildProcess,
+    private readonly stateDir: string,
     readonly baseUrl: string,
     readonly admin: { clientId: string; secret: string },
     /** From the start until /health/ready said UP and the public listener answered. */
@@ -82,6 +86,7 @@ export class ScratchKeycloak {
     child.stderr?.on('data', collect);
     child.once('error', (err) => log.push(`cannot run kc.sh: ${err.message}`));
     try {
+      if (child.pid !== undefined) await scratchLeftovers.record(opts.stateDir, child.pid, join(opts.home, 'data'));
       const readyMs = await waitReady({
         managementUrl: `http://127.0.0.1:${managementPort}`,
         baseUrl,
@@ -90,15 +95,17 @@ export class ScratchKeycloak {
         dead: async () => (child.exitCode !== null || child.signalCode !== null ? `it exited (${child.exitCode ?? child.signalCode})` : undefined),
         logTail: async () => log.join('\n'),
       });
-      return new ScratchKeycloak(child, baseUrl, admin, readyMs);
+      return new ScratchKeycloak(child, opts.stateDir, baseUrl, admin, readyMs);
     } catch (err) {
       await stopGroup(child);
+      await scratchLeftovers.forget(opts.stateDir);
       throw err;
     }
   }
 
-  stop(): Promise<void> {
-    return stopGroup(this.child);
+  async stop(): Promise<void> {
+    await stopGroup(this.child);
+    await scratchLeftovers.forget(this.stateDir);
   }
 }
 
