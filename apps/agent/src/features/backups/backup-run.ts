@@ -11,7 +11,7 @@ import { keycloakFiles } from './keycloak-files.js';
 import { maskedConfig } from './masked-config.js';
 import { pgBinary } from './pg-binary.js';
 import { PROGRESS_EVERY_MS } from './progress-every-ms.js';
-import { TarWriter } from './tar-writer.js';
+import { TarWriter } from '@keyfleet/backup-tar';
 import { completeUpload, uploadCiphertext } from './upload-target.js';
 
 /** Bytes of the dump per tar entry: what the backup holds in memory at most (tar needs sizes up front). */

@@ -1,0 +1,83 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { pack, type Pack } from 'tar-stream';
+
+/**
+ * A tar stream written entry by entry, each write waiting until the reader took the bytes:
+ * the archive never piles up in memory, whatever the reader's pace.
+ */
+export class TarWriter {
+  readonly pack: Pack = pack();
+
+  /** One entry from memory. */
+  add(name: string, data: Buffer, mode = 0o600): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.pack.entry({ name, size: data.length, mode, mtime: new Date() }, data, (err) => (err ? reject(err) : resolve()));
+    });
+  }
+
+  /** One entry from chunks in memory, written as they are (no copy into one buffer). */
+  async addChunks(name: string, chunks: Buffer[], size: number, mode = 0o600): Promise<void> {
+    let finished!: () => void;
+    let failed!: (err: Error) => void;
+    const done = new Promise<void>((ok, fail) => {
+      finished = ok;
+      failed = fail;
+    });
+    const sink = this.pack.entry({ name, size, mode, mtime: new Date() }, (err) => (err ? failed(err) : finished()));
+    for (const chunk of chunks) if (!sink.write(chunk)) await new Promise<void>((ok) => sink.once('drain', ok));
+    sink.end(() => undefined);
+    await done;
+  }
+
+  /** One entry streamed from a file of known size; resolves with the sha256 of what was written. */
+  async addFile(name: string, source: string, size: number, mode: number): Promise<string> {
+    const hash = createHash('sha256');
+    let written = 0;
+    let finished!: () => void;
+    let failed!: (err: Error) => void;
+    const done = new Promise<void>((ok, fail) => {
+      finished = ok;
+      failed = fail;
+    });
+    const sink = this.pack.entry({ name, size, mode, mtime: new Date() }, (err) => (err ? failed(err) : finished()));
+    for await (const chunk of createReadStream(source)) {
+      const buf = chunk as Buffer;
+      // A file that grew since it was listed would overrun its header: the entry keeps its size.
+      const part = buf.subarray(0, Math.max(0, size - written));
+      if (part.length === 0) break;
+      hash.update(part);
+      written += part.length;
+      if (!sink.write(part)) await new Promise<void>((ok) => sink.once('drain', ok));
+    }
+    if (written !== size) throw new Error(`${source} shrank from ${size} to ${written} bytes while being backed up`);
+    sink.end(() => undefined);
+    await done;
+    return hash.digest('hex');
+  }
+
+  /**
+   * The archive as a web stream, pulled one chunk at a time (age-encryption reads web streams;
+   * tar-stream's streamx stream is not a Node stream `Readable.toWeb` accepts).
+   */
+  stream(): ReadableStream<Uint8Array> {
+    const chunks = this.pack[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>;
+    return new ReadableStream<Uint8Array>(
+      {
+        pull: async (controller) => {
+          const { value, done } = await chunks.next();
+          if (done) controller.close();
+          else controller.enqueue(value);
+        },
+        cancel: () => {
+          this.pack.destroy();
+        },
+      },
+      { highWaterMark: 0 },
+    );
+  }
+
+  finish(): void {
+    this.pack.finalize();
+  }
+}
