@@ -1,0 +1,1 @@
+export { TarWriter } from './tar-writer.js';
