@@ -21,6 +21,9 @@
 // crash never leaves half a build), or into a private temporary directory when that place is
 // not writable, and imports the start chunk from there. The comment stays in the loader's
 // source (~1 MB), the price of keeping one file.
+// The agent removes the builds there that no artifact beside it names any more at its start
+// (apps/agent/src/features/agents/upgrade/stale-chunks.ts finds a loader's build by its
+// `'.keyfleet-agent-chunks', '<hash>'`).
 //
 // Writes <out>/keyfleet-agent-<version>.mjs, its sha256 beside it in sha256sum format (what
 // the hub announces, and what install and upgrade check downloads against) and external
