@@ -10,6 +10,7 @@ import { secretValue } from '../../secret-value.js';
 import { databaseFacts } from './database-facts.js';
 import { pgBinary } from './pg-binary.js';
 import { proveKeycloakBoots } from './prove-keycloak-boots.js';
+import { scratchDatabases } from './scratch-databases.js';
 import { targetUrl } from './upload-target.js';
 
 interface Check {
@@ -48,6 +49,11 @@ export const backupDrill: TaskHandler<'backup.drill'> = async (input, ctx) => {
   try {
     const serverVersion = (await admin.query<{ server_version: string }>('SHOW server_version')).rows[0]!.server_version;
     const pgRestore = await pgBinary('pg_restore', Number(serverVersion.split('.')[0]));
+    const leftovers = await scratchDatabases.dropLeftovers(ctx.stateDir, scratchUrl.host, async (db) => {
+      await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+    });
+    if (leftovers.length > 0) ctx.log.warn({ server: scratchUrl.host, dropped: leftovers }, 'dropped scratch databases of drills an agent crash interrupted');
+    await scratchDatabases.created(ctx.stateDir, scratchUrl.host, scratchDb);
     await admin.query(`CREATE DATABASE ${scratchDb}`);
     const dbUrl = new URL(scratchUrl);
     dbUrl.pathname = `/${scratchDb}`;
@@ -210,9 +216,10 @@ export const backupDrill: TaskHandler<'backup.drill'> = async (input, ctx) => {
       }
     }
   } finally {
-    await admin
-      .query(`DROP DATABASE IF EXISTS ${scratchDb} WITH (FORCE)`)
-      .catch((err: Error) => ctx.log.warn({ err: err.message, scratchDb }, 'cannot drop the scratch database'));
+    await admin.query(`DROP DATABASE IF EXISTS ${scratchDb} WITH (FORCE)`).then(
+      () => scratchDatabases.dropped(ctx.stateDir, scratchUrl.host, scratchDb),
+      (err: Error) => ctx.log.warn({ err: err.message, scratchDb }, 'cannot drop the scratch database; the next drill against this server tries again'),
+    );
     await admin.end().catch(() => undefined);
   }
 
