@@ -8,8 +8,10 @@ import type { TaskHandler } from '../../task-handler.js';
 import { TaskFailure } from '../../task-failure.js';
 import { secretValue } from '../../secret-value.js';
 import { databaseFacts } from './database-facts.js';
+import { DrillHomeFiles } from './drill-home-files.js';
 import { pgBinary } from './pg-binary.js';
-import { proveKeycloakBoots } from './prove-keycloak-boots.js';
+import { PROGRESS_EVERY_MS } from './progress-every-ms.js';
+import { type KeycloakProof, proveKeycloakBoots } from './prove-keycloak-boots.js';
 import { scratchDatabases } from './scratch-databases.js';
 import { targetUrl } from './upload-target.js';
 
@@ -26,6 +28,8 @@ interface Check {
  * database's realms, counts and signing key ids; then a scratch Keycloak of the backup's version
  * boots on it and drill clients made in the scratch copy obtain tokens signed with the backed-up
  * keys. The time until then is the measured RTO. The scratch database is dropped at the end.
+ * On request, the realms are then exported from the scratch copy, encrypted (the verdict does
+ * not depend on it).
  * A backup that does not hold up fails the task as `handler_error`, naming the backup.
  */
 export const backupDrill: TaskHandler<'backup.drill'> = async (input, ctx) => {
@@ -46,6 +50,9 @@ export const backupDrill: TaskHandler<'backup.drill'> = async (input, ctx) => {
   let restoreMs = 0;
   let rtoMs: number | undefined;
   let keycloak: { version: string; readyMs: number; tokenKids: Record<string, string> } | undefined;
+  let exported: KeycloakProof['exported'];
+  // Providers and themes of the backup are staged for the scratch Keycloak only when it boots.
+  const homeFiles = input.keycloak === 'skip' ? undefined : await DrillHomeFiles.create(ctx.stateDir);
   try {
     const serverVersion = (await admin.query<{ server_version: string }>('SHOW server_version')).rows[0]!.server_version;
     const pgRestore = await pgBinary('pg_restore', Number(serverVersion.split('.')[0]));
@@ -104,6 +111,7 @@ export const backupDrill: TaskHandler<'backup.drill'> = async (input, ctx) => {
     const fileHashes = new Map<string, { size: number; sha256: string }>();
     const dumpHash = createHash('sha256');
     let dumpBytes = 0;
+    let lastProgress = 0;
     const dumpParts: string[] = [];
     let manifest: BackupManifest | undefined;
     let streamError: string | undefined;
@@ -119,6 +127,10 @@ export const backupDrill: TaskHandler<'backup.drill'> = async (input, ctx) => {
           for await (const chunk of entry) {
             dumpHash.update(chunk as Buffer);
             dumpBytes += (chunk as Buffer).length;
+            if (Date.now() - lastProgress >= PROGRESS_EVERY_MS) {
+              lastProgress = Date.now();
+              ctx.progress(undefined, 'restoring the database on a scratch database', { bytes: dumpBytes, totalBytes: input.dumpBytes });
+            }
             if (!restore.stdin.write(chunk)) await drained(restore.stdin);
           }
         } else if (name === 'manifest.json') {
@@ -129,10 +141,18 @@ export const backupDrill: TaskHandler<'backup.drill'> = async (input, ctx) => {
         } else {
           const h = createHash('sha256');
           let size = 0;
-          for await (const chunk of entry) {
-            h.update(chunk as Buffer);
-            size += (chunk as Buffer).length;
-          }
+          const hashed = (async function* () {
+            for await (const chunk of entry) {
+              h.update(chunk as Buffer);
+              size += (chunk as Buffer).length;
+              yield chunk as Buffer;
+            }
+          })();
+          if (homeFiles && DrillHomeFiles.holds(name)) await homeFiles.write(name, hashed, entry.header.mode ?? 0o644);
+          else
+            for await (const _chunk of hashed) {
+              // hashed, nothing kept
+            }
           fileHashes.set(name, { size, sha256: h.digest('hex') });
         }
       }
@@ -142,6 +162,7 @@ export const backupDrill: TaskHandler<'backup.drill'> = async (input, ctx) => {
     restore.stdin.end();
     const code = await restoreExit;
     restoreMs = Date.now() - started;
+    ctx.progress(undefined, 'database restored on a scratch database', { bytes: dumpBytes, totalBytes: input.dumpBytes ?? dumpBytes });
 
     const cipherSha = cipherHash.digest('hex');
     if (cipherSha === input.sha256) pass('ciphertext', `${cipherBytes} bytes, sha256 matches the catalog`);
@@ -205,17 +226,21 @@ export const backupDrill: TaskHandler<'backup.drill'> = async (input, ctx) => {
             password: decodeURIComponent(dbUrl.password),
           },
           since: started,
+          ...(homeFiles ? { files: homeFiles } : {}),
+          ...(input.export ? { export: { request: input.export, hubUrl: agentIdentity.hubUrl } } : {}),
           signal: ctx.signal,
           progress: (percent, message) => ctx.progress(percent, message),
         });
         checks.push(...proof.checks);
+        exported = proof.exported;
         if (proof.checks.every((c) => c.ok)) {
-          rtoMs = Date.now() - started;
+          rtoMs = proof.rtoMs;
           keycloak = { version: manifest.keycloak.version, readyMs: proof.readyMs ?? 0, tokenKids: proof.tokenKids };
         }
       }
     }
   } finally {
+    await homeFiles?.remove();
     await admin.query(`DROP DATABASE IF EXISTS ${scratchDb} WITH (FORCE)`).then(
       () => scratchDatabases.dropped(ctx.stateDir, scratchUrl.host, scratchDb),
       (err: Error) => ctx.log.warn({ err: err.message, scratchDb }, 'cannot drop the scratch database; the next drill against this server tries again'),
@@ -228,7 +253,22 @@ export const backupDrill: TaskHandler<'backup.drill'> = async (input, ctx) => {
     throw new TaskFailure('handler_error', `backup ${input.backupId} FAILED its drill: ${failed.map((c) => `${c.name}: ${c.detail}`).join('; ')}`);
   }
   ctx.log.info({ backupId: input.backupId, restoreMs, rtoMs }, 'backup verified by its drill');
-  return { backupId: input.backupId, ok: true, restoreMs, checks, ...(rtoMs === undefined ? {} : { rtoMs }), ...(keycloak ? { keycloak } : {}) };
+  const exportResult = input.export && {
+    exportId: input.export.exportId,
+    ...(exported?.ok
+      ? { ok: true as const, sizeBytes: exported.sizeBytes, realms: exported.realms }
+      : { ok: false as const, error: exported?.error ?? 'not exported: no scratch Keycloak was booted (keycloak: skip)' }),
+  };
+  if (exportResult && !exportResult.ok) ctx.log.warn({ backupId: input.backupId, error: exportResult.error }, 'the realm export of the drill failed');
+  return {
+    backupId: input.backupId,
+    ok: true,
+    restoreMs,
+    checks,
+    ...(rtoMs === undefined ? {} : { rtoMs }),
+    ...(keycloak ? { keycloak } : {}),
+    ...(exportResult ? { export: exportResult } : {}),
+  };
 };
 
 function drained(stream: Writable): Promise<void> {

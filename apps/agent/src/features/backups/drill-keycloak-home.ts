@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { BackupManifest } from '@keyfleet/proto/v1';
 import { keycloakBuild, loadInstance } from '../keycloak/index.js';
+import type { DrillHomeFiles } from './drill-home-files.js';
 
 const run = promisify(execFile);
 const BUILT_MARKER = '.keyfleet-drill-built';
@@ -18,10 +19,16 @@ export interface DrillKeycloakHome {
 /**
  * The Keycloak a drill boots: a copy of this host's installed distribution (process runtime) of
  * the backup's version, `kc.sh build`-ed with the backup's build options when the installed one
- * was built with others. Its own directory under the state dir, kept for the next drill; the
+ * was built with others, with the backup's providers and themes in place of the host's own. Its
+ * own directory under the state dir, kept for the next drill of the same build; the
  * running Keycloak's home and data are never touched. A host without that version says so.
  */
-export async function drillKeycloakHome(stateDir: string, keycloak: BackupManifest['keycloak'], signal: AbortSignal): Promise<DrillKeycloakHome> {
+export async function drillKeycloakHome(
+  stateDir: string,
+  keycloak: BackupManifest['keycloak'],
+  signal: AbortSignal,
+  backupFiles?: { files: DrillHomeFiles; key: string },
+): Promise<DrillKeycloakHome> {
   const record = await loadInstance(stateDir);
   if (!record?.process || record.version !== keycloak.version) {
     throw new Error(
@@ -29,7 +36,7 @@ export async function drillKeycloakHome(stateDir: string, keycloak: BackupManife
     );
   }
   const key = createHash('sha256')
-    .update(`${keycloak.version}\n${keycloak.buildOptions.join('\n')}`)
+    .update(`${keycloak.version}\n${keycloak.buildOptions.join('\n')}\n${backupFiles ? `backup files:\n${backupFiles.key}` : ''}`)
     .digest('hex')
     .slice(0, 12);
   const root = join(stateDir, 'backups', 'drill-keycloak');
@@ -46,7 +53,18 @@ export async function drillKeycloakHome(stateDir: string, keycloak: BackupManife
     await run('cp', ['-a', `${record.process.installDir}/.`, tmp], { signal });
     // The installed data dir is a link to the running Keycloak's data: a scratch one gets its own.
     await rm(join(tmp, 'data'), { recursive: true, force: true });
-    if (keycloakBuild(record.config).args.join('\n') !== keycloak.buildOptions.join('\n')) {
+    // The backup's providers and themes replace this host's own: the scratch Keycloak boots as
+    // production did. Providers are part of the build, so any on either side means a build.
+    let providersChanged = false;
+    if (backupFiles) {
+      providersChanged = (await providerFiles(join(tmp, 'providers'))) + (await providerFiles(join(backupFiles.files.dir, 'providers'))) > 0;
+      for (const dir of ['providers', 'themes']) {
+        await rm(join(tmp, dir), { recursive: true, force: true });
+        await mkdir(join(tmp, dir));
+        if (await exists(join(backupFiles.files.dir, dir))) await run('cp', ['-a', `${join(backupFiles.files.dir, dir)}/.`, join(tmp, dir)], { signal });
+      }
+    }
+    if (providersChanged || keycloakBuild(record.config).args.join('\n') !== keycloak.buildOptions.join('\n')) {
       await run(join(tmp, 'bin', 'kc.sh'), ['build', ...keycloak.buildOptions], {
         cwd: tmp,
         env: { PATH: process.env.PATH, LANG: 'C.UTF-8', JAVA_HOME: javaHome },
@@ -62,6 +80,12 @@ export async function drillKeycloakHome(stateDir: string, keycloak: BackupManife
     await rm(tmp, { recursive: true, force: true });
   }
   return { home, javaHome };
+}
+
+/** Provider files in a home's providers/ (the distribution's README does not count). */
+async function providerFiles(dir: string): Promise<number> {
+  const names = await readdir(dir, { recursive: true }).catch(() => [] as string[]);
+  return names.filter((n) => /\.jar$/i.test(n)).length;
 }
 
 const exists = (path: string) =>

@@ -3,7 +3,9 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BackupManifest } from '@keyfleet/proto/v1';
 import { TaskFailure } from '../../task-failure.js';
+import { DrillHomeFiles } from './drill-home-files.js';
 import { drillKeycloakHome } from './drill-keycloak-home.js';
+import { realmExport, type RealmExported, type RealmExportOptions } from './realm-export.js';
 import { ScratchKeycloak } from './scratch-keycloak.js';
 import { tokenKid } from './token-kid.js';
 
@@ -14,6 +16,10 @@ export interface KeycloakProofOptions {
   db: { url: string; username: string; password: string };
   /** When the drill began (its download): the RTO is counted from there. */
   since: number;
+  /** The backup's providers and themes, staged for the scratch home. */
+  files?: DrillHomeFiles;
+  /** A realm export to make once tokens are proven (the byproduct asked for with the drill). */
+  export?: Pick<RealmExportOptions, 'request' | 'hubUrl'>;
   signal: AbortSignal;
   progress(percent: number, message: string): void;
 }
@@ -22,8 +28,12 @@ export interface KeycloakProof {
   checks: Array<{ name: string; ok: boolean; detail: string }>;
   /** Until the scratch Keycloak answered ready; undefined when it did not. */
   readyMs?: number;
+  /** From `since` until every realm's token was proven (the RTO; an export after it does not count); undefined when not. */
+  rtoMs?: number;
   /** Per realm, the `kid` that signed the drill client's token. */
   tokenKids: Record<string, string>;
+  /** The realm export, when one was asked for: stored, or why not. */
+  exported?: ({ ok: true } & RealmExported) | { ok: false; error: string };
 }
 
 // One scratch Keycloak at a time on a host: drills share the drill home and its data dir.
@@ -51,7 +61,8 @@ async function prove(opts: KeycloakProofOptions): Promise<KeycloakProof> {
   let keycloak: ScratchKeycloak | undefined;
   let data: string | undefined;
   opts.progress(60, `preparing a scratch Keycloak ${version}`);
-  const { home, javaHome } = await drillKeycloakHome(opts.stateDir, manifest.keycloak, signal).catch((err: Error) => {
+  const backupFiles = opts.files ? { files: opts.files, key: DrillHomeFiles.key(manifest) } : undefined;
+  const { home, javaHome } = await drillKeycloakHome(opts.stateDir, manifest.keycloak, signal, backupFiles).catch((err: Error) => {
     throw new TaskFailure('invalid_input', `cannot boot a scratch Keycloak on this drill host: ${err.message}`);
   });
   try {
@@ -70,21 +81,62 @@ async function prove(opts: KeycloakProofOptions): Promise<KeycloakProof> {
   } catch (err) {
     checks.push({ name: 'keycloak', ok: false, detail: `no scratch Keycloak ${version}: ${(err as Error).message.slice(0, 1500)}` });
   }
+  const created: DrillClient[] = [];
+  let exported: KeycloakProof['exported'];
+  let rtoMs: number | undefined;
   try {
     if (keycloak) {
-      const check = await tokens(keycloak, manifest, tokenKids, signal);
+      const check = await tokens(keycloak, manifest, tokenKids, created, signal);
       // In the check's words too: the hub records the checks of each drill with its backup.
-      if (check.ok) check.detail += `; RTO ${((Date.now() - opts.since) / 1000).toFixed(1)}s from the download to tokens`;
+      if (check.ok) {
+        rtoMs = Date.now() - opts.since;
+        check.detail += `; RTO ${(rtoMs / 1000).toFixed(1)}s from the download to tokens`;
+      }
       checks.push(check);
     }
   } catch (err) {
     checks.push({ name: 'token', ok: false, detail: (err as Error).message.slice(0, 1500) });
+  }
+  try {
+    if (opts.export && keycloak && checks.every((c) => c.ok)) {
+      // The export is of the backup, not of the drill: the drill's clients go before it is made.
+      await removeDrillClients(keycloak, created, signal);
+      opts.progress(95, 'stopping the scratch Keycloak; exporting the realms (kc.sh export)');
+      await keycloak.stop();
+      const made = await realmExport({ home, javaHome, db: opts.db, workDir: join(opts.stateDir, 'backups'), signal, ...opts.export });
+      exported = { ok: true, ...made };
+    } else if (opts.export) {
+      exported = { ok: false, error: 'not exported: the drill did not prove tokens' };
+    }
+  } catch (err) {
+    exported = { ok: false, error: (err as Error).message.slice(0, 1500) };
   } finally {
     opts.progress(95, 'stopping the scratch Keycloak');
     await keycloak?.stop();
     if (data) await rm(data, { recursive: true, force: true });
   }
-  return { checks, readyMs: keycloak?.readyMs, tokenKids };
+  return { checks, readyMs: keycloak?.readyMs, rtoMs, tokenKids, ...(exported ? { exported } : {}) };
+}
+
+/** A client a drill made in the scratch copy. */
+interface DrillClient {
+  realm: string;
+  clientId: string;
+}
+
+/** Deletes the drill clients, the bootstrap service client last (its token authorises the deletes). */
+async function removeDrillClients(keycloak: ScratchKeycloak, created: DrillClient[], signal: AbortSignal): Promise<void> {
+  const { baseUrl, admin } = keycloak;
+  const token = await clientToken(baseUrl, 'master', admin.clientId, admin.secret, signal);
+  for (const { realm, clientId } of [...created, { realm: 'master', clientId: admin.clientId }]) {
+    const path = `${baseUrl}/admin/realms/${encodeURIComponent(realm)}/clients`;
+    const headers = { authorization: `Bearer ${token}` };
+    const found = await fetch(`${path}?clientId=${encodeURIComponent(clientId)}`, { headers, signal });
+    const [client] = found.ok ? ((await found.json()) as Array<{ id: string }>) : [];
+    if (!client) throw new Error(`cannot find the drill client ${clientId} of realm ${realm} to remove it: HTTP ${found.status}`);
+    const res = await fetch(`${path}/${client.id}`, { method: 'DELETE', headers, signal });
+    if (!res.ok) throw new Error(`cannot remove the drill client ${clientId} of realm ${realm}: HTTP ${res.status}`);
+  }
 }
 
 /** client_credentials at a realm's token endpoint; the access token. */
@@ -104,7 +156,7 @@ async function clientToken(baseUrl: string, realm: string, clientId: string, sec
  * The master realm's token comes from the bootstrap service client; every other realm gets a
  * confidential service-account client of its own, made through the admin API of the scratch copy.
  */
-async function tokens(keycloak: ScratchKeycloak, manifest: BackupManifest, kids: Record<string, string>, signal: AbortSignal) {
+async function tokens(keycloak: ScratchKeycloak, manifest: BackupManifest, kids: Record<string, string>, created: DrillClient[], signal: AbortSignal) {
   const { baseUrl, admin } = keycloak;
   const adminToken = await clientToken(baseUrl, 'master', admin.clientId, admin.secret, signal);
   const adminApi = async (method: string, path: string, body?: unknown) => {
@@ -140,6 +192,7 @@ async function tokens(keycloak: ScratchKeycloak, manifest: BackupManifest, kids:
         standardFlowEnabled: false,
         directAccessGrantsEnabled: false,
       });
+      created.push({ realm: realm.realm, clientId });
       token = await clientToken(baseUrl, realm.realm, clientId, secret, signal);
     }
     const kid = tokenKid(token);

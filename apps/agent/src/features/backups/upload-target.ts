@@ -96,15 +96,18 @@ export async function uploadCiphertext(body: ReadableStream<Uint8Array>, target:
   return { size, sha256: hash.digest('hex'), parts };
 }
 
-/** Ends the upload: the hub checks what storage holds against size and sha256, then the backup is stored. */
-export async function completeUpload(target: UploadTarget, hubUrl: string, body: Uploaded & { manifest: unknown }, signal: AbortSignal): Promise<void> {
+/**
+ * Ends the upload: the hub checks what storage holds against size and sha256, then the object is
+ * stored (with what describes it: a backup's manifest, an export's realms).
+ */
+export async function completeUpload(target: UploadTarget, hubUrl: string, body: Uploaded & Record<string, unknown>, signal: AbortSignal): Promise<void> {
   const res = await fetch(`${targetUrl(target.url, hubUrl)}/complete`, {
     method: 'POST',
     headers: { authorization: `Bearer ${secretValue(target.token)}`, 'content-type': 'application/json' },
     body: JSON.stringify(body),
     signal,
   });
-  if (!res.ok) await refused(res, 'the hub did not accept the backup');
+  if (!res.ok) await refused(res, 'the hub did not accept the upload');
 }
 
 /** One PUT whose body is piped from a web stream; resolves with the status and the answer's text. */
