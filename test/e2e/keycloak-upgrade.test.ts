@@ -1,9 +1,7 @@
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { taskDefinitions } from '@keyfleet/proto/v1';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -18,23 +16,9 @@ import {
   type PostgresServer,
   testPort,
 } from '@keyfleet/test-harness';
-import {
-  adminCall,
-  createLoginClient,
-  expectFailed,
-  expectSucceeded,
-  keycloakAgent,
-  killProcessRuntime,
-  login,
-  putSecret,
-  runTask,
-  type TaskParams,
-} from './keycloak-e2e.js';
+import { expectFailed, expectSucceeded, keycloakAgent, killProcessRuntime, login, putSecret, runTask, type TaskParams } from './keycloak-e2e.js';
+import { addBackupRecipient, catalogEntry, failedUpgradeText, OLD_VERSION, taskSeconds, timelineLines, upgradeRealm } from './keycloak-upgrade-e2e.js';
 
-const run = promisify(execFile);
-
-/** The older release upgraded from: the oldest 26.x Maven Central serves here whose DB schema the current one migrates. */
-const OLD_VERSION = '26.4.7';
 const REALM = 'kf-upgrade';
 const USERS = 20;
 
@@ -61,39 +45,8 @@ describe('keycloak.update across versions (real Keycloak 26.4.7 → current, rea
   const userPassword = randomBytes(12).toString('base64url');
   const goodLogin = { grant: 'client_credentials', realm: REALM, clientId: 'kf-probe', clientSecret: { $secret: 'kc-probe-secret' } } as const;
 
-  /** Users, clients and signing key ids of the realm, and the newest schema version Keycloak recorded. */
-  const snapshot = async () => {
-    const users = await adminCall<number>(baseUrl, adminPassword, 'GET', `/realms/${REALM}/users/count`);
-    const clients = (await adminCall<Array<{ clientId: string }>>(baseUrl, adminPassword, 'GET', `/realms/${REALM}/clients`)).map((c) => c.clientId).sort();
-    const jwks = (await (await fetch(`${baseUrl}/realms/${REALM}/protocol/openid-connect/certs`)).json()) as { keys: Array<{ kid: string }> };
-    return { users, clients, kids: jwks.keys.map((k) => k.kid).sort() };
-  };
-  const schemaVersion = async () =>
-    (await run('psql', [kcDb.url, '-Atc', 'SELECT version FROM migration_model ORDER BY update_time DESC, version DESC LIMIT 1'])).stdout.trim();
-  /** A real user login: the password grant of a public client. */
-  const userLogin = async (username: string) => {
-    const res = await fetch(`${baseUrl}/realms/${REALM}/protocol/openid-connect/token`, {
-      method: 'POST',
-      body: new URLSearchParams({ grant_type: 'password', client_id: 'kf-app', username, password: userPassword }),
-      signal: AbortSignal.timeout(10_000),
-    });
-    return res.status === 200 && Boolean(((await res.json()) as { access_token?: string }).access_token);
-  };
-  const addUser = (username: string) =>
-    adminCall(baseUrl, adminPassword, 'POST', `/realms/${REALM}/users`, {
-      username,
-      enabled: true,
-      email: `${username}@example.test`,
-      firstName: 'Up',
-      lastName: 'Grade',
-      emailVerified: true,
-      credentials: [{ type: 'password', value: userPassword, temporary: false }],
-    });
-  const catalogEntry = async (id: string) => {
-    const res = await fleet.api.raw('GET', `/v1/backups/${id}`);
-    expect(res.status, res.text).toBe(200);
-    return res.json as { id: string; state: string; keycloakVersion: string | null; hostId: string };
-  };
+  let realm: ReturnType<typeof upgradeRealm>;
+  const catalog = (id: string) => catalogEntry(fleet, id);
   const dumpsLeft = async () => (await readdir(agent.stateDir)).filter((f) => f.endsWith('.dump'));
 
   beforeAll(async () => {
@@ -122,9 +75,8 @@ describe('keycloak.update across versions (real Keycloak 26.4.7 → current, rea
     expectSucceeded(installed);
     expect(installed.output.instance.version).toBe(OLD_VERSION);
 
-    await createLoginClient(baseUrl, adminPassword, REALM, 'kf-probe', clientSecret);
-    await adminCall(baseUrl, adminPassword, 'POST', `/realms/${REALM}/clients`, { clientId: 'kf-app', publicClient: true, directAccessGrantsEnabled: true });
-    for (let i = 0; i < USERS; i++) await addUser(`user-${String(i).padStart(2, '0')}`);
+    realm = upgradeRealm({ baseUrl, adminPassword, realm: REALM, clientSecret, userPassword, databaseUrl: kcDb.url });
+    await realm.seed(USERS);
     // Recorded with the instance (verifyLogin is not part of the config hash): the rollback verifies with it.
     config.verifyLogin = goodLogin;
     const withLogin = await runTask(fleet, agent.hostId, 'keycloak.update', config, 5 * 60_000);
@@ -153,23 +105,19 @@ describe('keycloak.update across versions (real Keycloak 26.4.7 → current, rea
     expect(JSON.parse(await readFile(pidFile, 'utf8')).pid).toBe(pidBefore);
     expect(await login(baseUrl, REALM, 'kf-probe', clientSecret)).toBe(true);
 
-    // The fleet's backup recipient, for the upgrades below; its identity stays here, as an operator's would offline.
-    const keyFile = join(work, 'backup-key.txt');
-    await run('age-keygen', ['-o', keyFile]);
-    const recipient = /public key: (age1\S+)/.exec(await readFile(keyFile, 'utf8'))![1]!;
-    const key = await fleet.api.raw('POST', '/v1/backup-keys', { body: { name: 'upgrade-e2e', recipient } });
-    expect(key.status, key.text).toBe(201);
+    // The fleet's backup recipient, for the upgrades below.
+    await addBackupRecipient(fleet, work);
   });
 
   it(
     `an upgrade to ${KEYCLOAK_VERSION} that fails its verification ends on ${OLD_VERSION} with its data, the pre-update database restored and a real login`,
     async () => {
-      const before = await snapshot();
+      const before = await realm.snapshot();
       expect(before.users).toBe(USERS);
       expect(before.kids.length).toBeGreaterThan(0);
-      expect(await schemaVersion()).toBe(OLD_VERSION);
+      expect(await realm.schemaVersion()).toBe(OLD_VERSION);
       // Written just before the upgrade: the rollback copy is taken after the old Keycloak stopped, so it has it.
-      await addUser('late-writer');
+      await realm.addUser('late-writer');
 
       // The new version starts on the database (and migrates its schema) but its login check fails.
       const bad = await runTask(fleet, agent.hostId, 'keycloak.update', {
@@ -180,10 +128,7 @@ describe('keycloak.update across versions (real Keycloak 26.4.7 → current, rea
       });
       expectFailed(bad);
       const message = bad.error.message;
-      const [headline, timeline = ''] = message.split('; timeline: ');
-      console.log(
-        `[keycloak-upgrade] failed upgrade took ${((Date.parse(bad.finishedAt!) - Date.parse(bad.startedAt!)) / 1000).toFixed(1)}s: ${headline}\n  ${timeline.split('\n')[0]!.split(' | ').join('\n  ')}`,
-      );
+      console.log(`[keycloak-upgrade] failed upgrade took ${taskSeconds(bad)}s: ${failedUpgradeText(message)}`);
       expect(message).toMatch(
         new RegExp(
           `^upgrade to ${newDist.version} failed: verification failed .*login: .*; rolled back to ${OLD_VERSION}, verified; pre-update database restored in [\\d.]+s; pre-update backup (bk_[a-z0-9]+); timeline: `,
@@ -195,7 +140,7 @@ describe('keycloak.update across versions (real Keycloak 26.4.7 → current, rea
         /copied the database for a rollback .*new instance ready .*update failed .*stopped the new instance .*restored the pre-update database .*rolled back: old instance ready/,
       );
       const backupId = /pre-update backup (bk_[a-z0-9]+)/.exec(message)![1]!;
-      expect(await catalogEntry(backupId)).toMatchObject({ id: backupId, hostId: agent.hostId, state: 'stored', keycloakVersion: OLD_VERSION });
+      expect(await catalog(backupId)).toMatchObject({ id: backupId, hostId: agent.hostId, state: 'stored', keycloakVersion: OLD_VERSION });
       // Secrets stay out of the stored task, and the plaintext copy is gone from the agent.
       expect(JSON.stringify(bad)).not.toContain(adminPassword);
       expect(JSON.stringify(bad)).not.toContain(clientSecret);
@@ -205,12 +150,12 @@ describe('keycloak.update across versions (real Keycloak 26.4.7 → current, rea
       const status = await runTask(fleet, agent.hostId, 'keycloak.status', {}, 60_000);
       expectSucceeded(status);
       expect(status.output.instance).toMatchObject({ version: OLD_VERSION, ready: true });
-      expect(await schemaVersion()).toBe(OLD_VERSION);
-      const after = await snapshot();
+      expect(await realm.schemaVersion()).toBe(OLD_VERSION);
+      const after = await realm.snapshot();
       expect(after).toEqual({ ...before, users: USERS + 1 });
       expect(await login(baseUrl, REALM, 'kf-probe', clientSecret)).toBe(true);
-      expect(await userLogin('late-writer')).toBe(true);
-      expect(await userLogin('user-07')).toBe(true);
+      expect(await realm.userLogin('late-writer')).toBe(true);
+      expect(await realm.userLogin('user-07')).toBe(true);
     },
     15 * 60_000,
   );
@@ -218,15 +163,12 @@ describe('keycloak.update across versions (real Keycloak 26.4.7 → current, rea
   it(
     `upgrades ${OLD_VERSION} → ${KEYCLOAK_VERSION} after a pre-update backup: users, clients and signing key ids kept, real logins, reported in the result`,
     async () => {
-      const before = await snapshot();
+      const before = await realm.snapshot();
       const good = await runTask(fleet, agent.hostId, 'keycloak.update', { ...config, version: newDist.version, distUrl: newDist.tarball });
       expectSucceeded(good);
       const o = good.output;
-      const tookS = (Date.parse(good.finishedAt!) - Date.parse(good.startedAt!)) / 1000;
       const summary = taskDefinitions['keycloak.update'].summary(o);
-      console.log(
-        `[keycloak-upgrade] upgrade took ${tookS.toFixed(1)}s: ${summary}\n  ${o.timeline.map((t) => `${t.at.slice(11, 19)} ${t.step}${t.detail ? ` (${t.detail.split('\n')[0]})` : ''}`).join('\n  ')}`,
-      );
+      console.log(`[keycloak-upgrade] upgrade took ${taskSeconds(good)}s: ${summary}\n  ${timelineLines(o.timeline)}`);
       expect(o).toMatchObject({ outcome: 'updated', fromVersion: OLD_VERSION, toVersion: newDist.version, compatibility: 'recreate', rolledBack: false });
       expect(o.instance).toMatchObject({ version: newDist.version, ready: true });
       expect(o.verify?.ok).toBe(true);
@@ -243,14 +185,14 @@ describe('keycloak.update across versions (real Keycloak 26.4.7 → current, rea
           'new instance ready',
         ]),
       );
-      expect(await catalogEntry(backupId!)).toMatchObject({ state: 'stored', keycloakVersion: OLD_VERSION });
+      expect(await catalog(backupId!)).toMatchObject({ state: 'stored', keycloakVersion: OLD_VERSION });
       expect(await dumpsLeft()).toEqual([]);
 
-      expect(await schemaVersion()).toBe(newDist.version);
-      expect(await snapshot()).toEqual(before);
+      expect(await realm.schemaVersion()).toBe(newDist.version);
+      expect(await realm.snapshot()).toEqual(before);
       expect(await login(baseUrl, REALM, 'kf-probe', clientSecret)).toBe(true);
-      expect(await userLogin('user-13')).toBe(true);
-      expect(await userLogin('late-writer')).toBe(true);
+      expect(await realm.userLogin('user-13')).toBe(true);
+      expect(await realm.userLogin('late-writer')).toBe(true);
     },
     15 * 60_000,
   );
