@@ -1,10 +1,14 @@
 import { bytesText } from '@keyfleet/proto/v1';
+import { createWriteStream } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { Command } from 'commander';
 import { BatchProgress } from '../../batch-progress.js';
 import { cliContext, type CliContext } from '../../cli-context.js';
 import { CliExit } from '../../cli-exit.js';
 import { followEvents } from '../../follow-events.js';
-import { expectOk } from '../../hub-client.js';
+import { expectOk, HubError } from '../../hub-client.js';
 import { parseTarget } from '../../parse-target.js';
 import { positiveInt } from '../../positive-int.js';
 import { TasksFailed } from '../../tasks-failed.js';
@@ -16,6 +20,17 @@ type Backup = Awaited<ReturnType<typeof showBackup>>;
 async function showBackup(ctx: CliContext, id: string) {
   return expectOk(await backupsClient(ctx).backups[':id'].$get({ param: { id } }));
 }
+
+async function backupExports(ctx: CliContext, id: string) {
+  return (await expectOk(await backupsClient(ctx).backups[':id'].exports.$get({ param: { id } }))).items;
+}
+
+type BackupExport = Awaited<ReturnType<typeof backupExports>>[number];
+
+const exportText = (x: BackupExport) =>
+  x.state === 'stored'
+    ? `${x.id}: ${x.realms?.join(', ')} (${size(x.sizeBytes)}, sha256 ${x.sha256}) at ${x.finishedAt}`
+    : `${x.id}: ${x.state}${x.error ? `: ${x.error}` : ''}`;
 
 /** Polls the catalog until `done` says so; the hub records each step, so a restarted CLI sees the same. */
 async function waitFor(ctx: CliContext, id: string, done: (b: Backup) => boolean, timeoutMs = 4 * 3600_000): Promise<Backup> {
@@ -75,8 +90,8 @@ export function backupsCommand(): Command {
     .argument('<id>', 'backup id (bk_…)')
     .action(async (id: string, _opts: unknown, cmd: Command) => {
       const ctx = await cliContext(cmd);
-      const b = await showBackup(ctx, id);
-      ctx.output.details(b, [
+      const [b, exports] = await Promise.all([showBackup(ctx, id), backupExports(ctx, id)]);
+      ctx.output.details({ ...b, exports }, [
         ['id', b.id],
         ['host', b.hostId],
         ['state', b.state],
@@ -96,6 +111,7 @@ export function backupsCommand(): Command {
             ? `${b.lastDrill.ok ? 'verified' : 'FAILED'} at ${b.lastDrill.at}${b.lastDrill.restoreMs ? `, restore ${(b.lastDrill.restoreMs / 1000).toFixed(1)}s` : ''}${b.lastDrill.error ? `: ${b.lastDrill.error}` : ''}`
             : null,
         ],
+        ['realm exports', exports.length ? exports.map(exportText).join('\n') : null],
       ]);
     });
 
@@ -147,7 +163,11 @@ export function backupsCommand(): Command {
     .requiredOption('--scratch-url <url>', 'a Postgres the drill host may create and drop a scratch database on (postgres://user@host:port/db)')
     .option('--scratch-password-secret <name>', 'hub secret with that Postgres user’s password')
     .option('--database-only', 'do not boot a scratch Keycloak: prove the database only (a drill host without the backup’s Keycloak version)')
-    .option('--wait', 'wait for the verdict; exit 1 if the drill failed')
+    .option(
+      '--export',
+      'also export the realms with their users (kc.sh export) from the scratch copy, age-encrypted to the backup recipients and kept with the backup (keyfleet backups export)',
+    )
+    .option('--wait', 'wait for the verdict (with the dump’s bytes as they are restored); exit 1 if the drill failed')
     .action(
       async (
         id: string,
@@ -158,6 +178,7 @@ export function backupsCommand(): Command {
           scratchUrl: string;
           scratchPasswordSecret?: string;
           databaseOnly?: boolean;
+          export?: boolean;
           wait?: boolean;
         },
         cmd: Command,
@@ -173,23 +194,60 @@ export function backupsCommand(): Command {
               scratchUrl: opts.scratchUrl,
               scratchPasswordSecret: opts.scratchPasswordSecret,
               ...(opts.databaseOnly ? { keycloak: 'skip' as const } : {}),
+              ...(opts.export ? { export: true } : {}),
             },
           }),
         );
         ctx.output.line(`drill of ${id} on ${started.hostId}: task ${started.taskId}`);
         if (!opts.wait) return;
+        const live = liveProgress(ctx, [started.hostId]);
+        try {
+          await followEvents(ctx, started.taskId, [started.hostId], live);
+        } finally {
+          live.stop();
+        }
         const b = await waitFor(ctx, id, (x) => x.lastDrill?.taskId === started.taskId);
         const drill = b.lastDrill!;
-        ctx.output.details(b, [
+        const exported = opts.export ? (await backupExports(ctx, id)).find((x) => x.taskId === started.taskId) : undefined;
+        ctx.output.details({ ...b, ...(exported ? { export: exported } : {}) }, [
           ['backup', b.id],
           ['verdict', drill.ok ? 'verified' : 'FAILED'],
           ['restore time', drill.restoreMs === undefined ? null : `${(drill.restoreMs / 1000).toFixed(1)}s`],
           ...(drill.checks ?? []).map((c): [string, unknown] => [c.name, `${c.ok ? 'ok' : 'FAILED'}: ${c.detail}`]),
           ['error', drill.error],
+          ['realm export', exported ? exportText(exported) : null],
         ]);
         if (!drill.ok) throw new TasksFailed(1);
       },
     );
+
+  backups
+    .command('export')
+    .description(
+      'download a backup’s realm export (made by a drill with --export) as the age ciphertext it is stored as; open it with `age -d -i key.txt file.tar.age | tar -x` (admin only, audited)',
+    )
+    .argument('<id>', 'backup id (bk_…)')
+    .requiredOption('-f, --file <file>', 'where to write the ciphertext (file.tar.age)')
+    .option('--export-id <id>', 'this export (bx_…) rather than the newest stored one')
+    .action(async (id: string, opts: { file: string; exportId?: string }, cmd: Command) => {
+      const ctx = await cliContext(cmd);
+      const res = await backupsClient(ctx).backups[':id'].export.$post({ param: { id }, query: opts.exportId ? { exportId: opts.exportId } : {} });
+      if (!res.ok || !res.body) {
+        const body = (await res.json().catch(() => ({}))) as { error?: string };
+        throw new HubError(body.error ?? `hub answered ${res.status}`, res.status);
+      }
+      // Written beside the target and renamed when complete: a broken download leaves no half file.
+      const partial = `${opts.file}.partial`;
+      try {
+        await pipeline(Readable.fromWeb(res.body as never), createWriteStream(partial, { mode: 0o600 }));
+        await rename(partial, opts.file);
+      } catch (err) {
+        await rm(partial, { force: true });
+        throw err;
+      }
+      const exportId = res.headers.get('x-keyfleet-export-id');
+      ctx.output.line(`realm export ${exportId} of ${id} written to ${opts.file} (sha256 ${res.headers.get('x-keyfleet-sha256')})`);
+    });
 
   backups
     .command('prune')
