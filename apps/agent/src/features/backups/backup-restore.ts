@@ -3,14 +3,15 @@ import { createHash } from 'node:crypto';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
-import { backupManifest, type BackupManifest } from '@keyfleet/proto/v1';
+import { backupManifest, type BackupManifest, type keycloakInstance, type taskDefinitions } from '@keyfleet/proto/v1';
 import { extract } from 'tar-stream';
 import { identityStore } from '../../identity-store.js';
-import type { TaskHandler } from '../../task-handler.js';
+import type { z } from 'zod';
+import type { TaskContext, TaskHandler } from '../../task-handler.js';
 import { TaskFailure } from '../../task-failure.js';
-import { installedInstance } from '../keycloak/index.js';
 import { secretValue } from '../../secret-value.js';
-import { keycloakStart, keycloakStop, keycloakVerify } from '../keycloak/index.js';
+import { installedInstance, keycloakStart, keycloakStop, keycloakVerify, loadInstance, saveInstance } from '../keycloak/index.js';
+import { installForRestore } from './install-for-restore.js';
 import { keycloakDatabase } from './keycloak-database.js';
 import { pgBinary } from './pg-binary.js';
 import { PROGRESS_EVERY_MS } from './progress-every-ms.js';
@@ -19,14 +20,46 @@ import { targetUrl } from './upload-target.js';
 /** What of the Keycloak home a restore puts back; conf/ is the target's own (Keyfleet writes it from its config). */
 const RESTORED_DIRS = ['keycloak/providers/', 'keycloak/themes/'];
 
+type RestoreInput = z.output<(typeof taskDefinitions)['backup.restore']['input']>;
+
 /**
  * backup.restore: the backup's database and files onto this host's installed Keycloak of the
  * same version. Keycloak is stopped while its database is replaced (stale caches and cluster rows
  * otherwise); pg_restore runs as one transaction, so a restore that fails leaves the database as
  * it was and Keycloak is started on it again. The plaintext tar comes from the hub, which holds
- * the identity; this host never does.
+ * the identity; this host never does. A host with only the agent first gets Keycloak of the
+ * backup's version from `install`; should the restore then fail, that Keycloak is left stopped:
+ * an empty Keycloak answering as if restored would be worse than none.
  */
 export const backupRestore: TaskHandler<'backup.restore'> = async (input, ctx) => {
+  const installed = (await loadInstance(ctx.stateDir)) === undefined;
+  if (installed) await installForRestore(input, ctx);
+  let restored: Restored;
+  try {
+    restored = await restoreInto(input, ctx, installed);
+  } catch (err) {
+    if (!installed) throw err;
+    await keycloakStop({}, ctx).catch((e: Error) => ctx.log.error({ err: e.message }, 'cannot stop the Keycloak installed for a failed restore'));
+    throw new TaskFailure(
+      err instanceof TaskFailure ? err.code : 'handler_error',
+      `${(err as Error).message}; the Keycloak ${input.keycloakVersion} this restore installed is left stopped (it holds none of the backup's data): restore again once the cause is fixed`,
+    );
+  }
+  const { verifyLogin } = input.install ?? {};
+  if (installed && verifyLogin) {
+    // The login install skipped (its realm came with the backup): from now on the host's own.
+    const record = await installedInstance(ctx.stateDir);
+    await saveInstance(ctx.stateDir, { ...record, config: { ...record.config, verifyLogin } });
+  }
+  const verify = await keycloakVerify({}, ctx);
+  ctx.log.info({ backupId: input.backupId, files: restored.files, installed }, 'backup restored');
+  return { backupId: input.backupId, ...restored, verify, ...(installed ? { installed } : {}) };
+};
+
+type Restored = { downtimeMs: number; restoreMs: number; files: number; instance: z.input<typeof keycloakInstance> };
+
+/** Stops Keycloak, replaces its database and files with the backup's and starts it again. */
+async function restoreInto(input: RestoreInput, ctx: TaskContext, installed: boolean): Promise<Restored> {
   // Loaded by the task, not at start: an idle agent never runs pg's code.
   const { default: pg } = await import('pg');
   const record = await installedInstance(ctx.stateDir);
@@ -143,6 +176,7 @@ export const backupRestore: TaskHandler<'backup.restore'> = async (input, ctx) =
           ? `the dump's sha256 ${dumpSha} is not the manifest's ${manifest.database.sha256}`
           : undefined;
   if (problem) {
+    if (installed) throw new TaskFailure('handler_error', `restore of backup ${input.backupId} failed: ${problem}`);
     // One transaction: a pg_restore that failed changed nothing, so the old Keycloak comes back as it was.
     await keycloakStart({}, ctx).catch((err: Error) => ctx.log.error({ err: err.message }, 'cannot start Keycloak again after a failed restore'));
     throw new TaskFailure('handler_error', `restore of backup ${input.backupId} failed (Keycloak started again): ${problem}`);
@@ -151,9 +185,6 @@ export const backupRestore: TaskHandler<'backup.restore'> = async (input, ctx) =
   for (const { tmp, dest } of staged) await rename(tmp, dest);
   const restoreMs = Date.now() - stopped;
   ctx.progress(70, `database and ${staged.length} files restored; starting Keycloak`);
-  await keycloakStart({}, ctx);
-  const downtimeMs = Date.now() - stopped;
-  const verify = await keycloakVerify({}, ctx);
-  ctx.log.info({ backupId: input.backupId, files: staged.length }, 'backup restored');
-  return { backupId: input.backupId, downtimeMs, restoreMs, files: staged.length, verify };
-};
+  const { instance } = await keycloakStart({}, ctx);
+  return { downtimeMs: Date.now() - stopped, restoreMs, files: staged.length, instance };
+}

@@ -18,6 +18,8 @@ export { freePort } from './runtime/free-port.js';
 export { waitReady } from './runtime/wait-ready.js';
 export type { KeycloakRuntime } from './runtime/keycloak-runtime.js';
 // The lifecycle tasks themselves, for features that stop, start and verify Keycloak around their work (restore).
+// Install too: a restore onto a host with only the agent installs the backup's version first.
+export { keycloakInstall } from './tasks/keycloak-install.js';
 export { keycloakStart } from './tasks/keycloak-start.js';
 export { keycloakStop } from './tasks/keycloak-stop.js';
 export { keycloakVerify } from './tasks/keycloak-verify.js';

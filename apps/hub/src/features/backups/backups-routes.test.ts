@@ -235,21 +235,20 @@ describe.each(testBackends)('restore onto a host without Keycloak (%s)', (backen
   beforeAll(async () => {
     t = await createTestContext(backend);
     const types = ['backup.restore', 'keycloak.install', 'keycloak.update'];
-    [source, fresh, running, unreported] = await Promise.all(
-      ['kc-src', 'kc-fresh', 'kc-running', 'kc-unreported'].map((hostname) => t.addHost({ hostname, taskTypes: types })),
-    );
+    const add = (hostname: string) => t.addHost({ hostname, taskTypes: types });
+    [source, fresh, running, unreported] = await Promise.all([add('kc-src'), add('kc-fresh'), add('kc-running'), add('kc-unreported')]);
     for (const name of ['dr-key', 'kc-db', 'kc-admin', 'kc-probe']) await t.secrets.put(name, `value-of-${name}`, 'test');
     // The source's history: installed at the backup's version, a later failed update to another.
-    await finishedTask(source!, 'keycloak.install', { ...sourceConfig, httpPort: 8081 }, 'succeeded', new Date(Date.now() - 3 * 3600_000));
-    await finishedTask(source!, 'keycloak.update', sourceConfig, 'succeeded', new Date(Date.now() - 2 * 3600_000));
-    await finishedTask(source!, 'keycloak.update', { ...sourceConfig, version: '26.8.0' }, 'failed', new Date(Date.now() - 3600_000));
-    await keycloakRow(source!, true);
-    await keycloakRow(running!, true);
+    await finishedTask(source, 'keycloak.install', { ...sourceConfig, httpPort: 8081 }, 'succeeded', new Date(Date.now() - 3 * 3600_000));
+    await finishedTask(source, 'keycloak.update', sourceConfig, 'succeeded', new Date(Date.now() - 2 * 3600_000));
+    await finishedTask(source, 'keycloak.update', { ...sourceConfig, version: '26.8.0' }, 'failed', new Date(Date.now() - 3600_000));
+    await keycloakRow(source, true);
+    await keycloakRow(running, true);
     // keycloak.status found none there: a fresh host with only the agent.
-    await keycloakRow(fresh!, false);
-    await backup('bk_fromsource01', source!);
+    await keycloakRow(fresh, false);
+    await backup('bk_fromsource01', source);
     // A backup of a host the hub has no Keycloak config of.
-    await backup('bk_fromrunning1', running!);
+    await backup('bk_fromrunning1', running);
   });
   afterAll(async () => {
     await t?.close();
