@@ -45,6 +45,8 @@ describe('backups of a real Keycloak (local storage on the hub)', () => {
   let kcDb: PostgresServer;
   let agent: AgentProcess;
   let drillHost: AgentProcess;
+  /** A host with only the agent, until a restore installs Keycloak there. */
+  let freshHost: AgentProcess | undefined;
   let dist: KeycloakDist;
   let httpPort: number;
   /** The second host's Keycloak (on the drill host). */
@@ -149,6 +151,7 @@ describe('backups of a real Keycloak (local storage on the hub)', () => {
   afterAll(async () => {
     if (agent) await killProcessRuntime(agent.stateDir);
     if (drillHost) await killProcessRuntime(drillHost.stateDir);
+    if (freshHost) await killProcessRuntime(freshHost.stateDir);
     await fleet?.stop();
     await kcDb?.stop();
     if (work) await rm(work, { recursive: true, force: true });
@@ -393,6 +396,83 @@ describe('backups of a real Keycloak (local storage on the hub)', () => {
       }
     },
     10 * 60_000,
+  );
+
+  it(
+    'restores onto a fresh host with only the agent in one command: Keycloak of the backup’s version is installed first, then verified with the source’s admin; a source user logs in, tokens carry the source’s issuer and kids',
+    async () => {
+      const t0 = Date.now();
+      freshHost = await enrollAgent({
+        hubUrl: fleet.hub.url,
+        token: await createEnrollmentToken(fleet.api),
+        heartbeatIntervalMs: 2_000,
+        env: { JAVA_HOME: findJavaHome() },
+      });
+      fleet.agents.push(freshHost);
+      await freshHost.start();
+      await psql(kcDb.url.replace(/\/[^/]*$/, '/postgres'), 'CREATE DATABASE fresh_host');
+      const db = new URL(kcDb.url.replace(/\/[^/]*$/, '/fresh_host'));
+      const port = testPort();
+      // Only what differs on this machine: its own database and ports. Hostname, dist, bootstrap admin: the source's.
+      const installConfig = join(work, 'fresh-host-install.json');
+      await writeFile(
+        installConfig,
+        JSON.stringify({
+          httpPort: port,
+          managementPort: testPort(),
+          database: { kind: 'external', url: `jdbc:postgresql://${db.host}${db.pathname}`, username: db.username, password: { $secret: 'kc-db' } },
+        }),
+      );
+      const r = await cli([
+        'backups',
+        'restore',
+        backupId,
+        '--target',
+        freshHost.hostId,
+        '--identity-secret',
+        'backup-identity',
+        '--install-config',
+        installConfig,
+        '--wait',
+        '-o',
+        'json',
+      ]);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      const task = JSON.parse(r.stdout.slice(r.stdout.indexOf('{')));
+      expect(task.state).toBe('succeeded');
+      expect(task.output).toMatchObject({ installed: true, instance: { version: dist.version, ready: true }, verify: { ok: true } });
+      // The operator followed it: the install's steps, then the restore's.
+      expect(r.stderr).toMatch(/installing Keycloak .* to restore into/);
+      expect(r.stderr).toMatch(/install: /);
+      expect(r.stderr).toMatch(/restored; starting Keycloak/);
+      console.log(`[backups] restore of ${backupId} onto a fresh host (install + restore) took ${((Date.now() - t0) / 1000).toFixed(1)}s: ${task.summary}`);
+
+      const fresh = `http://127.0.0.1:${port}`;
+      const certs = (await (await fetch(`${fresh}/realms/kf-backup/protocol/openid-connect/certs`)).json()) as { keys: Array<{ kid: string }> };
+      const manifest = v1.backupManifest.parse((await expectStatus(backups().backups[':id'].$get({ param: { id: backupId } }), 200)).manifest);
+      const sourceKids = manifest.realms.find((x) => x.realm === 'kf-backup')!.kids;
+      expect(certs.keys.map((k) => k.kid).sort()).toEqual(sourceKids);
+      const res = await fetch(`${fresh}/realms/kf-backup/protocol/openid-connect/token`, {
+        method: 'POST',
+        body: new URLSearchParams({ grant_type: 'password', client_id: 'web', username: LOGIN_USER, password: userPassword, scope: 'openid' }),
+      });
+      const body = (await res.json()) as { access_token?: string };
+      expect(res.status, JSON.stringify(body)).toBe(200);
+      const [header, claims] = body
+        .access_token!.split('.')
+        .slice(0, 2)
+        .map((p) => JSON.parse(Buffer.from(p, 'base64url').toString())) as [{ kid: string }, { iss: string }];
+      expect(sourceKids).toContain(header.kid);
+      expect(claims.iss).toBe(`http://127.0.0.1:${httpPort}/realms/kf-backup`);
+      // The restored master realm's admin is the source's: its password logs in to the admin API.
+      expect(await adminCall(fresh, adminPassword, 'GET', '/realms/kf-backup/users/count')).toBe(USERS);
+      // The hub now knows the host's Keycloak, from the restore's result.
+      const host = (await fleet.api.raw('GET', `/v1/hosts/${freshHost.hostId}/keycloak`)).json as { keycloak: unknown; lastVerification: unknown };
+      expect(host).toMatchObject({ keycloak: { installed: true, version: dist.version }, lastVerification: { ok: true, taskId: task.id } });
+      const { stdout: found } = await run('grep', ['-rl', 'AGE-SECRET-KEY', freshHost.stateDir]).catch((e: { stdout: string }) => ({ stdout: e.stdout }));
+      expect(found.trim()).toBe('');
+    },
+    15 * 60_000,
   );
 
   it(

@@ -1,4 +1,4 @@
-import { bytesText } from '@keyfleet/proto/v1';
+import { bytesText, keycloakConfig } from '@keyfleet/proto/v1';
 import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { Readable } from 'node:stream';
@@ -11,6 +11,7 @@ import { followEvents } from '../../follow-events.js';
 import { expectOk, HubError } from '../../hub-client.js';
 import { parseTarget } from '../../parse-target.js';
 import { positiveInt } from '../../positive-int.js';
+import { readConfigFile } from '../../read-config-file.js';
 import { TasksFailed } from '../../tasks-failed.js';
 import { backupsClient } from './backups-client.js';
 import { readIdentityChoice } from './read-identity-file.js';
@@ -289,33 +290,47 @@ export function backupsCommand(): Command {
   backups
     .command('restore')
     .description(
-      'put a backup back onto a host’s Keycloak of the same version (Keycloak is stopped while its database is replaced, then started and verified); the hub decrypts, the host never gets the identity',
+      'put a backup back onto a host’s Keycloak of the same version (Keycloak is stopped while its database is replaced, then started and verified), installing it first on a host without one; the hub decrypts, the host never gets the identity',
     )
     .argument('<id>', 'backup id (bk_…)')
     .requiredOption('--target <host>', 'the host whose Keycloak is replaced (the backed-up host or another)')
     .option('--identity-secret <name>', 'hub secret holding the age identity (keyfleet secrets set <name> --from-file key.txt)')
     .option('--identity-file <file>', 'an age identity file for this restore only (- for stdin): the hub decrypts with it and forgets it')
+    .option(
+      '--install-config <file>',
+      'a host without Keycloak: keycloak.install fields (YAML/JSON, e.g. database, distUrl) over the backup’s host’s config, which is installed first by default',
+    )
     .option('--wait', 'wait until restored and verified; exit 1 if it failed')
-    .action(async (id: string, opts: { target: string; identitySecret?: string; identityFile?: string; wait?: boolean }, cmd: Command) => {
-      const ctx = await cliContext(cmd);
-      const identity = await readIdentityChoice(opts);
-      const started = await expectOk(await backupsClient(ctx).backups[':id'].restore.$post({ param: { id }, json: { hostId: opts.target, ...identity } }));
-      ctx.output.line(`restore of ${id} onto ${started.hostId}: task ${started.taskId}`);
-      if (!opts.wait) return;
-      const live = liveProgress(ctx, [started.hostId]);
-      try {
-        await followEvents(ctx, started.taskId, [started.hostId], live);
-      } finally {
-        live.stop();
-      }
-      const t = await expectOk(await ctx.hub.v1.tasks[':id'].$get({ param: { id: started.taskId } }));
-      ctx.output.details(t, [
-        ['task', t.id],
-        ['state', t.state],
-        ['result', t.summary],
-      ]);
-      if (t.state !== 'succeeded') throw new TasksFailed(1);
-    });
+    .action(
+      async (id: string, opts: { target: string; identitySecret?: string; identityFile?: string; installConfig?: string; wait?: boolean }, cmd: Command) => {
+        const ctx = await cliContext(cmd);
+        const identity = await readIdentityChoice(opts);
+        const installConfig = opts.installConfig ? await readConfigFile(opts.installConfig, 'install config', keycloakConfig.partial()) : undefined;
+        const started = await expectOk(
+          await backupsClient(ctx).backups[':id'].restore.$post({
+            param: { id },
+            json: { hostId: opts.target, ...identity, ...(installConfig ? { installConfig } : {}) },
+          }),
+        );
+        ctx.output.line(
+          `restore of ${id} onto ${started.hostId}: task ${started.taskId}${started.install ? ' (no Keycloak there: the task installs Keycloak of the backup’s version first)' : ''}`,
+        );
+        if (!opts.wait) return;
+        const live = liveProgress(ctx, [started.hostId]);
+        try {
+          await followEvents(ctx, started.taskId, [started.hostId], live);
+        } finally {
+          live.stop();
+        }
+        const t = await expectOk(await ctx.hub.v1.tasks[':id'].$get({ param: { id: started.taskId } }));
+        ctx.output.details(t, [
+          ['task', t.id],
+          ['state', t.state],
+          ['result', t.summary],
+        ]);
+        if (t.state !== 'succeeded') throw new TasksFailed(1);
+      },
+    );
 
   return backups;
 }
