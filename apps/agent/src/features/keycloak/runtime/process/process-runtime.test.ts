@@ -33,7 +33,7 @@ const http = require("node:http");
 const dist = require("node:path").resolve(process.argv[1], "..", "..");
 const host = process.env.KC_HTTP_HOST || "0.0.0.0";
 const listen = (server, port) => server.once("error", (err) => {
-  console.error("ERROR [org.keycloak.quarkus.runtime.cli.ExecutionExceptionHandler] (main) ERROR: Port(s) already bound: " + port + ": " + (err.code === "EADDRINUSE" ? "Address already in use" : err.message));
+  console.error("ERROR [org.keycloak.quarkus.runtime.cli.ExecutionExceptionHandler] (main) ERROR: Port already bound: " + port + ": " + (err.code === "EADDRINUSE" ? "Address already in use" : err.message));
   process.exit(1);
 }).listen(Number(port), host);
 listen(http.createServer((req, res) => res.end(JSON.stringify({ dist, xff: req.headers["x-forwarded-for"] ?? null }))), process.env.KC_HTTP_PORT);

@@ -379,8 +379,8 @@ export class ProcessRuntime implements KeycloakRuntime {
 }
 
 /**
- * Which backend port Keycloak found taken, when its failure says so (Quarkus: "Port(s) already
- * bound: 8080: Address already in use") and it exited; undefined for any other failure.
+ * Which backend port Keycloak found taken, when it exited and its failure says so (Keycloak 26.7:
+ * "ERROR: Port already bound: 8080: Address already in use"); undefined for any other failure.
  */
 function takenPort(failure: string, d: ProcessDeployment): string | undefined {
   if (!/the Keycloak process exited/.test(failure) || !/address already in use|already bound/i.test(failure)) return undefined;
