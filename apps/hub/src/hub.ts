@@ -130,6 +130,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
       secrets,
       natsConnected: () => natsUp && !nc.isClosed(),
       log,
+      dbSource: handle.source,
       shutdown: shutdown.signal,
     };
     const app = createApp(apiDeps, hubFeatures);

@@ -1,1 +1,2 @@
 export { TarWriter } from './tar-writer.js';
+export { type TarEntry, tarEntries } from './tar-entries.js';

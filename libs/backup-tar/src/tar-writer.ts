@@ -16,6 +16,13 @@ export class TarWriter {
     });
   }
 
+  /** A directory entry: unpacking creates it even when it stays empty (a Postgres data dir needs its empty ones). */
+  addDirectory(name: string, mode = 0o700): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.pack.entry({ name, type: 'directory', mode, mtime: new Date() }, (err) => (err ? reject(err) : resolve()));
+    });
+  }
+
   /** One entry from chunks in memory, written as they are (no copy into one buffer). */
   async addChunks(name: string, chunks: Buffer[], size: number, mode = 0o600): Promise<void> {
     let finished!: () => void;

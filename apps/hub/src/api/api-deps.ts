@@ -4,6 +4,7 @@ import type { Kysely } from 'kysely';
 import type { CredentialRevoker } from '../auth/credential-revoker.js';
 import type { HubMetrics } from '../metrics/hub-metrics.js';
 import type { SecretStore } from '../secrets/secret-store.js';
+import type { DbSource } from '../store/create-db.js';
 import type { Database } from '../store/database.js';
 
 /** What the API needs from the dispatcher: a nudge after queueing, and cancellation of live tasks. */
@@ -27,6 +28,8 @@ export interface ApiDeps {
   /** Whether the hub's NATS connection is up right now (for /readyz). */
   natsConnected(): boolean;
   log: Logger;
+  /** The hub's own database as its backups read it (absent: the hub cannot back itself up). */
+  dbSource?: DbSource;
   /** Aborted when the hub shuts down, so long-lived event streams end. */
   shutdown?: AbortSignal;
   /** How often event streams poll the database; tests shorten it. */

@@ -18,7 +18,17 @@ export interface DbHandle {
   kind: 'postgres' | 'pglite';
   /** Closes the pool and, for the embedded database, its socket server and PGlite. */
   close(): Promise<void>;
+  /** How the hub's own backup reads this database (hub backups; absent on extra test connections). */
+  source?: DbSource;
 }
+
+/**
+ * What a backup of the hub's own database reads: a Postgres by its URL (pg_dump), or the embedded
+ * PGlite's data dir, read while `runExclusive` holds PGlite's query lock (no statement runs, so
+ * the files are one crash-consistent state; PGlite's own `dumpDataDir` does the same, but into
+ * one Blob in memory, and fails on the socket this data dir also holds).
+ */
+export type DbSource = { kind: 'postgres'; url: string } | { kind: 'pglite'; dataDir: string; runExclusive<T>(fn: () => Promise<T>): Promise<T> };
 
 export interface CreateDbOptions {
   /** A Postgres connection string; without it an embedded PGlite is used. */
@@ -75,7 +85,7 @@ export async function createDb(opts: CreateDbOptions = {}): Promise<DbHandle> {
     const log = opts.log ?? createLogger('keyfleet-hub');
     pool.on('error', (err) => log.warn({ reason: err.message }, 'lost an idle database connection; the next query opens a new one'));
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-    return { db, kind: 'postgres', close: () => db.destroy() };
+    return { db, kind: 'postgres', close: () => db.destroy(), source: { kind: 'postgres', url: opts.databaseUrl } };
   }
 
   const dataDir = resolve(opts.dataDir ?? DEFAULT_DATA_DIR);
@@ -131,6 +141,7 @@ export async function createDb(opts: CreateDbOptions = {}): Promise<DbHandle> {
   return {
     db,
     kind: 'pglite',
+    source: { kind: 'pglite', dataDir, runExclusive: (fn) => pglite.runExclusive(fn) },
     async close() {
       await db.destroy();
       await server.stop();

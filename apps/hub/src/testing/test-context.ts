@@ -75,6 +75,7 @@ export async function createTestContext(backend: TestBackend): Promise<TestConte
         secrets,
         natsConnected: () => natsUp.value,
         log: createLogger('hub-test', { level: 'silent' }),
+        dbSource: database.source,
         eventPollMs: 20,
       },
       hubFeatures,

@@ -76,6 +76,7 @@ export async function startTestDatabase(kind: TestBackend): Promise<TestDatabase
   const database: TestDatabase = {
     db: handles[0]!.db,
     kind,
+    source: handles[0]!.source,
     clientConfig,
     // One session per pool on PGlite, as the hub's; a pool of ten on Postgres, as the hub's.
     connect: () => open({ ...clientConfig, max: kind === 'pglite' ? 1 : 10 }),

@@ -10,6 +10,7 @@ import { backupsStorage } from './backups-storage.js';
 import { preUpdateBackupRoutes } from './pre-update-backup-routes.js';
 import { sweepBackups } from './backups-sweeper.js';
 import { exportUploadRoutes } from './export-upload-routes.js';
+import { hubBackupRoutes } from './hub/hub-backup-routes.js';
 import * as m0010 from './migrations/0010-backups.js';
 import * as m0011 from './migrations/0011-backup-restores.js';
 import * as m0012 from './migrations/0012-backup-schedules.js';
@@ -30,6 +31,7 @@ export function backupsApi(deps: ApiDeps) {
     .route('/', backupExportRoutes(deps, storage))
     .route('/', exportUploadRoutes(deps, storage))
     .route('/', preUpdateBackupRoutes(deps, storage))
+    .route('/', hubBackupRoutes(deps, storage))
     .route('/', schedulesRoutes(deps));
 }
 

@@ -1,0 +1,146 @@
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { generateIdentity, identityToRecipient } from 'age-encryption';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HubMetrics } from '../../../metrics/hub-metrics.js';
+import { createDb } from '../../../store/create-db.js';
+import { expectStatus } from '../../../testing/expect-status.js';
+import { createTestContext, type TestContext } from '../../../testing/test-context.js';
+import { testBackends } from '../../../testing/test-database.js';
+import { registerBackupMetrics } from '../backup-metrics.js';
+import type { BackupsRoutes } from '../index.js';
+import type { HubBackupManifest } from './hub-backup-manifest.js';
+import { readDbFacts } from './read-db-facts.js';
+
+const run = promisify(execFile);
+
+/**
+ * Backups of the hub's own database, on both databases the hub runs on: written by the hub to
+ * the fleet's recipients and storage as host `hub`, listed, counted by the metrics, drilled on
+ * the hub, and recovered with stock tools only (age, tar, pg_restore; an embedded hub's data dir
+ * opened as a hub opens it).
+ */
+describe.each(testBackends)('hub backups (%s)', (backend) => {
+  let t: TestContext;
+  let dir: string;
+  let identity: string;
+  let keyFile: string;
+  const previousDir = process.env.KEYFLEET_BACKUP_DIR;
+  const api = () => t.client.as(t.adminToken).routes<BackupsRoutes>('/v1');
+  /** A Postgres for scratch databases: the test's own server (Postgres), unused on PGlite. */
+  const scratchUrl = () => (backend === 'postgres' ? (t.database.clientConfig.connectionString as string) : undefined);
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'kf-hub-backup-'));
+    process.env.KEYFLEET_BACKUP_DIR = join(dir, 'store');
+    t = await createTestContext(backend);
+    identity = await generateIdentity();
+    keyFile = join(dir, 'backup-key.txt');
+    await writeFile(keyFile, `${identity}\n`, { mode: 0o600 });
+  });
+  afterAll(async () => {
+    await t?.close();
+    await rm(dir, { recursive: true, force: true });
+    if (previousDir === undefined) delete process.env.KEYFLEET_BACKUP_DIR;
+    else process.env.KEYFLEET_BACKUP_DIR = previousDir;
+  });
+
+  it('refuses without a recipient (fail closed), writing nothing', async () => {
+    const res = await expectStatus(api().backups.hub.$post(), 409);
+    expect(res.error).toMatch(/^no backup recipients/);
+    expect(
+      await t.db
+        .selectFrom('backups' as never)
+        .selectAll()
+        .execute(),
+    ).toEqual([]);
+  });
+
+  let backupId: string;
+  let manifest: HubBackupManifest;
+
+  it('writes a unit of host hub to the recipients and storage: listed, with its manifest, counted by the metrics', async () => {
+    await expectStatus(api()['backup-keys'].$post({ json: { name: 'dr', recipient: await identityToRecipient(identity) } }), 201);
+    const started = Date.now();
+    const made = await expectStatus(api().backups.hub.$post(), 201);
+    expect(made, made.error).toMatchObject({ hostId: 'hub', state: 'stored' });
+    console.log(`[${backend}] hub backup: ${made.sizeBytes} bytes in ${Date.now() - started} ms`);
+    backupId = made.id;
+    const listed = await expectStatus(api().backups.$get({ query: { host: 'hub' } }), 200);
+    expect(listed.items.map((b) => [b.id, b.state, b.sha256])).toEqual([[backupId, 'stored', made.sha256]]);
+    const shown = await expectStatus(api().backups[':id'].$get({ param: { id: backupId } }), 200);
+    manifest = shown.manifest as unknown as HubBackupManifest;
+    expect(manifest).toMatchObject({ format: 'keyfleet-hub-backup/1', backupId, hub: { database: backend } });
+    expect(manifest.migration).toMatch(/^\d{4}-/);
+    expect(manifest.tables.hosts).toBe(0);
+    expect(manifest.tables.backup_keys).toBe(1);
+    expect(manifest.tables.api_tokens).toBeGreaterThan(0);
+
+    const metrics = new HubMetrics(t.db);
+    registerBackupMetrics({ db: t.db, metrics });
+    expect(await metrics.registry.metrics()).toMatch(/^keyfleet_backup_last_success_timestamp\{host="hub"\} \d+/m);
+  });
+
+  it('recovers with stock tools only: age -d, tar, then pg_restore (Postgres) or the data dir opened as a hub opens it (embedded)', async () => {
+    const out = join(dir, 'restore');
+    await mkdir(out);
+    const object = join(process.env.KEYFLEET_BACKUP_DIR!, 'hub', `${backupId}.tar.age`);
+    await run('sh', ['-c', `age -d -i "${keyFile}" "${object}" | tar -x -C "${out}"`]);
+    const restored = await (async () => {
+      if (backend === 'postgres') {
+        const admin = new pg.Client({ connectionString: scratchUrl() });
+        await admin.connect();
+        await admin.query('CREATE DATABASE hub_recovered');
+        await admin.end();
+        const url = scratchUrl()!.replace(/\/[^/?]*(\?|$)/, '/hub_recovered$1');
+        await run('sh', ['-c', `cat "${out}"/database/hub.dump.* | pg_restore --no-owner --no-privileges --exit-on-error -d "${url}"`]);
+        const client = new pg.Client({ connectionString: url });
+        await client.connect();
+        try {
+          return await readDbFacts(async (text) => (await client.query(text)).rows);
+        } finally {
+          await client.end();
+        }
+      }
+      // An embedded hub comes back by putting the data dir where KEYFLEET_DATA_DIR expects it.
+      const dataDir = join(dir, 'data', 'hub-db');
+      await mkdir(join(dir, 'data'));
+      await rename(join(out, 'database', 'pgdata'), dataDir);
+      const handle = await createDb({ dataDir });
+      try {
+        return await readDbFacts(
+          async (text) => (await handle.db.executeQuery({ sql: text, parameters: [], query: { kind: 'RawNode' } } as never)).rows as never,
+        );
+      } finally {
+        await handle.close();
+      }
+    })();
+    expect(restored.migration).toBe(manifest.migration);
+    expect(restored.tables).toEqual(manifest.tables);
+    expect((await readdir(out)).sort()).toEqual(['database', 'manifest.json']);
+  });
+
+  it('drills on the hub with an identity given for the call: restored into a scratch copy, same migration and rows per table; verified', async () => {
+    const started = Date.now();
+    const verdict = await expectStatus(api().backups[':id']['hub-drill'].$post({ param: { id: backupId }, json: { identity, scratchUrl: scratchUrl() } }), 200);
+    console.log(`[${backend}] hub drill: ${Date.now() - started} ms`);
+    expect(verdict, JSON.stringify(verdict)).toMatchObject({ ok: true });
+    expect(verdict.checks?.map((c) => c.name)).toEqual(
+      backend === 'postgres' ? ['ciphertext', 'dump', 'database', 'tables', 'migration'] : ['ciphertext', 'files', 'database', 'tables', 'migration'],
+    );
+    const shown = await expectStatus(api().backups[':id'].$get({ param: { id: backupId } }), 200);
+    expect(shown).toMatchObject({ state: 'verified', lastDrill: { ok: true, hostId: 'hub' } });
+    const other = await generateIdentity();
+    const wrong = await expectStatus(
+      api().backups[':id']['hub-drill'].$post({ param: { id: backupId }, json: { identity: other, scratchUrl: scratchUrl() } }),
+      200,
+    );
+    expect(wrong.ok).toBe(false);
+    expect(wrong.error).toMatch(/FAILED its drill: cannot decrypt/);
+    expect(JSON.stringify(await t.db.selectFrom('audit_log').selectAll().execute())).not.toContain(other.slice(20));
+  });
+});
