@@ -38,7 +38,7 @@ describe('scratch Keycloak leftovers of a drill the agent did not finish (real p
   });
 
   afterAll(async () => {
-    for (const c of children) if (c.exitCode === null && c.signalCode === null) process.kill(-c.pid!, 'SIGKILL');
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
     await nats?.stop();
     await rm(dir, { recursive: true, force: true });
   });
@@ -116,6 +116,17 @@ describe('scratch Keycloak leftovers of a drill the agent did not finish (real p
     expect(process.kill(other.pid!, 0)).toBe(true);
     expect(await exists(dataDir)).toBe(false);
     expect(await exists(scratchLeftovers.path(stateDir))).toBe(false);
+  });
+
+  it('stops a recorded process that does not lead a process group of its own', async () => {
+    const stateDir = join(dir, 'no-group');
+    const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 60_000)'], { stdio: 'ignore' });
+    children.push(child);
+    await once(child, 'spawn');
+    const exited = once(child, 'exit');
+    await scratchLeftovers.record(stateDir, child.pid!, join(stateDir, 'backups', 'data'));
+    await scratchLeftovers.reap(stateDir, createLogger('agent', { level: 'silent' }));
+    expect(await exited).toEqual([null, 'SIGTERM']);
   });
 
   it('a drill records its scratch Keycloak while it runs and forgets it once stopped', async () => {

@@ -5,6 +5,8 @@ import type { Logger } from '@keyfleet/log';
 import { writeFileAtomic } from '../../write-file-atomic.js';
 
 const STOP_GRACE_MS = 30_000;
+/** After SIGKILL: a process that is still there by then is stuck in the kernel, and the agent starts anyway. */
+const KILL_WAIT_MS = 10_000;
 
 /** A scratch Keycloak as the drill that started it recorded it, for as long as it runs. */
 interface ScratchRecord {
@@ -30,25 +32,34 @@ async function processIdentity(pid: number): Promise<string | undefined> {
   return `${boot.trim()}/${fields[19]}`;
 }
 
-/** SIGTERM to the process group (the scratch Keycloak leads its own), SIGKILL after the grace; resolves once it is gone. */
-async function stopProcess(pid: number, identity: string): Promise<void> {
+/**
+ * SIGTERM to the process group (the scratch Keycloak leads its own; else the process alone),
+ * SIGKILL after the grace; resolves with whether it is gone.
+ */
+async function stopProcess(pid: number, identity: string): Promise<boolean> {
   const signal = (sig: NodeJS.Signals) => {
     try {
       process.kill(-pid, sig);
     } catch {
-      // The group is gone already.
+      try {
+        process.kill(pid, sig);
+      } catch {
+        // Gone already.
+      }
     }
   };
   signal('SIGTERM');
-  const deadline = Date.now() + STOP_GRACE_MS;
+  const killAt = Date.now() + STOP_GRACE_MS;
   let killed = false;
   while ((await processIdentity(pid)) === identity) {
-    if (!killed && Date.now() > deadline) {
+    if (killed && Date.now() > killAt + KILL_WAIT_MS) return false;
+    if (!killed && Date.now() > killAt) {
       signal('SIGKILL');
       killed = true;
     }
     await sleep(100);
   }
+  return true;
 }
 
 /**
@@ -94,15 +105,19 @@ export const scratchLeftovers = {
       return;
     }
     const running = (await processIdentity(record.pid)) === record.identity;
-    if (running) await stopProcess(record.pid, record.identity);
+    const stopped = running && (await stopProcess(record.pid, record.identity));
     // A record is only ever written by the drill, but what it names is removed recursively: only below the backups dir.
     const inside = relative(join(stateDir, 'backups'), record.dataDir);
     const dataDir = inside && !inside.startsWith('..') && !inside.startsWith('/') ? record.dataDir : undefined;
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
     await rm(path, { force: true });
-    const what = running ? `stopped its Keycloak (pid ${record.pid})` : `its Keycloak (pid ${record.pid}) had exited already`;
+    const what = !running
+      ? `its Keycloak (pid ${record.pid}) had exited already`
+      : stopped
+        ? `stopped its Keycloak (pid ${record.pid})`
+        : `its Keycloak (pid ${record.pid}) did not go even on SIGKILL`;
     log.warn(
-      { pid: record.pid, stopped: running, dataDir: dataDir ?? null, startedAt: record.startedAt },
+      { pid: record.pid, stopped, dataDir: dataDir ?? null, startedAt: record.startedAt },
       `reaped the scratch Keycloak a restore drill started at ${record.startedAt} and left behind: ${what}; ${dataDir ? `removed its data dir ${dataDir}` : `left ${record.dataDir} alone (outside the backups dir)`}`,
     );
   },
