@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectStatus } from '../../testing/expect-status.js';
 import { createTestContext, type TestContext } from '../../testing/test-context.js';
 import type { BackupsRoutes } from './index.js';
+import { settleDrillExport } from './settle-drill-export.js';
 import { LocalDirStorage } from './storage/local-dir-storage.js';
 import { sweepBackupExports } from './sweep-backup-exports.js';
 
@@ -24,11 +25,27 @@ describe('realm exports of drills', () => {
   const ciphertext = 'age-encryption.org/v1 stand-in: the hub never opens an export\n'.repeat(200);
   const api = () => t.client.as(t.adminToken).routes<BackupsRoutes>('/v1');
   const previousDir = process.env.KEYFLEET_BACKUP_DIR;
-  const drill = () =>
+  const drill = (id = backupId) =>
     api().backups[':id'].drill.$post({
-      param: { id: backupId },
+      param: { id },
       json: { hostId, identitySecret: 'dr-key', scratchUrl: 'postgres://drill@127.0.0.1/postgres', export: true },
     });
+
+  const storedBackup = (id: string) =>
+    t.db
+      .insertInto('backups' as never)
+      .values({
+        id,
+        host_id: hostId,
+        state: 'verified',
+        recipients: '[]',
+        storage_kind: 'local',
+        storage_key: `${hostId}/${id}.tar.age`,
+        sha256: 'a'.repeat(64),
+        size_bytes: 1,
+        manifest: JSON.stringify({ keycloak: { version: '26.7.4' }, database: { sha256: 'b'.repeat(64), size: 8192 } }),
+      } as never)
+      .execute();
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'kf-exports-'));
@@ -36,20 +53,7 @@ describe('realm exports of drills', () => {
     t = await createTestContext('pglite');
     hostId = await t.addHost({ hostname: 'kc-1', taskTypes: ['backup.drill'] });
     await t.secrets.put('dr-key', await generateIdentity(), 'test');
-    await t.db
-      .insertInto('backups' as never)
-      .values({
-        id: backupId,
-        host_id: hostId,
-        state: 'verified',
-        recipients: '[]',
-        storage_kind: 'local',
-        storage_key: `${hostId}/${backupId}.tar.age`,
-        sha256: 'a'.repeat(64),
-        size_bytes: 1,
-        manifest: JSON.stringify({ keycloak: { version: '26.7.4' }, database: { sha256: 'b'.repeat(64), size: 8192 } }),
-      } as never)
-      .execute();
+    await storedBackup(backupId);
   });
   afterAll(async () => {
     await t?.close();
@@ -115,5 +119,32 @@ describe('realm exports of drills', () => {
     expect(await readdir(join(dir, hostId))).toEqual([]);
     expect((await expectStatus(api().backups[':id'].exports.$get({ param: { id: backupId } }), 200)).items[0]!.state).toBe('pruned');
     expect((await t.raw('POST', `/v1/backups/${backupId}/export`, { token: t.adminToken })).status).toBe(404);
+  });
+
+  it('an export the drill did not complete fails with the drill host’s reason, and its upload token goes with the task', async () => {
+    await storedBackup('bk_export00002');
+    const started = await expectStatus(drill('bk_export00002'), 201);
+    const task = await t.db.selectFrom('tasks').select(['params']).where('id', '=', started.taskId).executeTakeFirstOrThrow();
+    const exportId = (task.params as { export: { exportId: string } }).export.exportId;
+    await settleDrillExport(t.db, {
+      taskId: started.taskId,
+      hostId,
+      type: 'backup.drill',
+      params: task.params,
+      outcome: 'succeeded',
+      output: {
+        backupId: 'bk_export00002',
+        ok: true,
+        restoreMs: 1,
+        checks: [],
+        export: { exportId, ok: false, error: 'kc.sh export failed: no space left' },
+      },
+      rawOutput: undefined,
+      error: null,
+      finishedAt: new Date().toISOString(),
+    });
+    const [x] = (await expectStatus(api().backups[':id'].exports.$get({ param: { id: 'bk_export00002' } }), 200)).items;
+    expect(x).toMatchObject({ id: exportId, state: 'failed', error: 'kc.sh export failed: no space left', taskId: started.taskId });
+    expect(await t.db.selectFrom('secrets').select('name').where('name', '=', `backup-upload.${exportId}`).execute()).toEqual([]);
   });
 });
