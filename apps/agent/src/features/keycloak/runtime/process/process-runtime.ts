@@ -201,7 +201,7 @@ export class ProcessRuntime implements KeycloakRuntime {
         if (taken === undefined || attempt === PORT_ATTEMPTS || ctx.signal.aborted) throw err;
         await this.supervisorOf(record).stop();
         const d = await this.deploymentFor(deployment(record));
-        const why = `Keycloak exited: ${taken} was taken by another process before Keycloak bound it; starting it again on ports ${d.backendHttpPort}/${d.backendManagementPort} (start ${attempt + 1} of ${PORT_ATTEMPTS})`;
+        const why = `Keycloak exited: port ${taken} was taken by another process before Keycloak bound it; starting it again on ports ${d.backendHttpPort}/${d.backendManagementPort} (start ${attempt + 1} of ${PORT_ATTEMPTS})`;
         ctx.note('backend port taken', why);
         this.log.warn({ slot: d.slot }, why);
         record = { ...record, process: d, baseUrl: agentBaseUrl(record.config, { runtime: 'process', process: d }) };
@@ -379,13 +379,14 @@ export class ProcessRuntime implements KeycloakRuntime {
 }
 
 /**
- * Which backend port Keycloak found taken, when it exited and its failure says so (Keycloak 26.7:
- * "ERROR: Port already bound: 8080: Address already in use"); undefined for any other failure.
+ * Which of its backend ports Keycloak found taken, when it exited and its failure names it (Keycloak
+ * 26.7: "ERROR: Port already bound: 8080: Address already in use"); undefined for any other
+ * failure. By number: the log of a slot keeps earlier starts, whose failures name other ports.
  */
-function takenPort(failure: string, d: ProcessDeployment): string | undefined {
-  if (!/the Keycloak process exited/.test(failure) || !/address already in use|already bound/i.test(failure)) return undefined;
-  const port = [d.backendHttpPort, d.backendManagementPort].find((p) => new RegExp(`\\b${p}\\b`).test(failure));
-  return port ? `port ${port}` : `port ${d.backendHttpPort} or ${d.backendManagementPort}`;
+function takenPort(failure: string, d: ProcessDeployment): number | undefined {
+  if (!/the Keycloak process exited/.test(failure)) return undefined;
+  const bindFailures = failure.split('\n').filter((line) => /address already in use|already bound/i.test(line));
+  return [d.backendHttpPort, d.backendManagementPort].find((p) => p !== undefined && bindFailures.some((line) => new RegExp(`\\b${p}\\b`).test(line)));
 }
 
 function deployment(record: KeycloakInstanceRecord): ProcessDeployment {
