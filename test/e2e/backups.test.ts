@@ -271,7 +271,7 @@ describe('backups of a real Keycloak (local storage on the hub)', () => {
   );
 
   it(
-    'a drill on the drill host verifies the backup: restored, a scratch Keycloak boots on it and signs tokens with the backed-up keys; it records the RTO',
+    'a drill on the drill host verifies the backup: restored, a scratch Keycloak boots on it (with the backup’s theme) and signs tokens with the backed-up keys; it records the RTO; its realm export opens with the stock age',
     async () => {
       await putSecret(fleet, 'backup-identity', await readFile(keyFile, 'utf8'));
       const scratch = kcDb.url.replace(/\/[^/]*$/, '/postgres');
@@ -285,12 +285,16 @@ describe('backups of a real Keycloak (local storage on the hub)', () => {
         'backup-identity',
         '--scratch-url',
         scratch,
+        '--export',
         '--wait',
         '-o',
         'json',
       ]);
       expect(r.code, r.stdout + r.stderr).toBe(0);
       const b = JSON.parse(r.stdout.slice(r.stdout.indexOf('{')));
+      // Not a terminal: the dump's bytes as plain lines, towards the manifest's dump size.
+      const dumpSize = v1.bytesText(v1.backupManifest.parse(b.manifest).database.size);
+      expect(r.stderr).toMatch(new RegExp(`${drillHost.hostId}\\s+running .*${dumpSize.replace('.', '\\.')}.* database restored on a scratch database`));
       expect(b.state).toBe('verified');
       expect(b.lastDrill.ok).toBe(true);
       expect(b.lastDrill.checks.map((c: { name: string }) => c.name)).toEqual([
@@ -311,6 +315,8 @@ describe('backups of a real Keycloak (local storage on the hub)', () => {
       expect(Object.keys(output.keycloak?.tokenKids ?? {}).sort()).toEqual(manifest.realms.map((r) => r.realm).sort());
       for (const realm of manifest.realms) expect(realm.kids).toContain(output.keycloak?.tokenKids[realm.realm]);
       expect(output.rtoMs).toBeGreaterThan(output.restoreMs);
+      // The RTO ends at the tokens: the export made after them is not in it.
+      expect(b.lastDrill.checks.find((c: { name: string }) => c.name === 'token').detail).toContain(`RTO ${((output.rtoMs ?? 0) / 1000).toFixed(1)}s`);
       // The RTO is recorded with the backup, in its last drill's checks.
       expect(b.lastDrill.checks.find((c: { name: string }) => c.name === 'token').detail).toMatch(/RTO \d+\.\ds from the download to tokens/);
       console.log(
@@ -320,8 +326,42 @@ describe('backups of a real Keycloak (local storage on the hub)', () => {
       expect(await psql(scratch, `SELECT count(*) FROM pg_database WHERE datname LIKE 'kf_drill_%'`)).toBe('0');
       const drillHome = join(drillHost.stateDir, 'backups', 'drill-keycloak');
       for (const dir of await readdir(drillHome)) expect(await readdir(join(drillHome, dir))).not.toContain('data');
-      // The download token was single use, and the hub forgot it.
+      // The download token was single use, and the hub forgot it (and the export's upload token).
       expect(await psql(fleet.pg.url, `SELECT count(*) FROM secrets WHERE name LIKE 'backup-download.%' OR name LIKE 'backup-upload.%'`)).toBe('0');
+      // The scratch Keycloak's home had the backup's theme (the drill host's own Keycloak has none).
+      const [homeDir] = await readdir(drillHome);
+      expect(await readFile(join(drillHome, homeDir!, 'themes', 'kf-custom', 'login', 'theme.properties'), 'utf8')).toBe(themeText);
+
+      // The realm export: catalogued with the backup, downloaded as ciphertext, opened with the stock age.
+      expect(b.export).toMatchObject({ state: 'stored', taskId: b.lastDrill.taskId });
+      expect([...b.export.realms].sort()).toEqual(['kf-backup', 'master']);
+      expect(output.export).toMatchObject({ exportId: b.export.id, ok: true });
+      const file = join(work, 'realms.tar.age');
+      const got = await cli(['backups', 'export', backupId, '-f', file]);
+      expect(got.code, got.stdout + got.stderr).toBe(0);
+      expect(
+        createHash('sha256')
+          .update(await readFile(file))
+          .digest('hex'),
+      ).toBe(b.export.sha256);
+      const out = await mkdtemp(join(work, 'realms-'));
+      await run('bash', ['-c', `set -o pipefail; age -d -i ${keyFile} ${file} | tar -x -C ${out}`]);
+      const realm = JSON.parse(await readFile(join(out, 'realms', 'kf-backup-realm.json'), 'utf8')) as { realm: string; clients: Array<{ clientId: string }> };
+      expect(realm.realm).toBe('kf-backup');
+      expect(realm.clients.map((c) => c.clientId)).toEqual(expect.arrayContaining(['web', 'api']));
+      // The drill's own clients were removed before the export: it is the backup's content.
+      expect(realm.clients.map((c) => c.clientId).filter((id) => id.startsWith('kf-drill-'))).toEqual([]);
+      const userFiles = (await readdir(join(out, 'realms'))).filter((n) => n.startsWith('kf-backup-users-'));
+      const users = (
+        await Promise.all(
+          userFiles.map(async (n) => (JSON.parse(await readFile(join(out, 'realms', n), 'utf8')) as { users: Array<{ username: string }> }).users),
+        )
+      ).flat();
+      expect(users.map((u) => u.username).sort()).toEqual(Array.from({ length: USERS }, (_, i) => `user${i}`).sort());
+      // Only the admin may download it, and the download is in the audit trail.
+      expect(await psql(fleet.pg.url, `SELECT count(*) FROM audit_log WHERE action = 'backups.export' AND target = '${backupId}' AND outcome = 'ok'`)).toBe(
+        '1',
+      );
     },
     10 * 60_000,
   );
