@@ -4,7 +4,7 @@ import type { ApiDeps } from '../../api/api-deps.js';
 import { ApiError } from '../../api/api-error.js';
 import { createGuard } from '../../api/create-guard.js';
 import { createRouter } from '../../api/create-router.js';
-import { errorResponses } from '../../api/error-responses.js';
+import { ErrorBody, errorResponses } from '../../api/error-responses.js';
 import { noteAudit } from '../../api/note-audit.js';
 import { toIso } from '../../api/to-iso.js';
 import { exportsDb } from './export-tables.js';
@@ -55,8 +55,11 @@ const download = createRoute({
   responses: {
     200: { description: 'The age ciphertext of a tar of realms/*.json (application/octet-stream)' },
     ...errorResponses(400, 401, 403),
-    404: { description: 'No such backup, or it has no stored realm export (ask a drill with export: true)' },
-    409: { description: 'The export is in another storage than this hub uses' },
+    404: {
+      description: 'No such backup, or it has no stored realm export (ask a drill with export: true)',
+      content: { 'application/json': { schema: ErrorBody } },
+    },
+    409: { description: 'The export is in another storage than this hub uses', content: { 'application/json': { schema: ErrorBody } } },
   },
 });
 
