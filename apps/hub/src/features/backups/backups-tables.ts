@@ -115,6 +115,8 @@ export interface BackupSchedulesTable {
   drill: JSONColumnType<ScheduleDrill | null, string | null | undefined, string | null>;
   task: JSONColumnType<ScheduleTask | null, string | null | undefined, string | null>;
   paused: Generated<boolean>;
+  /** A backup schedule of the hub's own database (one unit per run, host `hub`) instead of hosts. */
+  hub: Generated<boolean>;
   created_at: Timestamp;
   created_by: string;
   /**

@@ -16,6 +16,7 @@ import * as m0011 from './migrations/0011-backup-restores.js';
 import * as m0012 from './migrations/0012-backup-schedules.js';
 import * as m0013 from './migrations/0013-schedule-tasks.js';
 import * as m0017 from './migrations/0017-backup-exports.js';
+import * as m0018 from './migrations/0018-hub-backup-schedules.js';
 import { scheduleTick } from './schedules/schedule-tick.js';
 import { schedulesRoutes } from './schedules/schedules-routes.js';
 import { sweepBackupExports } from './sweep-backup-exports.js';
@@ -52,6 +53,7 @@ export const backupsFeature: HubFeature = {
     '0012-backup-schedules': m0012,
     '0013-schedule-tasks': m0013,
     '0017-backup-exports': m0017,
+    '0018-hub-backup-schedules': m0018,
   },
   projections: backupsProjections,
   routes: backupsApi,

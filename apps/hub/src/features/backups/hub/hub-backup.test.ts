@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { createLogger } from '@keyfleet/log';
 import { generateIdentity, identityToRecipient } from 'age-encryption';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,7 +13,9 @@ import { expectStatus } from '../../../testing/expect-status.js';
 import { createTestContext, type TestContext } from '../../../testing/test-context.js';
 import { testBackends } from '../../../testing/test-database.js';
 import { registerBackupMetrics } from '../backup-metrics.js';
+import { backupsStorage } from '../backups-storage.js';
 import type { BackupsRoutes } from '../index.js';
+import { scheduleTick } from '../schedules/schedule-tick.js';
 import type { HubBackupManifest } from './hub-backup-manifest.js';
 import { readDbFacts } from './read-db-facts.js';
 
@@ -142,5 +145,59 @@ describe.each(testBackends)('hub backups (%s)', (backend) => {
     expect(wrong.ok).toBe(false);
     expect(wrong.error).toMatch(/FAILED its drill: cannot decrypt/);
     expect(JSON.stringify(await t.db.selectFrom('audit_log').selectAll().execute())).not.toContain(other.slice(20));
+  });
+
+  it('backs the hub up on a schedule: two hubs ticking at once fire each run once, one unit of host hub; the schedule’s retention prunes its hub backups', async () => {
+    const schedule = await expectStatus(
+      api()['backup-schedules'].$post({
+        json: { name: 'hub-nightly', kind: 'backup', cron: '0 2 * * *', hub: true, windowSeconds: 0, retention: { keepLast: 1 } },
+      }),
+      201,
+    );
+    expect(schedule.hub).toBe(true);
+    const selector = await expectStatus(
+      api()['backup-schedules'].$post({ json: { name: 'hub-selector', kind: 'backup', cron: '0 2 * * *', hub: true, selector: 'env=prod' } }),
+      400,
+    );
+    expect(selector.error).toMatch(/without a selector/);
+    const second = t.database.connect();
+    const hubOn = (db: typeof t.db) => ({
+      db,
+      secrets: t.secrets,
+      dispatcher: t.dispatcher,
+      storage: backupsStorage(t),
+      dbSource: t.database.source,
+      log: createLogger('hub-backup-test', { level: 'silent' }),
+    });
+    const day = 86_400_000;
+    const mine = () =>
+      t.db
+        .selectFrom('backups' as never)
+        .select(['id', 'state'] as never)
+        .where('schedule_id' as never, '=', schedule.id as never)
+        .orderBy('started_at' as never)
+        .execute() as Promise<Array<{ id: string; state: string }>>;
+    for (const days of [2, 3]) {
+      const now = new Date(Date.now() + days * day);
+      const [a, b] = await Promise.all([scheduleTick(hubOn(t.db), now), scheduleTick(hubOn(second), now)]);
+      expect(a.fired.length + b.fired.length).toBe(1);
+      expect(
+        a.started + b.started,
+        JSON.stringify(
+          await t.db
+            .selectFrom('backup_schedule_units' as never)
+            .selectAll()
+            .execute(),
+        ),
+      ).toBe(1);
+    }
+    const backups = await mine();
+    expect(backups.map((b) => b.state)).toEqual(['stored', 'stored']);
+    // The next pass settles the second run and applies the retention: the older hub backup goes.
+    await scheduleTick(hubOn(t.db), new Date(Date.now() + 3 * day + 1000));
+    expect((await mine()).map((b) => b.state)).toEqual(['pruned', 'stored']);
+    const units = await expectStatus(api()['backup-schedules'][':id'].$get({ param: { id: schedule.id } }), 200);
+    expect(units.lastRunUnits.map((u) => [u.hostId, u.state, u.backupId])).toEqual([['hub', 'succeeded', backups[1]!.id]]);
+    await second.destroy();
   });
 });

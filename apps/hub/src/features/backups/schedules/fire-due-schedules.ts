@@ -2,6 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import { parseSelector } from '../../../api/parse-selector.js';
 import type { Database } from '../../../store/database.js';
 import { backupsDb } from '../backups-tables.js';
+import { HUB_HOST_ID } from '../hub/hub-backup-manifest.js';
 import { scheduleCron } from './schedule-cron.js';
 import { spreadOffset } from './spread-offset.js';
 
@@ -30,7 +31,7 @@ export async function fireDueSchedules(coreDb: Kysely<Database>, now: Date): Pro
     if (!fireTime) continue;
     let hosts = db.selectFrom('hosts').select('id').orderBy('id');
     if (s.selector) hosts = hosts.where(sql<boolean>`labels @> ${JSON.stringify(parseSelector(s.selector))}::jsonb`);
-    const hostIds = (await hosts.execute()).map((h) => h.id);
+    const hostIds = s.hub ? [HUB_HOST_ID] : (await hosts.execute()).map((h) => h.id);
     const windowMs = s.window_seconds * 1000;
     // Fired inside its window (the usual case), the spread goes as planned; a run the hubs missed
     // altogether gets a fresh window from now, or its offline hosts would have no time to return.

@@ -56,6 +56,10 @@ const Create = z
     task: ScheduleTaskSchema.optional().openapi({
       description: 'task schedules: the declared task type run on each matched host, and its params (checked now against its input schema)',
     }),
+    hub: z
+      .boolean()
+      .default(false)
+      .openapi({ description: 'backup schedules: back up the hub’s own database (one unit per run, host `hub`) instead of hosts; no selector' }),
     paused: z.boolean().default(false),
   })
   .strict();
@@ -161,6 +165,8 @@ export function schedulesRoutes({ db: coreDb }: ApiDeps) {
         if (body.retention || body.drill) throw new ApiError(400, 'retention and drill settings belong to backup and drill schedules');
         checkScheduleTask(body.task);
       } else if (body.task) throw new ApiError(400, 'a task belongs to task schedules (kind: task)');
+      if (body.hub && (body.kind !== 'backup' || body.selector))
+        throw new ApiError(400, 'hub: true is a backup schedule of the hub’s own database: kind backup, without a selector');
       if (body.retention && !Object.values(body.retention).some((n) => (n ?? 0) > 0))
         throw new ApiError(
           400,
@@ -189,6 +195,7 @@ export function schedulesRoutes({ db: coreDb }: ApiDeps) {
           retention: body.retention ? JSON.stringify(body.retention) : null,
           drill: body.drill ? JSON.stringify(body.drill) : null,
           task: body.task ? JSON.stringify(body.task) : null,
+          hub: body.hub,
           paused: body.paused,
           created_by: c.get('actor')?.label ?? 'unknown',
         })

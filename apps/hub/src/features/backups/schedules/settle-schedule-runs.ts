@@ -15,7 +15,7 @@ const KEPT_RUNS = 100;
  * - started units take their task's end (succeeded, or failed with the task's error);
  * - a claim a hub never followed up fails, freeing its place under the cap;
  * - a unit whose window closed while its host (a drill's: the drill host) was not online is
- *   missed (a unit waiting only for the cap keeps waiting: it is owed until the next run);
+ *   missed (never the hub's own unit: whichever hub ticks next takes it) (a unit waiting only for the cap keeps waiting: it is owed until the next run);
  * - a run with no live unit left is settled with its outcome (the last 100 are kept), and a backup schedule's retention
  *   is applied to its own backups by the hub that settled it (`pruneBackups`: never a host's
  *   newest verified backup, never a running one, no lock a backup would wait for).
@@ -40,6 +40,8 @@ export async function settleScheduleRuns(coreDb: Kysely<Database>, now: Date, lo
     SET state = 'missed', error = 'the host was not online before the window closed', finished_at = ${now}
     FROM backup_schedules s
     WHERE s.id = u.schedule_id AND u.state = 'pending' AND u.window_end <= ${now}
+      -- The hub's own unit waits for no host: any hub ticking takes it (a later run supersedes it).
+      AND NOT s.hub
       AND NOT EXISTS (
         SELECT 1 FROM hosts h
         WHERE h.id = CASE WHEN s.kind = 'drill' THEN s.drill->>'hostId' ELSE u.host_id END AND h.status = 'online')`.execute(db);

@@ -1,8 +1,10 @@
 import type { Kysely } from 'kysely';
 import type { ApiDeps } from '../../../api/api-deps.js';
 import { createTaskBatch } from '../../../api/tasks/create-task-batch.js';
+import type { DbSource } from '../../../store/create-db.js';
 import type { Database } from '../../../store/database.js';
 import { backupsDb } from '../backups-tables.js';
+import { runHubBackup } from '../hub/run-hub-backup.js';
 import { startBackups } from '../start-backups.js';
 import { startDrill } from '../start-drill.js';
 import type { BackupStorage } from '../storage/backup-storage.js';
@@ -12,6 +14,8 @@ export interface StartDueUnitsDeps {
   secrets: ApiDeps['secrets'];
   dispatcher: Pick<ApiDeps['dispatcher'], 'kick'>;
   storage: () => Promise<BackupStorage>;
+  /** The hub's own database, for schedules of it. */
+  dbSource?: DbSource;
 }
 
 /**
@@ -53,14 +57,19 @@ export async function startDueUnits(deps: StartDueUnitsDeps, now: Date): Promise
         .executeTakeFirstOrThrow();
       const room = locked.max_concurrent - Number(busy);
       if (room <= 0) return [];
-      const due = await trx
+      const pending = trx
         .selectFrom('backup_schedule_units as u')
-        .innerJoin('hosts as h', (j) => (s.kind === 'drill' && s.drill ? j.on('h.id', '=', s.drill.hostId) : j.onRef('h.id', '=', 'u.host_id')))
         .select(['u.fire_time', 'u.host_id'])
         .where('u.schedule_id', '=', s.id)
         .where('u.state', '=', 'pending')
-        .where('u.start_at', '<=', now)
-        .where('h.status', '=', 'online')
+        .where('u.start_at', '<=', now);
+      // The hub's own unit waits for no host: whichever hub claims it runs it.
+      const due = await (s.hub
+        ? pending
+        : pending
+            .innerJoin('hosts as h', (j) => (s.kind === 'drill' && s.drill ? j.on('h.id', '=', s.drill.hostId) : j.onRef('h.id', '=', 'u.host_id')))
+            .where('h.status', '=', 'online')
+      )
         .orderBy('u.start_at')
         .orderBy('u.host_id')
         .limit(room)
@@ -86,7 +95,13 @@ export async function startDueUnits(deps: StartDueUnitsDeps, now: Date): Promise
         .where('host_id', '=', u.host_id)
         .where('state', '=', 'claimed');
       try {
-        if (s.kind === 'task') {
+        if (s.hub) {
+          // Runs here, on the hub that claimed it; the unit ends with the backup (its task is this pass).
+          const backup = await runHubBackup({ db: deps.db, dbSource: deps.dbSource, storage: deps.storage }, { scheduleId: s.id });
+          await unit
+            .set({ state: backup.state === 'stored' ? 'succeeded' : 'failed', backup_id: backup.id, error: backup.error ?? null, finished_at: new Date() })
+            .execute();
+        } else if (s.kind === 'task') {
           // Its host was online when claimed; like a scheduled backup, the task waits an hour for it at most.
           const { tasks } = await createTaskBatch(deps.db, {
             type: s.task!.type,
