@@ -18,6 +18,7 @@ import { pruneBackups } from './prune-backups.js';
 import { restoreInstallConfig } from './restore-install-config.js';
 import { startBackups } from './start-backups.js';
 import { startDrill } from './start-drill.js';
+import { HUB_HOST_ID } from './hub/hub-backup-manifest.js';
 import { secretRef } from '@keyfleet/proto/v1';
 
 /** A hub secret's name, as proto's secret references declare it. */
@@ -295,6 +296,8 @@ export function backupsRoutes({ db: coreDb, dispatcher, secrets }: ApiDeps, stor
       });
       const row = await db.selectFrom('backups').select(['state', 'manifest', 'host_id']).where('id', '=', id).executeTakeFirst();
       if (!row) throw new ApiError(404, `backup ${id} not found`);
+      if (row.host_id === HUB_HOST_ID)
+        throw new ApiError(409, `backup ${id} is of the hub's own database: it is restored by hand (docs/backups.md, disaster recovery of the hub)`);
       if ((row.state !== 'stored' && row.state !== 'verified') || !row.manifest)
         throw new ApiError(409, `backup ${id} is ${row.state}: only stored or verified backups can be restored`);
       if (!(await db.selectFrom('hosts').select('id').where('id', '=', body.hostId).executeTakeFirst()))
@@ -350,6 +353,9 @@ export function backupsRoutes({ db: coreDb, dispatcher, secrets }: ApiDeps, stor
           ...(body.export ? { export: true } : {}),
         },
       });
+      const owner = await db.selectFrom('backups').select('host_id').where('id', '=', id).executeTakeFirst();
+      if (owner?.host_id === HUB_HOST_ID)
+        throw new ApiError(409, `backup ${id} is of the hub's own database: drill it on the hub (POST /v1/backups/${id}/hub-drill)`);
       const started = await startDrill(coreDb, secrets, id, body, c.get('actor')?.label ?? 'unknown', storage);
       dispatcher.kick();
       return c.json(started, 201);
