@@ -62,9 +62,17 @@ describe('realm exports of drills', () => {
     else process.env.KEYFLEET_BACKUP_DIR = previousDir;
   });
 
-  it('refuses an export without recipients and starts nothing', async () => {
+  it('refuses an export without recipients, or without a scratch Keycloak, and starts nothing', async () => {
     const refused = await expectStatus(drill(), 409);
     expect(refused.error).toMatch(/no backup recipients/);
+    const skip = await expectStatus(
+      api().backups[':id'].drill.$post({
+        param: { id: backupId },
+        json: { hostId, identitySecret: 'dr-key', scratchUrl: 'postgres://drill@127.0.0.1/postgres', export: true, keycloak: 'skip' },
+      }),
+      400,
+    );
+    expect(skip.error).toBe('a realm export is made by the scratch Keycloak: export cannot go with keycloak: skip');
     expect(await t.db.selectFrom('tasks').select('id').execute()).toHaveLength(0);
   });
 

@@ -141,7 +141,7 @@ const drill = createRoute({
     ...errorResponses(401, 403),
     400: {
       description:
-        'Invalid input; neither or both of identitySecret and identity; or the identity given for this call is not an age identity or does not open this backup (nothing was started)',
+        'Invalid input; neither or both of identitySecret and identity; the identity given for this call is not an age identity or does not open this backup; or export with keycloak: skip (nothing was started)',
       content: { 'application/json': { schema: ErrorBody } },
     },
     404: { description: 'No such backup, or no hub secret of that name', content: { 'application/json': { schema: ErrorBody } } },

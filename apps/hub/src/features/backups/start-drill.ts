@@ -45,6 +45,7 @@ export async function startDrill(
   actor: string,
   storage?: () => Promise<BackupStorage>,
 ): Promise<{ taskId: string; hostId: string }> {
+  if (req.export && req.keycloak === 'skip') throw new ApiError(400, 'a realm export is made by the scratch Keycloak: export cannot go with keycloak: skip');
   const db = backupsDb(coreDb);
   const row = await db.selectFrom('backups').select(['state', 'sha256', 'host_id', 'manifest']).where('id', '=', backupId).executeTakeFirst();
   if (!row) throw new ApiError(404, `backup ${backupId} not found`);
