@@ -118,12 +118,30 @@ export function backupsCommand(): Command {
 
   backups
     .command('run')
-    .description('back up the targeted hosts now; each gets its own single-use upload target')
-    .requiredOption('--target <target>', 'host id | key=value[,key=value] | all')
+    .description('back up the targeted hosts now (each gets its own single-use upload target), or with --hub the hub’s own database')
+    .option('--target <target>', 'host id | key=value[,key=value] | all')
+    .option('--hub', 'back up the hub’s own database (host hub): the hub writes it and answers when it is stored; exit 1 if it failed')
     .option('--wait', 'wait until each backup is stored (or failed); exit 1 if any failed')
-    .action(async (opts: { target: string; wait?: boolean }, cmd: Command) => {
+    .action(async (opts: { target?: string; hub?: boolean; wait?: boolean }, cmd: Command) => {
       const ctx = await cliContext(cmd);
-      const started = await expectOk(await backupsClient(ctx).backups.$post({ json: { target: parseTarget(opts.target) } }));
+      if (Boolean(opts.hub) === (opts.target !== undefined)) throw new CliExit(2, 'give one of --target <target> and --hub');
+      if (opts.hub) {
+        const b = await expectOk(await backupsClient(ctx).backups.hub.$post());
+        ctx.output.table(
+          b,
+          [b],
+          [
+            ['BACKUP', (x) => x.id],
+            ['HOST', (x) => x.hostId],
+            ['STATE', (x) => x.state],
+            ['SIZE', (x) => size(x.sizeBytes ?? null)],
+            ['ERROR', (x) => x.error],
+          ],
+        );
+        if (b.state === 'failed') throw new TasksFailed(1);
+        return;
+      }
+      const started = await expectOk(await backupsClient(ctx).backups.$post({ json: { target: parseTarget(opts.target!) } }));
       if (!opts.wait) {
         ctx.output.table(started, started.backups, [
           ['BACKUP', (b) => b.id],
@@ -152,6 +170,32 @@ export function backupsCommand(): Command {
       ]);
       const failed = done.filter((b) => b.state === 'failed').length;
       if (failed) throw new TasksFailed(failed);
+    });
+
+  backups
+    .command('drill-hub')
+    .description(
+      'prove a backup of the hub’s own database restores, on the hub: decrypt, restore into a scratch database, compare migration and rows per table with its manifest',
+    )
+    .argument('<id>', 'backup id (bk_…) of host hub')
+    .option('--identity-secret <name>', 'hub secret holding the age identity')
+    .option('--identity-file <file>', 'an age identity file for this drill only (- for stdin): the hub uses it and forgets it')
+    .option(
+      '--scratch-url <url>',
+      'a Postgres hub’s backup: a Postgres the hub may create and drop a scratch database on (an embedded hub’s restores into a scratch PGlite)',
+    )
+    .action(async (id: string, opts: { identitySecret?: string; identityFile?: string; scratchUrl?: string }, cmd: Command) => {
+      const ctx = await cliContext(cmd);
+      const identity = await readIdentityChoice(opts);
+      const verdict = await expectOk(
+        await backupsClient(ctx).backups[':id']['hub-drill'].$post({ param: { id }, json: { ...identity, scratchUrl: opts.scratchUrl } }),
+      );
+      ctx.output.table(verdict, verdict.checks ?? [], [
+        ['CHECK', (c) => c.name],
+        ['OK', (c) => (c.ok ? 'yes' : 'NO')],
+        ['DETAIL', (c) => c.detail],
+      ]);
+      if (!verdict.ok) throw new CliExit(1, verdict.error ?? `backup ${id} FAILED its drill`);
     });
 
   backups

@@ -27,6 +27,7 @@ type CreateOptions = {
   scratchPasswordSecret?: string;
   task?: string;
   param: string[];
+  hub?: boolean;
   paused?: boolean;
 };
 
@@ -65,6 +66,7 @@ export function schedulesCommand(): Command {
     .option('--scratch-password-secret <name>', 'drills: hub secret with that Postgres user’s password')
     .option('--task <type>', 'task schedules: the task type run on each host, e.g. hardening.audit (see keyfleet tasks types)')
     .option('--param <key=value>', 'task schedules: the task’s input (repeatable), converted by the type the task declares', collect, [])
+    .option('--hub', 'backups: back up the hub’s own database (one unit per run, host hub) instead of hosts')
     .option('--paused', 'create it paused')
     .action(async (name: string, opts: CreateOptions, cmd: Command) => {
       const ctx = await cliContext(cmd);
@@ -103,6 +105,7 @@ export function schedulesCommand(): Command {
             retention: Object.keys(keep).length > 0 ? keep : undefined,
             drill,
             task,
+            hub: Boolean(opts.hub),
             paused: Boolean(opts.paused),
           },
         }),
@@ -124,7 +127,7 @@ export function schedulesCommand(): Command {
         ['NAME', (s) => s.name],
         ['KIND', (s) => s.kind],
         ['CRON', (s) => `${s.cron} ${s.timezone}`],
-        ['SELECTOR', (s) => s.selector ?? 'all'],
+        ['SELECTOR', (s) => (s.hub ? 'the hub' : (s.selector ?? 'all'))],
         ['STATE', (s) => (s.paused ? 'paused' : 'active')],
         ['NEXT FIRE', (s) => s.nextFireAt],
         ['LAST FIRE', (s) => s.lastRun?.fireTime],
@@ -150,7 +153,7 @@ export function schedulesCommand(): Command {
         ['kind', s.kind],
         ['state', s.paused ? 'paused' : 'active'],
         ['cron', `${s.cron} (${s.timezone})`],
-        ['selector', s.selector ?? 'every host'],
+        ['selector', s.hub ? 'the hub’s own database' : (s.selector ?? 'every host')],
         ['window', `${s.windowSeconds}s`],
         ['max concurrent', s.maxConcurrent],
         ['retention', keep],
