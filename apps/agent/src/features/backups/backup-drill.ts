@@ -51,9 +51,10 @@ export const backupDrill: TaskHandler<'backup.drill'> = async (input, ctx) => {
   let rtoMs: number | undefined;
   let keycloak: { version: string; readyMs: number; tokenKids: Record<string, string> } | undefined;
   let exported: KeycloakProof['exported'];
-  // Providers and themes of the backup are staged for the scratch Keycloak only when it boots.
-  const homeFiles = input.keycloak === 'skip' ? undefined : await DrillHomeFiles.create(ctx.stateDir);
+  let homeFiles: DrillHomeFiles | undefined;
   try {
+    // Providers and themes of the backup are staged for the scratch Keycloak only when it boots.
+    if (input.keycloak !== 'skip') homeFiles = await DrillHomeFiles.create(ctx.stateDir);
     const serverVersion = (await admin.query<{ server_version: string }>('SHOW server_version')).rows[0]!.server_version;
     const pgRestore = await pgBinary('pg_restore', Number(serverVersion.split('.')[0]));
     const leftovers = await scratchDatabases.dropLeftovers(ctx.stateDir, scratchUrl.host, async (db) => {
