@@ -3,8 +3,12 @@ import { mkdir, mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { tarEntries } from '@keyfleet/backup-tar';
 import { createLogger } from '@keyfleet/log';
-import { generateIdentity, identityToRecipient } from 'age-encryption';
+import { type S3Server, startS3Server } from '@keyfleet/test-harness';
+import { Decrypter, generateIdentity, identityToRecipient } from 'age-encryption';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HubMetrics } from '../../../metrics/hub-metrics.js';
@@ -16,8 +20,10 @@ import { registerBackupMetrics } from '../backup-metrics.js';
 import { backupsStorage } from '../backups-storage.js';
 import type { BackupsRoutes } from '../index.js';
 import { scheduleTick } from '../schedules/schedule-tick.js';
+import { S3Storage } from '../storage/s3-storage.js';
 import type { HubBackupManifest } from './hub-backup-manifest.js';
 import { readDbFacts } from './read-db-facts.js';
+import { runHubBackup } from './run-hub-backup.js';
 
 const run = promisify(execFile);
 
@@ -29,6 +35,7 @@ const run = promisify(execFile);
  */
 describe.each(testBackends)('hub backups (%s)', (backend) => {
   let t: TestContext;
+  let s3: S3Server;
   let dir: string;
   let identity: string;
   let keyFile: string;
@@ -40,13 +47,14 @@ describe.each(testBackends)('hub backups (%s)', (backend) => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'kf-hub-backup-'));
     process.env.KEYFLEET_BACKUP_DIR = join(dir, 'store');
-    t = await createTestContext(backend);
+    [t, s3] = await Promise.all([createTestContext(backend), startS3Server()]);
     identity = await generateIdentity();
     keyFile = join(dir, 'backup-key.txt');
     await writeFile(keyFile, `${identity}\n`, { mode: 0o600 });
   });
   afterAll(async () => {
     await t?.close();
+    await s3?.stop();
     await rm(dir, { recursive: true, force: true });
     if (previousDir === undefined) delete process.env.KEYFLEET_BACKUP_DIR;
     else process.env.KEYFLEET_BACKUP_DIR = previousDir;
@@ -145,6 +153,43 @@ describe.each(testBackends)('hub backups (%s)', (backend) => {
     expect(wrong.ok).toBe(false);
     expect(wrong.error).toMatch(/FAILED its drill: cannot decrypt/);
     expect(JSON.stringify(await t.db.selectFrom('audit_log').selectAll().execute())).not.toContain(other.slice(20));
+    // Neither the host restore nor the host drill takes it: they would hand it to an agent.
+    const restore = await expectStatus(api().backups[':id'].restore.$post({ param: { id: backupId }, json: { hostId: 'h_none', identity } }), 409);
+    expect(restore.error).toMatch(/of the hub's own database: it is restored by hand/);
+    const hostDrill = await expectStatus(
+      api().backups[':id'].drill.$post({ param: { id: backupId }, json: { hostId: 'h_none', identity, scratchUrl: 'postgres://x@127.0.0.1/x' } }),
+      409,
+    );
+    expect(hostDrill.error).toMatch(/drill it on the hub/);
+  });
+
+  it('writes the unit to S3 by presigned parts; what S3 holds is what the catalog says and decrypts to the unit', async () => {
+    const store = new S3Storage({
+      endpoint: s3.endpoint,
+      region: 'us-east-1',
+      bucket: s3.bucket,
+      prefix: 'kf/',
+      forcePathStyle: true,
+      accessKeyId: s3.accessKeyId,
+      secretAccessKey: s3.secretAccessKey,
+    });
+    const started = Date.now();
+    const made = await runHubBackup({ db: t.db, dbSource: t.database.source, storage: async () => store });
+    console.log(`[${backend}] hub backup to S3: ${made.sizeBytes} bytes in ${Date.now() - started} ms`);
+    expect(made, made.error).toMatchObject({ state: 'stored' });
+    const key = `hub/${made.id}.tar.age`;
+    expect(await store.digest(key)).toEqual({ size: made.sizeBytes, sha256: made.sha256 });
+    const decrypter = new Decrypter();
+    decrypter.addIdentity(identity);
+    const plaintext = await decrypter.decrypt(Readable.toWeb(await store.read(key)) as unknown as ReadableStream<Uint8Array>);
+    const names: string[] = [];
+    let last = '';
+    for await (const e of tarEntries(Readable.fromWeb(plaintext as unknown as WebReadableStream<Uint8Array>))) {
+      names.push(e.name);
+      if (e.name === 'manifest.json') for await (const c of e.body) last += c.toString();
+    }
+    expect(names.at(-1)).toBe('manifest.json');
+    expect(JSON.parse(last)).toMatchObject({ backupId: made.id, hub: { database: backend } });
   });
 
   it('backs the hub up on a schedule: two hubs ticking at once fire each run once, one unit of host hub; the schedule’s retention prunes its hub backups', async () => {
