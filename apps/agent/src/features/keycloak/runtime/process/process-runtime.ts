@@ -14,6 +14,7 @@ import { compatVerdict, type CompatVerdict } from '../compat-verdict.js';
 import { freePorts } from '../free-port.js';
 import { keycloakBuild } from '../keycloak-build.js';
 import { keycloakEnv, type KeycloakPlacement } from '../keycloak-env.js';
+import { startOnFreePorts } from '../start-on-free-ports.js';
 import type { KeycloakRuntime, RuntimeContext, RuntimeStatus, VerifyEndpoints } from '../keycloak-runtime.js';
 import { UpdateRolledBack } from '../update-rolled-back.js';
 import { updateStrategy } from '../update-strategy.js';
@@ -28,8 +29,6 @@ import { SystemdSupervisor } from './systemd-supervisor.js';
 const READY_TIMEOUT_MS = 5 * 60_000;
 const ROLLBACK_TIMEOUT_MS = 5 * 60_000;
 const DRAIN_TIMEOUT_MS = 30_000;
-/** Starts of a new Keycloak, each on new backend ports, while the one before lost a port to another process. */
-const PORT_ATTEMPTS = 3;
 
 type Slot = 'a' | 'b';
 const other = (slot: Slot): Slot => (slot === 'a' ? 'b' : 'a');
@@ -181,33 +180,31 @@ export class ProcessRuntime implements KeycloakRuntime {
   }
 
   /**
-   * Starts a new Keycloak on the backend ports of its record. They were free when chosen, but
-   * Keycloak binds them seconds later and another process, or an outgoing connection given the
-   * same ephemeral port, can take one meanwhile: Keycloak then exits with "Address already in
-   * use". That start is repeated on new ports (up to PORT_ATTEMPTS starts, each said in the
-   * timeline) instead of failing the install or update; `moved` re-points what already knows the
-   * old ports. Resolves with the record as it runs.
+   * Starts a new Keycloak on the backend ports of its record, again on new ports when another
+   * process took one before Keycloak bound it (see startOnFreePorts); `moved` re-points what
+   * already knows the old ports. Resolves with the record as it runs.
    */
   private async runNew(
     record: KeycloakInstanceRecord,
     ctx: RuntimeContext,
     moved: (record: KeycloakInstanceRecord) => Promise<void> = async () => undefined,
   ): Promise<{ record: KeycloakInstanceRecord; ms: number }> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return { record, ms: await this.run(record, ctx.signal) };
-      } catch (err) {
-        const taken = takenPort((err as Error).message, deployment(record));
-        if (taken === undefined || attempt === PORT_ATTEMPTS || ctx.signal.aborted) throw err;
+    const d = deployment(record);
+    return startOnFreePorts({
+      ports: [d.backendHttpPort!, d.backendManagementPort!],
+      start: async () => ({ record, ms: await this.run(record, ctx.signal) }),
+      ended: (failure) => (/the Keycloak process exited/.test(failure) ? 'Keycloak exited' : undefined),
+      choose: this.backendPorts,
+      again: async ([backendHttpPort, backendManagementPort], why) => {
         await this.supervisorOf(record).stop();
-        const d = await this.deploymentFor(deployment(record));
-        const why = `Keycloak exited: port ${taken} was taken by another process before Keycloak bound it; starting it again on ports ${d.backendHttpPort}/${d.backendManagementPort} (start ${attempt + 1} of ${PORT_ATTEMPTS})`;
+        const next = { ...deployment(record), backendHttpPort: backendHttpPort!, backendManagementPort: backendManagementPort! };
         ctx.note('backend port taken', why);
-        this.log.warn({ slot: d.slot }, why);
-        record = { ...record, process: d, baseUrl: agentBaseUrl(record.config, { runtime: 'process', process: d }) };
+        this.log.warn({ slot: next.slot }, why);
+        record = { ...record, process: next, baseUrl: agentBaseUrl(record.config, { runtime: 'process', process: next }) };
         await moved(record);
-      }
-    }
+      },
+      signal: ctx.signal,
+    });
   }
 
   async install(config: KeycloakConfig, previous: KeycloakInstanceRecord | undefined, ctx: RuntimeContext): Promise<KeycloakInstanceRecord> {
@@ -376,17 +373,6 @@ export class ProcessRuntime implements KeycloakRuntime {
     await this.prune([]);
     for (const dir of ['data', 'data-a', 'data-b', 'downloads']) await rm(join(this.installRoot, dir), { recursive: true, force: true });
   }
-}
-
-/**
- * Which of its backend ports Keycloak found taken, when it exited and its failure names it (Keycloak
- * 26.7: "ERROR: Port already bound: 8080: Address already in use"); undefined for any other
- * failure. By number: the log of a slot keeps earlier starts, whose failures name other ports.
- */
-function takenPort(failure: string, d: ProcessDeployment): number | undefined {
-  if (!/the Keycloak process exited/.test(failure)) return undefined;
-  const bindFailures = failure.split('\n').filter((line) => /address already in use|already bound/i.test(line));
-  return [d.backendHttpPort, d.backendManagementPort].find((p) => p !== undefined && bindFailures.some((line) => new RegExp(`\\b${p}\\b`).test(line)));
 }
 
 function deployment(record: KeycloakInstanceRecord): ProcessDeployment {
