@@ -439,7 +439,7 @@ describe('backups of a real Keycloak (local storage on the hub)', () => {
   );
 
   it(
-    'restores onto a fresh host with only the agent in one command: Keycloak of the backup’s version is installed first, then verified with the source’s admin; a source user logs in, tokens carry the source’s issuer and kids',
+    'restores onto a fresh host with only the agent in one command: the backup into its database, Keycloak of the backup’s version installed on it and verified with the source’s admin; a source user logs in, tokens carry the source’s issuer and kids',
     async () => {
       const t0 = Date.now();
       freshHost = await enrollAgent({
@@ -481,10 +481,10 @@ describe('backups of a real Keycloak (local storage on the hub)', () => {
       const task = JSON.parse(r.stdout.slice(r.stdout.indexOf('{')));
       expect(task.state).toBe('succeeded');
       expect(task.output).toMatchObject({ installed: true, instance: { version: dist.version, ready: true }, verify: { ok: true } });
-      // The operator followed it: the install's steps, then the restore's.
-      expect(r.stderr).toMatch(/installing Keycloak .* to restore into/);
-      expect(r.stderr).toMatch(/install: /);
-      expect(r.stderr).toMatch(/restored; starting Keycloak/);
+      // The operator followed it: the restore into the external database, then the install's steps on it.
+      expect(r.stderr).toMatch(/no Keycloak on this host: restoring backup .* then installing Keycloak/);
+      expect(r.stderr).toMatch(/database restored; installing Keycloak/);
+      expect(r.stderr).toMatch(/install: .*started Keycloak/);
       console.log(`[backups] restore of ${backupId} onto a fresh host (install + restore) took ${((Date.now() - t0) / 1000).toFixed(1)}s: ${task.summary}`);
 
       const fresh = `http://127.0.0.1:${port}`;

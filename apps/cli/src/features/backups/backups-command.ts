@@ -342,7 +342,7 @@ export function backupsCommand(): Command {
     .option('--identity-file <file>', 'an age identity file for this restore only (- for stdin): the hub decrypts with it and forgets it')
     .option(
       '--install-config <file>',
-      'a host without Keycloak: keycloak.install fields (YAML/JSON, e.g. database, distUrl) over the backup’s host’s config, which is installed first by default',
+      'a host without Keycloak: keycloak.install fields (YAML/JSON, e.g. database, distUrl) over the backup’s host’s config, which is installed by default',
     )
     .option('--wait', 'wait until restored and verified; exit 1 if it failed')
     .action(
@@ -357,7 +357,7 @@ export function backupsCommand(): Command {
           }),
         );
         ctx.output.line(
-          `restore of ${id} onto ${started.hostId}: task ${started.taskId}${started.install ? ' (no Keycloak there: the task installs Keycloak of the backup’s version first)' : ''}`,
+          `restore of ${id} onto ${started.hostId}: task ${started.taskId}${started.install ? ' (no Keycloak there: the task installs Keycloak of the backup’s version too)' : ''}`,
         );
         if (!opts.wait) return;
         const live = liveProgress(ctx, [started.hostId]);

@@ -157,7 +157,7 @@ const restore = createRoute({
   method: 'post',
   path: '/backups/{id}/restore',
   summary:
-    'Put a backup back onto a host’s Keycloak (same or another host): a backup.restore task; the hub decrypts with the named identity. Onto a host without Keycloak, the same task first installs Keycloak of the backup’s version (the backup’s host’s config, installConfig over it)',
+    'Put a backup back onto a host’s Keycloak (same or another host): a backup.restore task; the hub decrypts with the named identity. Onto a host without Keycloak, the same task also installs Keycloak of the backup’s version (the backup’s host’s config, installConfig over it)',
   request: {
     params: IdParam,
     body: {
@@ -182,7 +182,7 @@ const restore = createRoute({
   },
   responses: {
     201: {
-      description: 'Restore started (installing Keycloak first when `install` is true)',
+      description: 'Restore started (installing Keycloak too when `install` is true)',
       content: { 'application/json': { schema: z.object({ taskId: z.string(), hostId: z.string(), install: z.boolean() }) } },
     },
     ...errorResponses(401, 403),

@@ -20,7 +20,7 @@ export interface RestoreInstallRequest {
 }
 
 /**
- * The Keycloak a restore installs first on a target without one (the disaster case), or
+ * The Keycloak a restore installs on a target without one (the disaster case), or
  * undefined for a target that runs Keycloak (the restore replaces its data and keeps its install).
  * The install goes with the task whenever the target is not known to run Keycloak; an agent
  * that finds one installed ignores it.
