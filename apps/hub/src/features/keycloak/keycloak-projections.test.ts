@@ -95,6 +95,34 @@ describe.each(testBackends)("the keycloak feature's read models (%s)", (backend)
       expect(listed).toMatchObject({ keycloak: h.keycloak, lastVerification: h.lastVerification });
     });
 
+    it('shows the Keycloak a restore started (and, on a host with only the agent, installed) and its verification', async () => {
+      const agent = await onlineAgent();
+      await fleet.secrets.put('dl-token', 'download-token-5521', 'test');
+      const params = {
+        backupId: 'bk_restored0001',
+        source: { url: '/v1/backup-restores/bk_restored0001', token: { $secret: 'dl-token' } },
+        keycloakVersion: '26.4.7',
+        dumpSha256: 'a'.repeat(64),
+        install: { ...config, database: { kind: 'external', url: 'jdbc:postgresql://db/kc', username: 'kc', password: { $secret: 'kc-admin' } } },
+      } as const;
+      const taskId = await run(agent, { type: 'backup.restore', target: { hostId: agent.hostId }, params });
+      const finishedAt = new Date().toISOString();
+      const verify = report(true);
+      const output = {
+        backupId: params.backupId,
+        downtimeMs: 1,
+        restoreMs: 1,
+        files: 0,
+        verify,
+        installed: true,
+        instance: { ...instance, realms: ['master', 'shop'] },
+      };
+      expect((await agent.result(taskId, 'succeeded', { output, finishedAt })).kind).toBe('ack');
+      const h = await host(agent);
+      expect(h.keycloak).toMatchObject({ installed: true, version: '26.4.7', realms: ['master', 'shop'], updatedAt: finishedAt, taskId });
+      expect(h.lastVerification).toEqual({ ...verify, taskId });
+    });
+
     it('keeps the realms across a stop, records not-installed, and never lets an older report overwrite a newer one', async () => {
       const agent = await onlineAgent();
       const status = await run(agent, { type: 'keycloak.status', target: { hostId: agent.hostId } });
