@@ -21,6 +21,7 @@ describe('backup schedules on a real fleet', () => {
   let fleet: Fleet;
   let agent: AgentProcess;
   let work: string;
+  let keyFile: string;
   const cli = (...args: string[]) => runCli(repoRoot, fleet.hub.url, fleet.hub.adminToken, ...args);
   const schedules = () => fleet.api.routes<BackupsRoutes>('/v1')['backup-schedules'];
 
@@ -44,7 +45,7 @@ describe('backup schedules on a real fleet', () => {
     );
     agent = await fleet.addAgent({ labels: { role: 'keycloak' }, heartbeatIntervalMs: 2_000 });
     await writeStoppedKeycloakRecord(agent.stateDir, { host: kcUrl.host, database: 'kc', username: kcUrl.username });
-    const keyFile = join(work, 'key.txt');
+    keyFile = join(work, 'key.txt');
     await run('age-keygen', ['-o', keyFile]);
     const recipient = /public key: (age1\S+)/.exec(await readFile(keyFile, 'utf8'))![1]!;
     await expectStatus(fleet.api.routes<BackupsRoutes>('/v1')['backup-keys'].$post({ json: { name: 'dr', recipient } }), 201);
@@ -111,4 +112,21 @@ describe('backup schedules on a real fleet', () => {
     // Its backup stays in the catalog.
     expect((await expectStatus(fleet.api.routes<BackupsRoutes>('/v1').backups[':id'].$get({ param: { id: backup.id } }), 200)).state).toBe('stored');
   }, 180_000);
+
+  it('backs the hub’s own database up and drills it on the hub through the CLI; /metrics says so for host hub', async () => {
+    const t0 = Date.now();
+    const made = await cli('backups', 'run', '--hub-db', '-o', 'json');
+    expect(made.status, made.stderr).toBe(0);
+    const backup = JSON.parse(made.stdout) as { id: string; hostId: string; state: string };
+    expect(backup).toMatchObject({ hostId: 'hub', state: 'stored' });
+    const t1 = Date.now();
+    const drilled = await cli('backups', 'drill-hub', backup.id, '--identity-file', keyFile, '--scratch-url', fleet.pg.url, '-o', 'json');
+    expect(drilled.status, drilled.stderr).toBe(0);
+    expect(JSON.parse(drilled.stdout)).toMatchObject({ ok: true });
+    console.log(`[backup-schedules] hub backup ${t1 - t0} ms, drill ${Date.now() - t1} ms (CLI included)`);
+    const listed = await cli('backups', 'list', '--host', 'hub', '-o', 'json');
+    expect(JSON.parse(listed.stdout).items.map((b: { id: string; state: string }) => [b.id, b.state])).toEqual([[backup.id, 'verified']]);
+    const metrics = await (await fetch(`${fleet.hub.url}/metrics`)).text();
+    expect(metrics).toMatch(/^keyfleet_backup_last_verified_timestamp\{host="hub"\} \d+/m);
+  });
 });

@@ -118,14 +118,14 @@ export function backupsCommand(): Command {
 
   backups
     .command('run')
-    .description('back up the targeted hosts now (each gets its own single-use upload target), or with --hub the hub’s own database')
+    .description('back up the targeted hosts now (each gets its own single-use upload target), or with --hub-db the hub’s own database')
     .option('--target <target>', 'host id | key=value[,key=value] | all')
-    .option('--hub', 'back up the hub’s own database (host hub): the hub writes it and answers when it is stored; exit 1 if it failed')
+    .option('--hub-db', 'back up the hub’s own database (host hub): the hub writes it and answers when it is stored; exit 1 if it failed')
     .option('--wait', 'wait until each backup is stored (or failed); exit 1 if any failed')
-    .action(async (opts: { target?: string; hub?: boolean; wait?: boolean }, cmd: Command) => {
+    .action(async (opts: { target?: string; hubDb?: boolean; wait?: boolean }, cmd: Command) => {
       const ctx = await cliContext(cmd);
-      if (Boolean(opts.hub) === (opts.target !== undefined)) throw new CliExit(2, 'give one of --target <target> and --hub');
-      if (opts.hub) {
+      if (Boolean(opts.hubDb) === (opts.target !== undefined)) throw new CliExit(2, 'give one of --target <target> and --hub-db');
+      if (opts.hubDb) {
         const b = await expectOk(await backupsClient(ctx).backups.hub.$post());
         ctx.output.table(
           b,

@@ -27,7 +27,7 @@ type CreateOptions = {
   scratchPasswordSecret?: string;
   task?: string;
   param: string[];
-  hub?: boolean;
+  hubDb?: boolean;
   paused?: boolean;
 };
 
@@ -66,7 +66,7 @@ export function schedulesCommand(): Command {
     .option('--scratch-password-secret <name>', 'drills: hub secret with that Postgres user’s password')
     .option('--task <type>', 'task schedules: the task type run on each host, e.g. hardening.audit (see keyfleet tasks types)')
     .option('--param <key=value>', 'task schedules: the task’s input (repeatable), converted by the type the task declares', collect, [])
-    .option('--hub', 'backups: back up the hub’s own database (one unit per run, host hub) instead of hosts')
+    .option('--hub-db', 'backups: back up the hub’s own database (one unit per run, host hub) instead of hosts')
     .option('--paused', 'create it paused')
     .action(async (name: string, opts: CreateOptions, cmd: Command) => {
       const ctx = await cliContext(cmd);
@@ -105,7 +105,7 @@ export function schedulesCommand(): Command {
             retention: Object.keys(keep).length > 0 ? keep : undefined,
             drill,
             task,
-            hub: Boolean(opts.hub),
+            hub: Boolean(opts.hubDb),
             paused: Boolean(opts.paused),
           },
         }),
