@@ -71,7 +71,14 @@ async function prove(opts: KeycloakProofOptions): Promise<KeycloakProof> {
     await rm(data, { recursive: true, force: true });
     await mkdir(data, { mode: 0o700 });
     opts.progress(65, `starting a scratch Keycloak ${version} on the restored database (loopback only)`);
-    keycloak = await ScratchKeycloak.start({ home, javaHome, db: opts.db, stateDir: opts.stateDir, signal });
+    keycloak = await ScratchKeycloak.start({
+      home,
+      javaHome,
+      db: opts.db,
+      stateDir: opts.stateDir,
+      signal,
+      note: (why) => opts.progress(65, `scratch Keycloak: ${why}`),
+    });
     checks.push({
       name: 'keycloak',
       ok: true,

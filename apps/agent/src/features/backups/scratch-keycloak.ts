@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { freePort, waitReady } from '../keycloak/index.js';
+import { freePorts, startOnFreePorts, waitReady } from '../keycloak/index.js';
 import { scratchLeftovers } from './scratch-leftovers.js';
 
 const run = promisify(execFile);
@@ -20,7 +20,13 @@ export interface ScratchKeycloakOptions {
   /** Where it is recorded while it runs, so that after an agent crash the next start reaps it. */
   stateDir: string;
   signal: AbortSignal;
+  /** Why it starts again on new ports (one of its own was taken before it bound it), for the drill's progress. */
+  note?(why: string): void;
+  /** Chooses its two loopback ports (HTTP, management); free ones unless a test hands it a taken one. */
+  ports?(): Promise<number[]>;
 }
+
+const EXITED = 'Keycloak will not become ready: it exited';
 
 /**
  * A throw-away Keycloak on a restored scratch database, on loopback only (free ports, nothing
@@ -38,34 +44,23 @@ export class ScratchKeycloak {
     readonly readyMs: number,
   ) {}
 
+  /**
+   * A port can be taken between its choice and Keycloak's bind (another process, an outgoing
+   * connection): that start is repeated on new ports rather than failing the drill's `keycloak`
+   * check on a good backup. `bootstrap-admin` runs once, before the first start: run again it
+   * would add a second client to the scratch copy, and with it to the realm export.
+   */
   static async start(opts: ScratchKeycloakOptions): Promise<ScratchKeycloak> {
-    const [httpPort, managementPort] = [await freePort(), await freePort()];
-    const baseUrl = `http://127.0.0.1:${httpPort}`;
+    const choose = opts.ports ?? (() => freePorts(2));
+    const ports = await choose();
     const admin = { clientId: `kf-drill-${randomBytes(4).toString('hex')}`, secret: randomBytes(24).toString('base64url') };
-    // In the environment, never argv: the database password and the client secret stay out of `ps`.
-    const env = {
-      PATH: process.env.PATH,
-      LANG: 'C.UTF-8',
-      JAVA_HOME: opts.javaHome,
-      KC_DB_URL: opts.db.url,
-      KC_DB_USERNAME: opts.db.username,
-      KC_DB_PASSWORD: opts.db.password,
-      KC_HTTP_ENABLED: 'true',
-      KC_HTTP_HOST: '127.0.0.1',
-      KC_HTTP_PORT: String(httpPort),
-      KC_HTTP_MANAGEMENT_PORT: String(managementPort),
-      KC_HOSTNAME: baseUrl,
-      // No clustering: the default would bind 7800 and look for peers, the backed-up host among them.
-      KC_CACHE: 'local',
-      KF_DRILL_CLIENT_SECRET: admin.secret,
-    };
     const kcSh = join(opts.home, 'bin', 'kc.sh');
     await run(
       kcSh,
       ['bootstrap-admin', 'service', `--client-id=${admin.clientId}`, '--client-secret:env=KF_DRILL_CLIENT_SECRET', '--optimized', '--no-prompt'],
       {
         cwd: opts.home,
-        env,
+        env: { ...scratchEnv(opts, ports), KF_DRILL_CLIENT_SECRET: admin.secret },
         signal: opts.signal,
         timeout: READY_TIMEOUT_MS,
         maxBuffer: 16 * 1024 * 1024,
@@ -74,7 +69,19 @@ export class ScratchKeycloak {
       const out = `${err.stdout ?? ''}${err.stderr ?? ''}`.trim().split('\n').slice(-5).join('\n');
       throw new Error(`kc.sh bootstrap-admin service failed: ${out || err.message}`);
     });
+    return startOnFreePorts({
+      ports,
+      start: (at) => ScratchKeycloak.boot(opts, scratchEnv(opts, at), admin),
+      ended: (failure) => (failure.startsWith(EXITED) ? 'Keycloak exited' : undefined),
+      choose,
+      again: async (_ports, why) => opts.note?.(why),
+      signal: opts.signal,
+    });
+  }
 
+  /** `kc.sh start` on the ports of `env`, until ready; stopped and forgotten again when it is not. */
+  private static async boot(opts: ScratchKeycloakOptions, env: NodeJS.ProcessEnv, admin: ScratchKeycloak['admin']): Promise<ScratchKeycloak> {
+    const kcSh = join(opts.home, 'bin', 'kc.sh');
     // Its own process group, so the stop reaches the JVM whatever kc.sh did with it.
     const child = spawn(kcSh, ['start', '--optimized'], { cwd: opts.home, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     const log: string[] = [];
@@ -88,14 +95,14 @@ export class ScratchKeycloak {
     try {
       if (child.pid !== undefined) await scratchLeftovers.record(opts.stateDir, child.pid, join(opts.home, 'data'));
       const readyMs = await waitReady({
-        managementUrl: `http://127.0.0.1:${managementPort}`,
-        baseUrl,
+        managementUrl: `http://127.0.0.1:${env.KC_HTTP_MANAGEMENT_PORT}`,
+        baseUrl: env.KC_HOSTNAME!,
         timeoutMs: READY_TIMEOUT_MS,
         signal: opts.signal,
         dead: async () => (child.exitCode !== null || child.signalCode !== null ? `it exited (${child.exitCode ?? child.signalCode})` : undefined),
         logTail: async () => log.join('\n'),
       });
-      return new ScratchKeycloak(child, opts.stateDir, baseUrl, admin, readyMs);
+      return new ScratchKeycloak(child, opts.stateDir, env.KC_HOSTNAME!, admin, readyMs);
     } catch (err) {
       await stopGroup(child);
       await scratchLeftovers.forget(opts.stateDir);
@@ -125,4 +132,23 @@ async function stopGroup(child: ChildProcess): Promise<void> {
   const timer = setTimeout(() => signalGroup('SIGKILL'), STOP_TIMEOUT_MS);
   await exited;
   clearTimeout(timer);
+}
+
+/** Its environment on `ports` (HTTP, management); in the environment, never argv: the database password stays out of `ps`. */
+function scratchEnv(opts: ScratchKeycloakOptions, [httpPort, managementPort]: number[]): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH,
+    LANG: 'C.UTF-8',
+    JAVA_HOME: opts.javaHome,
+    KC_DB_URL: opts.db.url,
+    KC_DB_USERNAME: opts.db.username,
+    KC_DB_PASSWORD: opts.db.password,
+    KC_HTTP_ENABLED: 'true',
+    KC_HTTP_HOST: '127.0.0.1',
+    KC_HTTP_PORT: String(httpPort),
+    KC_HTTP_MANAGEMENT_PORT: String(managementPort),
+    KC_HOSTNAME: `http://127.0.0.1:${httpPort}`,
+    // No clustering: the default would bind 7800 and look for peers, the backed-up host among them.
+    KC_CACHE: 'local',
+  };
 }

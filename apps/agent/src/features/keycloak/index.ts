@@ -13,8 +13,10 @@ export { openRuntime } from './runtime/open-runtime.js';
 export { serveCertificate } from './runtime/serve-certificate.js';
 // ACME HTTP-01 answers the front serves on the public HTTP port it owns (the tls feature writes them).
 export { frontChallenges } from './front/front-challenges.js';
-// For scratch Keycloaks outside the instance (the backups drill): loopback ports and the readiness wait.
-export { freePort } from './runtime/free-port.js';
+// For scratch Keycloaks outside the instance (the backups drill): loopback ports, the readiness wait
+// and the start again on new ports when one was taken first.
+export { freePorts } from './runtime/free-port.js';
+export { startOnFreePorts } from './runtime/start-on-free-ports.js';
 export { waitReady } from './runtime/wait-ready.js';
 export type { KeycloakRuntime } from './runtime/keycloak-runtime.js';
 // The lifecycle tasks themselves, for features that stop, start and verify Keycloak around their work (restore).
