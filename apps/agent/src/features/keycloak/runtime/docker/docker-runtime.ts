@@ -2,13 +2,14 @@ import type Docker from 'dockerode';
 import type { Logger } from '@keyfleet/log';
 import { TaskFailure } from '../../../../task-failure.js';
 import { compatVerdict, type CompatVerdict } from '../compat-verdict.js';
-import { freePort } from '../free-port.js';
+import { freePort, freePorts } from '../free-port.js';
 import { configHash } from '../../instance/config-hash.js';
 import { frontOptions } from '../../front/front-options.js';
 import { newInstanceRecord } from '../../instance/new-instance-record.js';
 import { saveInstance, type DockerDeployment, type KeycloakInstanceRecord } from '../../instance/instance-store.js';
 import { keycloakBuild } from '../keycloak-build.js';
 import { keycloakEnv } from '../keycloak-env.js';
+import { startOnFreePorts } from '../start-on-free-ports.js';
 import { KeycloakFront, type PortPair } from '../../front/keycloak-front.js';
 import type { KeycloakRuntime, RuntimeContext, RuntimeStatus, VerifyEndpoints } from '../keycloak-runtime.js';
 import type { KeycloakConfig, VerifyReport } from '../../keycloak-types.js';
@@ -31,6 +32,8 @@ const DRAIN_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_S = 30;
 const COMPAT_FILE = '/tmp/keyfleet-update-compatibility.json';
 const BUILTIN_NETWORKS = new Set(['host', 'bridge', 'none', 'default']);
+/** How a failed container start begins, telling docker's refusal (e.g. a host port taken) from Keycloak's own exit. */
+const DOCKER_REFUSED = 'docker could not start container';
 
 type Database = NonNullable<DockerDeployment['database']>;
 
@@ -49,11 +52,16 @@ export class DockerRuntime implements KeycloakRuntime {
   private readonly dbPort: number | undefined;
 
   /** Loads dockerode (half a second) only on hosts that use the docker runtime. */
-  static async open(stateDir: string, log: Logger, env: NodeJS.ProcessEnv = process.env): Promise<DockerRuntime> {
+  static async open(
+    stateDir: string,
+    log: Logger,
+    env: NodeJS.ProcessEnv = process.env,
+    backendPorts: () => Promise<number[]> = () => freePorts(2),
+  ): Promise<DockerRuntime> {
     const { default: Dockerode } = await import('dockerode');
     // docker-modem reads DOCKER_HOST itself, but only from process.env.
     const docker = new Dockerode(env.DOCKER_HOST?.startsWith('unix://') ? { socketPath: env.DOCKER_HOST.slice('unix://'.length) } : undefined);
-    return new DockerRuntime(docker, stateDir, log, env);
+    return new DockerRuntime(docker, stateDir, log, env, backendPorts);
   }
 
   private constructor(
@@ -61,6 +69,8 @@ export class DockerRuntime implements KeycloakRuntime {
     private readonly stateDir: string,
     private readonly log: Logger,
     env: NodeJS.ProcessEnv,
+    /** Chooses a new container's two loopback backend ports (HTTP, management). */
+    private readonly backendPorts: () => Promise<number[]>,
   ) {
     this.networkMode = env.KEYFLEET_DOCKER_NETWORK || 'host';
     this.prefix = env.KEYFLEET_DOCKER_NAME_PREFIX || 'keyfleet-keycloak';
@@ -174,9 +184,55 @@ export class DockerRuntime implements KeycloakRuntime {
       .catch((err: Error) => this.log.warn({ image, reason: err.message }, 'could not remove the previous optimized image'));
   }
 
-  /** Creates and starts a Keycloak container on fresh loopback backend ports. */
-  private async createKeycloak(name: string, slot: 'a' | 'b', image: string, config: KeycloakConfig, db: Database | undefined): Promise<PortPair> {
-    const backend = { httpPort: await freePort(), managementPort: await freePort() };
+  /**
+   * Creates and starts a Keycloak container on new loopback backend ports and waits until it is
+   * ready, again on new ports when another process took one first: Keycloak exits (host network)
+   * or docker refuses to publish it. `started` says where each start went (e.g. opens the front
+   * there); a failed start's container goes, and with it `freshVolume`, which must hold nothing
+   * the next start could recover.
+   */
+  private async runKeycloak(
+    name: string,
+    slot: 'a' | 'b',
+    image: string,
+    config: KeycloakConfig,
+    db: Database | undefined,
+    ctx: RuntimeContext,
+    started: (backend: PortPair) => Promise<void>,
+    freshVolume?: string,
+  ): Promise<{ backend: PortPair; ms: number }> {
+    return startOnFreePorts({
+      ports: await this.backendPorts(),
+      start: async ([httpPort, managementPort]) => {
+        const backend = { httpPort: httpPort!, managementPort: managementPort! };
+        await this.createKeycloak(name, slot, image, config, db, backend);
+        await started(backend);
+        return { backend, ms: await this.waitContainerReady(name, backend, ctx.signal) };
+      },
+      ended: (failure) =>
+        failure.startsWith(DOCKER_REFUSED)
+          ? 'docker refused the container'
+          : /^Keycloak will not become ready: container \S+ (exited|keeps exiting)/.test(failure)
+            ? 'Keycloak exited'
+            : undefined,
+      choose: this.backendPorts,
+      again: async (_ports, why) => {
+        await this.removeContainer(name, freshVolume);
+        ctx.note('backend port taken', why);
+        this.log.warn({ container: name }, why);
+      },
+      signal: ctx.signal,
+    });
+  }
+
+  private async createKeycloak(
+    name: string,
+    slot: 'a' | 'b',
+    image: string,
+    config: KeycloakConfig,
+    db: Database | undefined,
+    backend: PortPair,
+  ): Promise<void> {
     const volume = this.volumeOf(slot);
     if (
       !(await this.docker
@@ -203,8 +259,12 @@ export class DockerRuntime implements KeycloakRuntime {
         instance: this.prefix,
       }),
     );
-    await this.docker.getContainer(name).start();
-    return backend;
+    await this.docker
+      .getContainer(name)
+      .start()
+      .catch((err: Error) => {
+        throw new Error(`${DOCKER_REFUSED} ${name}: ${err.message}`);
+      });
   }
 
   private async waitContainerReady(name: string, backend: PortPair, signal: AbortSignal, timeoutMs = READY_TIMEOUT_MS): Promise<number> {
@@ -241,10 +301,10 @@ export class DockerRuntime implements KeycloakRuntime {
       await this.removeContainer(this.prefix);
     }
     const slot = before?.slot ?? 'a';
-    const backend = await this.createKeycloak(this.prefix, slot, image, config, db);
-    ctx.note(`created container ${this.prefix} from ${image}`);
-    await this.front.open(config, backend, frontOptions(config));
-    const ms = await this.waitContainerReady(this.prefix, backend, ctx.signal);
+    const { backend, ms } = await this.runKeycloak(this.prefix, slot, image, config, db, ctx, async (at) => {
+      ctx.note(`created container ${this.prefix} from ${image}`);
+      await this.front.open(config, at, frontOptions(config));
+    });
     ctx.note(`Keycloak ${config.version} ready in ${(ms / 1000).toFixed(1)}s behind the agent's front on ports ${config.httpPort}/${config.managementPort}`);
     if (before && before.image !== image) await this.removeImage(before.image);
     return this.deploymentRecord(
@@ -381,10 +441,18 @@ export class DockerRuntime implements KeycloakRuntime {
     let backend: PortPair | undefined;
     try {
       if (!sideBySide) await ctx.oldStopped?.();
-      backend = await this.createKeycloak(nextName, nextSlot, image, config, db);
-      ctx.note('started the new container', `${nextName} on 127.0.0.1:${backend.httpPort}/${backend.managementPort}`);
-      const ms = await this.waitContainerReady(nextName, backend, ctx.signal);
-      ctx.note('new container ready', `${(ms / 1000).toFixed(1)}s`);
+      const started = await this.runKeycloak(
+        nextName,
+        nextSlot,
+        image,
+        config,
+        db,
+        ctx,
+        async (at) => ctx.note('started the new container', `${nextName} on 127.0.0.1:${at.httpPort}/${at.managementPort}`),
+        sideBySide ? nextVolume : undefined,
+      );
+      backend = started.backend;
+      ctx.note('new container ready', `${(started.ms / 1000).toFixed(1)}s`);
       const report = await verify({ baseUrl: `http://127.0.0.1:${backend.httpPort}`, managementUrl: `http://127.0.0.1:${backend.managementPort}` });
       if (!report.ok) throw new Error(verifyFailure(report, 'verification failed'));
       ctx.note('verified the new container');
