@@ -8,6 +8,8 @@ export interface DockerDeployment {
   containerName: string;
   /** The optimized image the container runs (built from `config.image`). */
   image: string;
+  /** The one it ran before its last change of image: kept for a manual way back without a `kc.sh build`, as the process runtime keeps its previous dist. */
+  previousImage?: string;
   /** Alternates between updates so the next container gets its own data volume beside the running one. */
   slot: 'a' | 'b';
   backendHttpPort: number;

@@ -176,7 +176,11 @@ export class DockerRuntime implements KeycloakRuntime {
       });
   }
 
-  /** Optimized images are per config: the one no container runs any more only takes space. */
+  /** The image before the one `keptImage` keeps only takes space (images are per config and version). */
+  private async pruneImages(before: DockerDeployment | undefined, image: string): Promise<void> {
+    if (before && before.image !== image && before.previousImage && before.previousImage !== image) await this.removeImage(before.previousImage);
+  }
+
   private async removeImage(image: string): Promise<void> {
     await this.docker
       .getImage(image)
@@ -306,12 +310,13 @@ export class DockerRuntime implements KeycloakRuntime {
       await this.front.open(config, at, frontOptions(config));
     });
     ctx.note(`Keycloak ${config.version} ready in ${(ms / 1000).toFixed(1)}s behind the agent's front on ports ${config.httpPort}/${config.managementPort}`);
-    if (before && before.image !== image) await this.removeImage(before.image);
+    await this.pruneImages(before, image);
     return this.deploymentRecord(
       config,
       {
         containerName: this.prefix,
         image,
+        ...keptImage(before, image),
         slot,
         backendHttpPort: backend.httpPort,
         backendManagementPort: backend.managementPort,
@@ -468,6 +473,7 @@ export class DockerRuntime implements KeycloakRuntime {
     const deployed: DockerDeployment = {
       containerName: nextName,
       image,
+      ...keptImage(d, image),
       slot: nextSlot,
       backendHttpPort: backend.httpPort,
       backendManagementPort: backend.managementPort,
@@ -481,7 +487,7 @@ export class DockerRuntime implements KeycloakRuntime {
     await this.removeContainer(d.containerName, sideBySide ? this.volumeOf(d.slot) : undefined);
     await this.docker.getContainer(nextName).rename({ name: this.prefix });
     ctx.note('removed the old container', `${nextName} renamed to ${this.prefix}`);
-    if (d.image !== image) await this.removeImage(d.image);
+    await this.pruneImages(d, image);
     return this.deploymentRecord(config, { ...deployed, containerName: this.prefix }, record);
   }
 
@@ -515,6 +521,16 @@ export class DockerRuntime implements KeycloakRuntime {
     if (record.docker?.database) await this.removeContainer(record.docker.database.containerName, `${this.prefix}-db-data`);
     for (const slot of ['a', 'b'] as const) await this.removeVolume(this.volumeOf(slot));
   }
+}
+
+/**
+ * After a change of image the one before is kept, as the process runtime keeps its previous dist:
+ * going back to it (after a version upgrade, with the pre-update backup) needs no `kc.sh build`.
+ */
+function keptImage(before: DockerDeployment | undefined, image: string): { previousImage?: string } {
+  if (!before) return {};
+  if (before.image !== image) return { previousImage: before.image };
+  return before.previousImage ? { previousImage: before.previousImage } : {};
 }
 
 function other(slot: 'a' | 'b'): 'a' | 'b' {
