@@ -27,6 +27,8 @@ export interface HubDrillInput {
   identity?: string;
   /** A Postgres the hub may create and drop a scratch database on (a pg_dump unit; an embedded hub's unit restores into a scratch PGlite). */
   scratchUrl?: string;
+  /** A hub secret with the scratch Postgres user's password (kept out of the URL, so out of schedules and the audit). */
+  scratchPasswordSecret?: string;
 }
 
 type Check = { name: string; ok: boolean; detail: string };
@@ -60,11 +62,17 @@ export async function drillHubBackup(
   if (manifest.database.format === 'pg_dump-custom' && !input.scratchUrl)
     throw new ApiError(400, `backup ${id} is a pg_dump of a Postgres hub: give scratchUrl, a Postgres to restore it into`);
   if ((input.identity === undefined) === (input.identitySecret === undefined)) throw new ApiError(400, 'give exactly one of identitySecret and identity');
-  let identityText = input.identity ?? '';
-  if (input.identitySecret) {
-    const { values, problems } = await secrets.reveal([input.identitySecret]);
-    if (!values.has(input.identitySecret)) throw new ApiError(404, problems.get(input.identitySecret) ?? `no hub secret ${input.identitySecret}`);
-    identityText = values.get(input.identitySecret)!;
+  const reveal = async (name: string) => {
+    const { values, problems } = await secrets.reveal([name]);
+    if (!values.has(name)) throw new ApiError(404, problems.get(name) ?? `no hub secret ${name}`);
+    return values.get(name)!;
+  };
+  const identityText = input.identitySecret ? await reveal(input.identitySecret) : (input.identity ?? '');
+  let scratchUrl = input.scratchUrl;
+  if (scratchUrl && input.scratchPasswordSecret) {
+    const withPassword = new URL(scratchUrl);
+    withPassword.password = encodeURIComponent(await reveal(input.scratchPasswordSecret));
+    scratchUrl = withPassword.toString();
   }
   const identities = ageIdentities(identityText);
   if (identities.length === 0)
@@ -98,7 +106,7 @@ export async function drillHubBackup(
     const entries = tarEntries(Readable.fromWeb(plaintext as unknown as WebReadableStream<Uint8Array>));
     const restored =
       manifest.database.format === 'pg_dump-custom'
-        ? await restorePgDump(entries, manifest, input.scratchUrl!, checks)
+        ? await restorePgDump(entries, manifest, scratchUrl!, checks)
         : await restorePgliteDir(entries, manifest, checks);
     const ciphertextOk = size === Number(row.size_bytes) && hash.digest('hex') === row.sha256;
     checks.unshift({

@@ -60,6 +60,7 @@ const drill = createRoute({
                 .string()
                 .regex(/^postgres(ql)?:\/\//, 'a postgres:// URL')
                 .optional(),
+              scratchPasswordSecret: secretRef.shape.$secret.optional(),
             })
             .strict(),
         },

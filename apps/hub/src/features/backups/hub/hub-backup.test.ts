@@ -245,4 +245,27 @@ describe.each(testBackends)('hub backups (%s)', (backend) => {
     expect(units.lastRunUnits.map((u) => [u.hostId, u.state, u.backupId])).toEqual([['hub', 'succeeded', backups[1]!.id]]);
     await second.destroy();
   });
+
+  it('drills the hub’s newest backup on a schedule, on the hub that claims the unit, with the identity from the secret store', async () => {
+    await t.secrets.put('hub-backup-identity', identity, 'test');
+    const drill = { hostId: 'hub', identitySecret: 'hub-backup-identity', scratchUrl: scratchUrl() ?? 'postgres://unused@127.0.0.1/unused' };
+    const elsewhere = await expectStatus(
+      api()['backup-schedules'].$post({ json: { name: 'hub-drill-x', kind: 'drill', cron: '0 3 * * *', hub: true, drill: { ...drill, hostId: 'h_other' } } }),
+      400,
+    );
+    expect(elsewhere.error).toMatch(/drill.hostId hub/);
+    const schedule = await expectStatus(
+      api()['backup-schedules'].$post({ json: { name: 'hub-drill', kind: 'drill', cron: '0 3 * * *', hub: true, windowSeconds: 0, drill } }),
+      201,
+    );
+    const newest = await expectStatus(api().backups.$get({ query: { host: 'hub', state: 'stored', limit: 1 } }), 200);
+    const result = await scheduleTick(
+      { db: t.db, secrets: t.secrets, dispatcher: t.dispatcher, storage: backupsStorage(t), log: createLogger('hub-backup-test', { level: 'silent' }) },
+      new Date(Date.now() + 5 * 86_400_000),
+    );
+    expect(result.started).toBe(1);
+    const shown = await expectStatus(api()['backup-schedules'][':id'].$get({ param: { id: schedule.id } }), 200);
+    expect(shown.lastRunUnits.map((u) => [u.hostId, u.state, u.backupId, u.error])).toEqual([['hub', 'succeeded', newest.items[0]!.id, null]]);
+    expect(await expectStatus(api().backups[':id'].$get({ param: { id: newest.items[0]!.id } }), 200)).toMatchObject({ state: 'verified' });
+  });
 });

@@ -10,6 +10,7 @@ import { noteAudit } from '../../../api/note-audit.js';
 import { toIso } from '../../../api/to-iso.js';
 import { SelectorSchema } from '../../../api/selector-schema.js';
 import { backupsDb } from '../backups-tables.js';
+import { HUB_HOST_ID } from '../hub/hub-backup-manifest.js';
 import { scheduleCron } from './schedule-cron.js';
 import { checkScheduleTask, ScheduleTaskSchema } from './schedule-task.js';
 import { RetentionSchema, ScheduleDetailSchema, ScheduleSchema, scheduleRuns, scheduleView } from './schedule-view.js';
@@ -165,15 +166,18 @@ export function schedulesRoutes({ db: coreDb }: ApiDeps) {
         if (body.retention || body.drill) throw new ApiError(400, 'retention and drill settings belong to backup and drill schedules');
         checkScheduleTask(body.task);
       } else if (body.task) throw new ApiError(400, 'a task belongs to task schedules (kind: task)');
-      if (body.hub && (body.kind !== 'backup' || body.selector))
-        throw new ApiError(400, 'hub: true is a backup schedule of the hub’s own database: kind backup, without a selector');
+      if (body.hub && (body.kind === 'task' || body.selector || (body.drill && body.drill.hostId !== HUB_HOST_ID)))
+        throw new ApiError(
+          400,
+          'hub: true is a backup or drill schedule of the hub’s own database: kind backup or drill (drilled on the hub: drill.hostId hub), without a selector',
+        );
       if (body.retention && !Object.values(body.retention).some((n) => (n ?? 0) > 0))
         throw new ApiError(
           400,
           'a retention policy keeps something: give at least one of keepLast, keepHourly, keepDaily, keepWeekly, keepMonthly, keepYearly',
         );
       if (body.drill) {
-        const host = await db.selectFrom('hosts').select('id').where('id', '=', body.drill.hostId).executeTakeFirst();
+        const host = body.hub || (await db.selectFrom('hosts').select('id').where('id', '=', body.drill.hostId).executeTakeFirst());
         if (!host) throw new ApiError(404, `drill host ${body.drill.hostId} not found`);
         const names = [body.drill.identitySecret, ...(body.drill.scratchPasswordSecret ? [body.drill.scratchPasswordSecret] : [])];
         const stored = new Set((await db.selectFrom('secrets').select('name').where('name', 'in', names).execute()).map((r) => r.name));

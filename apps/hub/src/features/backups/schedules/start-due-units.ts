@@ -4,6 +4,8 @@ import { createTaskBatch } from '../../../api/tasks/create-task-batch.js';
 import type { DbSource } from '../../../store/create-db.js';
 import type { Database } from '../../../store/database.js';
 import { backupsDb } from '../backups-tables.js';
+import { drillHubBackup } from '../hub/drill-hub-backup.js';
+import { HUB_HOST_ID } from '../hub/hub-backup-manifest.js';
 import { runHubBackup } from '../hub/run-hub-backup.js';
 import { startBackups } from '../start-backups.js';
 import { startDrill } from '../start-drill.js';
@@ -95,7 +97,24 @@ export async function startDueUnits(deps: StartDueUnitsDeps, now: Date): Promise
         .where('host_id', '=', u.host_id)
         .where('state', '=', 'claimed');
       try {
-        if (s.hub) {
+        if (s.hub && s.kind === 'drill') {
+          // Drilled here, on the hub that claimed it, like a hub backup: the newest one is what matters.
+          const newest = await db
+            .selectFrom('backups')
+            .select('id')
+            .where('host_id', '=', HUB_HOST_ID)
+            .where('state', 'in', ['stored', 'verified'])
+            .orderBy('started_at', 'desc')
+            .orderBy('id', 'desc')
+            .executeTakeFirst();
+          if (!newest) {
+            await unit.set({ state: 'skipped', error: 'no stored backup of the hub to drill', finished_at: now }).execute();
+            continue;
+          }
+          const { identitySecret, scratchUrl, scratchPasswordSecret } = s.drill!;
+          const drill = await drillHubBackup(deps.db, deps.secrets, deps.storage, newest.id, { identitySecret, scratchUrl, scratchPasswordSecret });
+          await unit.set({ state: drill.ok ? 'succeeded' : 'failed', backup_id: newest.id, error: drill.error ?? null, finished_at: new Date() }).execute();
+        } else if (s.hub) {
           // Runs here, on the hub that claimed it; the unit ends with the backup (its task is this pass).
           const backup = await runHubBackup({ db: deps.db, dbSource: deps.dbSource, storage: deps.storage }, { scheduleId: s.id });
           await unit
