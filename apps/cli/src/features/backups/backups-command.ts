@@ -184,11 +184,15 @@ export function backupsCommand(): Command {
       '--scratch-url <url>',
       'a Postgres hub’s backup: a Postgres the hub may create and drop a scratch database on (an embedded hub’s restores into a scratch PGlite)',
     )
-    .action(async (id: string, opts: { identitySecret?: string; identityFile?: string; scratchUrl?: string }, cmd: Command) => {
+    .option('--scratch-password-secret <name>', 'hub secret with that Postgres user’s password')
+    .action(async (id: string, opts: { identitySecret?: string; identityFile?: string; scratchUrl?: string; scratchPasswordSecret?: string }, cmd: Command) => {
       const ctx = await cliContext(cmd);
       const identity = await readIdentityChoice(opts);
       const verdict = await expectOk(
-        await backupsClient(ctx).backups[':id']['hub-drill'].$post({ param: { id }, json: { ...identity, scratchUrl: opts.scratchUrl } }),
+        await backupsClient(ctx).backups[':id']['hub-drill'].$post({
+          param: { id },
+          json: { ...identity, scratchUrl: opts.scratchUrl, scratchPasswordSecret: opts.scratchPasswordSecret },
+        }),
       );
       ctx.output.table(verdict, verdict.checks ?? [], [
         ['CHECK', (c) => c.name],
