@@ -3,6 +3,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Database } from '../../store/database.js';
 import { uploadSecretName } from './backup-token.js';
 import { backupsDb } from './backups-tables.js';
+import { removeAbandonedObjects } from './remove-abandoned-objects.js';
 import type { BackupStorage } from './storage/backup-storage.js';
 
 /**
@@ -54,20 +55,12 @@ export async function sweepBackups(coreDb: Kysely<Database>, storage: () => Prom
     .where('upload_state', '=', 'abandoned')
     .limit(100)
     .execute();
-  let cleaned = 0;
-  if (abandoned.length > 0) {
-    const store = await storage();
-    for (const b of abandoned) {
-      if (b.storage_kind !== store.kind) continue;
-      try {
-        await store.remove(b.storage_key, b.upload_id);
-        await db.updateTable('backups').set({ upload_state: 'closed' }).where('id', '=', b.id).where('upload_state', '=', 'abandoned').execute();
-        cleaned++;
-        log.info({ backupId: b.id }, 'removed what storage held of a failed backup');
-      } catch (err) {
-        log.warn({ err, backupId: b.id }, 'cannot remove a failed backup from storage yet');
-      }
-    }
-  }
+  const cleaned = await removeAbandonedObjects(
+    abandoned,
+    storage,
+    (id) => db.updateTable('backups').set({ upload_state: 'closed' }).where('id', '=', id).where('upload_state', '=', 'abandoned').execute(),
+    log,
+    'backup',
+  );
   return { failed: stale.length, cleaned };
 }

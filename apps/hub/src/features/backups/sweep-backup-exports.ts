@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../../store/database.js';
 import { uploadSecretName } from './backup-token.js';
 import { exportsDb } from './export-tables.js';
+import { removeAbandonedObjects } from './remove-abandoned-objects.js';
 import type { BackupStorage } from './storage/backup-storage.js';
 
 /**
@@ -41,20 +42,12 @@ export async function sweepBackupExports(coreDb: Kysely<Database>, storage: () =
     .where('upload_state', '=', 'abandoned')
     .limit(100)
     .execute();
-  let cleaned = 0;
-  if (abandoned.length > 0) {
-    const store = await storage();
-    for (const x of abandoned) {
-      if (x.storage_kind !== store.kind) continue;
-      try {
-        await store.remove(x.storage_key, x.upload_id);
-        await db.updateTable('backup_exports').set({ upload_state: 'closed' }).where('id', '=', x.id).where('upload_state', '=', 'abandoned').execute();
-        cleaned++;
-        log.info({ exportId: x.id }, 'removed a realm export from storage');
-      } catch (err) {
-        log.warn({ err, exportId: x.id }, 'cannot remove a realm export from storage yet');
-      }
-    }
-  }
+  const cleaned = await removeAbandonedObjects(
+    abandoned,
+    storage,
+    (id) => db.updateTable('backup_exports').set({ upload_state: 'closed' }).where('id', '=', id).where('upload_state', '=', 'abandoned').execute(),
+    log,
+    'realm export',
+  );
   return { cleaned };
 }
