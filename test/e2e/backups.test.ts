@@ -20,6 +20,7 @@ import {
   type Fleet,
   type KeycloakDist,
   type PostgresServer,
+  smallTmpfs,
   waitForTask,
   testPort,
 } from '@keyfleet/test-harness';
@@ -550,6 +551,34 @@ describe('backups of a real Keycloak (local storage on the hub)', () => {
       expect(await psql(scratch, `SELECT count(*) FROM pg_database WHERE datname LIKE 'kf_drill_%'`)).toBe('0');
       const listed = await cli(['backups', 'list', '--host', agent.hostId]);
       expect(listed.stdout).toMatch(new RegExp(`${backupId}.*failed`));
+    },
+    5 * 60_000,
+  );
+
+  it(
+    'storage that is full: the backup fails with the reason, nothing partial is kept, and a backup after the space returns is stored',
+    async () => {
+      // A real 64 KiB file system over this host's backup directory for the length of the test
+      // (the objects under it are hidden, not touched): the ~270 KB backup cannot fit.
+      const hostDir = join(backupDir, agent.hostId);
+      await mkdir(hostDir, { recursive: true });
+      const before = await readdir(hostDir);
+      const full = await smallTmpfs(64 * 1024, hostDir);
+      try {
+        const r = await cli(['backups', 'run', '--target', agent.hostId, '--wait', '-o', 'json']);
+        expect(r.code, r.stdout + r.stderr).toBe(1);
+        const [failed] = JSON.parse(r.stdout.slice(r.stdout.indexOf('[')));
+        expect(failed.state).toBe('failed');
+        expect(failed.error).toContain(`backup storage ${backupDir} is full (ENOSPC)`);
+        expect(await readdir(full.dir)).toEqual([]);
+      } finally {
+        await full.close();
+      }
+      // The hidden objects are back, and the next backup is stored.
+      expect(await readdir(hostDir)).toEqual(before);
+      const again = await cli(['backups', 'run', '--target', agent.hostId, '--wait', '-o', 'json']);
+      expect(again.code, again.stdout + again.stderr).toBe(0);
+      expect(JSON.parse(again.stdout)[0].state).toBe('stored');
     },
     5 * 60_000,
   );
