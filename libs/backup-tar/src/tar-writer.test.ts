@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -39,5 +40,32 @@ describe('TarWriter → age-encryption', () => {
     expect(stdout.trim().split('\n')).toEqual(['keycloak/conf/keycloak.conf', 'database/keycloak.dump.00000', 'manifest.json']);
     await run('bash', ['-c', `set -o pipefail; mkdir ${dir}/x && age -d -i ${dir}/key.txt ${dir}/out.tar.age | tar -x -C ${dir}/x`]);
     expect(await readFile(join(dir, 'x', 'keycloak/conf/keycloak.conf'), 'utf8')).toBe('a=1\n');
+  });
+
+  it('splits a stream of unknown length into numbered entries that stock tar unpacks and cat joins back', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'kf-tar-split-'));
+    dirs.push(dir);
+    const source = Buffer.from(Array.from({ length: 250_000 }, (_, i) => i % 251));
+    const tar = new TarWriter();
+    const archive = (async () => {
+      const out: Buffer[] = [];
+      for await (const chunk of tar.stream()) out.push(Buffer.from(chunk));
+      return Buffer.concat(out);
+    })();
+    const totals: number[] = [];
+    const got = await tar.addSplitStream(
+      'database/x.dump',
+      Readable.from([source.subarray(0, 70_000), source.subarray(70_000, 140_000), source.subarray(140_000)]),
+      100_000,
+      (t) => totals.push(t),
+    );
+    tar.finish();
+    await writeFile(join(dir, 'a.tar'), await archive);
+    await run('tar', ['-xf', join(dir, 'a.tar'), '-C', dir]);
+    expect(got.parts).toEqual(['database/x.dump.00000', 'database/x.dump.00001']);
+    const joined = Buffer.concat(await Promise.all(got.parts.map((p) => readFile(join(dir, p)))));
+    expect(joined.equals(source)).toBe(true);
+    expect(got).toMatchObject({ size: source.length, sha256: createHash('sha256').update(source).digest('hex') });
+    expect(totals).toEqual([70_000, 140_000, 250_000]);
   });
 });

@@ -37,6 +37,50 @@ export class TarWriter {
     await done;
   }
 
+  /**
+   * A stream of unknown length (pg_dump's output) as entries `<prefix>.00000`, `.00001`, … of at
+   * least `partBytes` each, cut at the source's chunk boundaries (a tar entry needs its size
+   * before its data); concatenated they are the stream. One entry goes through the archive's
+   * reader while the next one is read, so the producer keeps writing instead of waiting on its
+   * pipe (at most two entries in memory). `onBytes` hears the running total after each chunk.
+   */
+  async addSplitStream(
+    prefix: string,
+    source: AsyncIterable<Buffer>,
+    partBytes: number,
+    onBytes: (total: number) => void = () => undefined,
+  ): Promise<{ size: number; sha256: string; parts: string[] }> {
+    const hash = createHash('sha256');
+    const parts: string[] = [];
+    let size = 0;
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    let sending: Promise<void> = Promise.resolve();
+    const flush = async () => {
+      const name = `${prefix}.${String(parts.length).padStart(5, '0')}`;
+      const chunks = pending;
+      const bytes = pendingBytes;
+      pending = [];
+      pendingBytes = 0;
+      parts.push(name);
+      await sending;
+      sending = this.addChunks(name, chunks, bytes);
+      // Seen by the next flush or the end; marked handled so a failure meanwhile is not "unhandled".
+      sending.catch(() => undefined);
+    };
+    for await (const buf of source) {
+      hash.update(buf);
+      size += buf.length;
+      pending.push(buf);
+      pendingBytes += buf.length;
+      if (pendingBytes >= partBytes) await flush();
+      onBytes(size);
+    }
+    if (pendingBytes > 0 || parts.length === 0) await flush();
+    await sending;
+    return { size, sha256: hash.digest('hex'), parts };
+  }
+
   /** One entry streamed from a file of known size; resolves with the sha256 of what was written. */
   async addFile(name: string, source: string, size: number, mode: number): Promise<string> {
     const hash = createHash('sha256');

@@ -162,42 +162,13 @@ async function dumpInto(
   });
   const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
   child.once('error', () => undefined);
-  const hash = createHash('sha256');
-  const parts: string[] = [];
-  let size = 0;
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
   let lastProgress = Date.now();
-  // One entry goes through tar, age and the upload while the next one is read: pg_dump keeps
-  // dumping instead of waiting on its 64 KiB pipe (at most two entries, 8 MiB, in memory).
-  let sending: Promise<void> = Promise.resolve();
-  const flush = async () => {
-    const name = `database/keycloak.dump.${String(parts.length).padStart(5, '0')}`;
-    const chunks = pending;
-    const size = pendingBytes;
-    pending = [];
-    pendingBytes = 0;
-    parts.push(name);
-    await sending;
-    sending = tar.addChunks(name, chunks, size);
-    // Seen by the next flush or the end; marked handled so a failure meanwhile is not "unhandled".
-    sending.catch(() => undefined);
-  };
-  for await (const chunk of child.stdout) {
-    const buf = chunk as Buffer;
-    hash.update(buf);
-    size += buf.length;
-    pending.push(buf);
-    pendingBytes += buf.length;
-    if (pendingBytes >= DUMP_PART_BYTES) await flush();
-    if (Date.now() - lastProgress >= PROGRESS_EVERY_MS) {
-      lastProgress = Date.now();
-      progress(size);
-    }
-  }
+  const dump = await tar.addSplitStream('database/keycloak.dump', child.stdout, DUMP_PART_BYTES, (size) => {
+    if (Date.now() - lastProgress < PROGRESS_EVERY_MS) return;
+    lastProgress = Date.now();
+    progress(size);
+  });
   const code = await exited;
   if (code !== 0) throw new TaskFailure('handler_error', `pg_dump failed (exit ${code}): ${stderr.trim().split('\n').slice(-3).join(' ')}`);
-  if (pendingBytes > 0 || parts.length === 0) await flush();
-  await sending;
-  return { size, sha256: hash.digest('hex'), parts };
+  return dump;
 }

@@ -1,5 +1,4 @@
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TarWriter } from '@keyfleet/backup-tar';
@@ -86,37 +85,10 @@ async function dumpInto(tar: TarWriter, url: string, snapshot: string, serverVer
   });
   const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
   child.once('error', () => undefined);
-  const hash = createHash('sha256');
-  const parts: string[] = [];
-  let size = 0;
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
-  // One entry goes through tar, age and storage while pg_dump fills the next.
-  let sending: Promise<void> = Promise.resolve();
-  const flush = async () => {
-    const name = `database/hub.dump.${String(parts.length).padStart(5, '0')}`;
-    const chunks = pending;
-    const bytes = pendingBytes;
-    pending = [];
-    pendingBytes = 0;
-    parts.push(name);
-    await sending;
-    sending = tar.addChunks(name, chunks, bytes);
-    sending.catch(() => undefined);
-  };
-  for await (const chunk of child.stdout) {
-    const buf = chunk as Buffer;
-    hash.update(buf);
-    size += buf.length;
-    pending.push(buf);
-    pendingBytes += buf.length;
-    if (pendingBytes >= DUMP_PART_BYTES) await flush();
-  }
+  const dump = await tar.addSplitStream('database/hub.dump', child.stdout, DUMP_PART_BYTES);
   const code = await exited;
   if (code !== 0) throw new Error(`pg_dump failed (exit ${code}): ${stderr.trim().split('\n').slice(-3).join(' ')}`);
-  if (pendingBytes > 0 || parts.length === 0) await flush();
-  await sending;
-  return { format: 'pg_dump-custom', serverVersion, pgDumpVersion: pgDump.version, size, sha256: hash.digest('hex'), parts };
+  return { format: 'pg_dump-custom', serverVersion, pgDumpVersion: pgDump.version, ...dump };
 }
 
 /**
